@@ -1,0 +1,28 @@
+"""Misybot: a multi-tenant AI customer-service backend."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.settings import Settings
+
+
+def create_app(settings: Settings | None = None, platform=None) -> Flask:
+    """The app factory. Tests pass Settings pointing at a temp DATA_DIR (and may share a Platform)."""
+    from app.api import admin, documents, health
+    from app.api.errors import register_error_handlers
+    from app.audit.logs import configure_logging, init_request_logging
+    from app.platform import Platform
+
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    # A little over the document limit so multipart overhead fits; werkzeug answers 413 past it.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
+    app.json.ensure_ascii = False
+    app.extensions["misybot"] = platform or Platform.from_settings(settings)
+
+    init_request_logging(app)
+    register_error_handlers(app)
+    for bp in (health.bp, documents.bp, admin.bp):
+        app.register_blueprint(bp)
+    return app

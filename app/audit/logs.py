@@ -1,0 +1,61 @@
+"""Structured JSON logs. Every line written during a request carries its request_id and company_id."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = getattr(g, "request_id", None)
+            record.company_id = getattr(g, "company_id", None)
+        else:
+            record.request_id = getattr(record, "request_id", None)
+            record.company_id = getattr(record, "company_id", None)
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
+                                       rename_fields={"asctime": "ts", "levelname": "level"}))
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_misybot", False):
+            root.removeHandler(h)
+    handler._misybot = True
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)    # we write our own access line
+    for noisy in ("httpx", "sentence_transformers", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def init_request_logging(app: Flask) -> None:
+    access = logging.getLogger("misybot.access")
+
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.company_id = None
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        started = getattr(g, "started", None)
+        access.info("request", extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
+        return response

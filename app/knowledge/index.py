@@ -1,0 +1,155 @@
+"""One tenant's Qdrant collection: dense + lexical vectors per chunk, hybrid search with RRF."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from qdrant_client import models
+
+from app.knowledge import lexical
+from app.storage.embeddings import Embedder
+from app.storage.qdrant_store import VectorStore
+
+DENSE, LEXICAL = "dense", "lexical"
+SearchMode = Literal["hybrid", "dense", "lexical"]
+_POINT_NS = uuid.UUID("6f1f6a0e-5b7c-4c1e-9d55-8d0c1b6b7a11")
+RRF_K = 60            # the usual constant; Qdrant's default of 2 lets one list dominate
+
+
+class VectorStoreUnavailable(RuntimeError):
+    """Qdrant failed or is unreachable (a 503 for the caller)."""
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    document_id: str
+    title: str
+    content: str
+    chunk_index: int
+    score: float
+
+
+def point_id(company_id: str, document_id: str, chunk_index: int) -> str:
+    """Deterministic, so re-ingesting the same document overwrites instead of duplicating."""
+    return str(uuid.uuid5(_POINT_NS, f"{company_id}:{document_id}:{chunk_index}"))
+
+
+def embedding_text(title: str, chunk: str) -> str:
+    # The title carries the topic ("Cuidados posteriores") that a chunk from the middle lacks.
+    return f"{title}\n{chunk}" if title else chunk
+
+
+class KnowledgeIndex:
+    def __init__(self, store: VectorStore, collection: str, company_id: str, language: str,
+                 embedder: Embedder):
+        self._store = store
+        self.collection = collection
+        self.company_id = company_id
+        self.language = language
+        self.embedder = embedder
+
+    def _call(self, fn):
+        try:
+            with self._store as client:
+                return fn(client)
+        except VectorStoreUnavailable:
+            raise
+        except Exception as exc:  # network errors, server 5xx, local-mode failures: all are "unavailable"
+            raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
+
+    def ensure_collection(self) -> None:
+        dim = self.embedder.dimension
+
+        def run(client):
+            if client.collection_exists(self.collection):
+                params = client.get_collection(self.collection).config.params
+                vectors = params.vectors if isinstance(params.vectors, dict) else {}
+                size = vectors[DENSE].size if DENSE in vectors else None
+                if size != dim:
+                    raise VectorStoreUnavailable(
+                        f"collection {self.collection} has dense size {size}, the embedder gives {dim}")
+                return
+            client.create_collection(
+                self.collection,
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)})
+        self._call(run)
+
+    def exists(self) -> bool:
+        return self._call(lambda c: c.collection_exists(self.collection))
+
+    def count(self) -> int:
+        def run(client):
+            if not client.collection_exists(self.collection):
+                return 0
+            return client.count(self.collection, exact=True).count
+        return self._call(run)
+
+    def build_points(self, document_id: str, title: str, chunks: Sequence[str],
+                     extra_payload: dict | None = None) -> list[models.PointStruct]:
+        """Embed outside any lock or write, so a failure here has stored nothing."""
+        texts = [embedding_text(title, c) for c in chunks]
+        dense = self.embedder.embed_documents(texts)
+        points = []
+        for i, (chunk, text, vec) in enumerate(zip(chunks, texts, dense)):
+            idx, vals = lexical.document_vector(text, self.language)
+            payload = {"company_id": self.company_id, "document_id": document_id, "title": title,
+                       "chunk_index": i, "content": chunk, **(extra_payload or {})}
+            points.append(models.PointStruct(
+                id=point_id(self.company_id, document_id, i),
+                vector={DENSE: vec, LEXICAL: models.SparseVector(indices=idx, values=vals)},
+                payload=payload))
+        return points
+
+    def upsert(self, points: Sequence[models.PointStruct], batch: int = 256) -> None:
+        def run(client):
+            for start in range(0, len(points), batch):
+                client.upsert(self.collection, points=list(points[start:start + batch]), wait=True)
+        self._call(run)
+
+    def delete_document_points(self, document_id: str, chunks: int) -> None:
+        ids = [point_id(self.company_id, document_id, i) for i in range(chunks)]
+
+        def run(client):
+            if ids and client.collection_exists(self.collection):
+                client.delete(self.collection, points_selector=models.PointIdsList(points=ids), wait=True)
+        self._call(run)
+
+    def drop(self) -> None:
+        self._call(lambda c: c.delete_collection(self.collection))
+
+    def search(self, query: str, k: int, mode: SearchMode = "hybrid") -> list[ChunkHit]:
+        dense_vec = self.embedder.embed_query(query) if mode != "lexical" else None
+        idx, vals = lexical.query_vector(query, self.language)
+        sparse_vec = models.SparseVector(indices=idx, values=vals)
+        pool = max(4 * k, 20)
+
+        def run(client):
+            if not client.collection_exists(self.collection):
+                return []
+            if mode == "dense":
+                res = client.query_points(self.collection, query=dense_vec, using=DENSE, limit=k,
+                                          with_payload=True)
+            elif mode == "lexical":
+                if not idx:
+                    return []
+                res = client.query_points(self.collection, query=sparse_vec, using=LEXICAL, limit=k,
+                                          with_payload=True)
+            else:
+                prefetch = [models.Prefetch(query=dense_vec, using=DENSE, limit=pool)]
+                if idx:
+                    prefetch.append(models.Prefetch(query=sparse_vec, using=LEXICAL, limit=pool))
+                res = client.query_points(self.collection, prefetch=prefetch,
+                                          query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+                                          limit=k, with_payload=True)
+            return res.points
+        points = self._call(run)
+        hits = []
+        for p in points:
+            pl = p.payload or {}
+            if pl.get("company_id") != self.company_id:
+                continue      # defence in depth: a point that is not this tenant's is never returned
+            hits.append(ChunkHit(pl.get("document_id", ""), pl.get("title", ""), pl.get("content", ""),
+                                 int(pl.get("chunk_index", 0)), float(p.score)))
+        return hits

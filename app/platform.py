@@ -1,0 +1,56 @@
+"""The process-wide resources the app factory wires together: registry, stores, embedder, keys.
+
+Scripts use it too, so onboarding and migration work the same way with or without the service.
+"""
+from __future__ import annotations
+
+import redis
+
+from app.knowledge.documents import DocumentService
+from app.knowledge.index import KnowledgeIndex
+from app.security.api_keys import ApiKeyStore
+from app.security.principal import Principal
+from app.settings import Settings
+from app.storage.embeddings import Embedder, build_embedder
+from app.storage.qdrant_store import VectorStore, connect_qdrant
+from app.storage.redis_store import TenantKeyspace, connect_redis
+from app.tenancy.config import TenantConfig
+from app.tenancy.context import TenantContext
+from app.tenancy.registry import TenantRegistry
+
+
+class Platform:
+    def __init__(self, settings: Settings, registry: TenantRegistry, redis_client: redis.Redis,
+                 vectors: VectorStore, embedder: Embedder):
+        self.settings = settings
+        self.registry = registry
+        self.redis = redis_client
+        self.vectors = vectors
+        self.embedder = embedder
+        self.api_keys = ApiKeyStore(redis_client)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Platform":
+        registry = TenantRegistry(settings.companies_config_file)     # ConfigError stops start-up
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        redis_client = connect_redis(settings.redis_url, settings.data_dir)
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        vectors = VectorStore(connect_qdrant(settings.qdrant_url, api_key, settings.data_dir))
+        return cls(settings, registry, redis_client, vectors, build_embedder(settings))
+
+    def keyspace(self, config: TenantConfig) -> TenantKeyspace:
+        return TenantKeyspace(self.redis, config.redis_prefix)
+
+    def tenant_context(self, config: TenantConfig, principal: Principal) -> TenantContext:
+        if not principal.is_platform_admin and principal.company_id != config.company_id:
+            raise PermissionError("a principal can only open its own tenant")
+        keyspace = self.keyspace(config)
+        index = KnowledgeIndex(self.vectors, config.vectorstore_index, config.company_id, config.language,
+                               self.embedder)
+        docs = DocumentService(config.company_id, keyspace, index, config.limits,
+                               self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+        return TenantContext(config, principal, keyspace, index, docs)
+
+    def close(self) -> None:
+        self.vectors.close()
+        self.redis.close()

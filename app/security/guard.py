@@ -1,0 +1,133 @@
+"""The front desk's decorators: who may call an endpoint, and for which tenant.
+
+Every tenant endpoint gets its TenantContext from here (flask.g.tenant), built from the
+credential. A tenant named by the request (X-Company-ID / X-Tenant-ID header, company_id query
+parameter, company_id JSON or form field) must agree with the credential, or the answer is 403.
+"""
+from __future__ import annotations
+
+import hmac
+from functools import wraps
+
+from flask import current_app, g, request
+
+from app.api.errors import ApiError
+from app.security.principal import Principal
+
+CLAIM_HEADERS = ("X-Company-ID", "X-Tenant-ID")
+
+
+def platform():
+    return current_app.extensions["misybot"]
+
+
+def _admin_token_from_request() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("X-Admin-Token")
+
+
+def platform_admin_principal() -> Principal | None:
+    """The platform admin, if the request carries the right MISYBOT_ADMIN_TOKEN."""
+    presented = _admin_token_from_request()
+    configured = platform().settings.misybot_admin_token
+    if not presented or configured is None:
+        return None
+    if hmac.compare_digest(presented.encode(), configured.get_secret_value().encode()):
+        return Principal("platform_admin", None)
+    return None
+
+
+def _api_key_principal() -> Principal:
+    key = request.headers.get("X-API-Key")
+    if not key:
+        raise ApiError(401, "missing_credentials", "send your API key in the X-API-Key header")
+    principal = platform().api_keys.authenticate(key)
+    if principal is None or platform().registry.get(principal.company_id) is None:
+        raise ApiError(401, "invalid_credentials", "the API key is unknown or revoked")
+    return principal
+
+
+def claimed_company_ids() -> list[str]:
+    """Every place a request may name a tenant. They are only ever compared with the credential."""
+    claims = [request.headers[h] for h in CLAIM_HEADERS if h in request.headers]
+    claims += request.args.getlist("company_id")
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and "company_id" in body:
+            claims.append(body["company_id"])
+    elif request.form:
+        claims += request.form.getlist("company_id")
+    return [str(c) for c in claims]
+
+
+def _enforce_claims(company_id: str) -> None:
+    for claim in claimed_company_ids():
+        if claim.strip() != company_id:
+            raise ApiError(403, "tenant_mismatch", "the company named in the request does not match the "
+                                                   "credential")
+
+
+def _require(principal: Principal, permission: str | None) -> None:
+    if permission and not principal.allows(permission):
+        raise ApiError(403, "insufficient_permissions", f"this credential lacks the {permission!r} permission")
+
+
+def _open_tenant(principal: Principal, company_id: str):
+    config = platform().registry.get(company_id)
+    if config is None:
+        raise ApiError(401, "invalid_credentials", "the credential's company no longer exists")
+    g.company_id = company_id
+    g.tenant = platform().tenant_context(config, principal)
+    return g.tenant
+
+
+def require_tenant(permission: str):
+    """A tenant API key with `permission`; the view reads its TenantContext from g.tenant."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = _api_key_principal()
+            g.company_id = principal.company_id
+            _enforce_claims(principal.company_id)
+            _require(principal, permission)
+            _open_tenant(principal, principal.company_id)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def require_platform_admin(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if platform().settings.misybot_admin_token is None:
+            raise ApiError(503, "admin_disabled", "MISYBOT_ADMIN_TOKEN is not configured on this server")
+        principal = platform_admin_principal()
+        if principal is None:
+            raise ApiError(401, "invalid_credentials", "a valid platform admin token is required")
+        g.principal = principal
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def require_company_or_admin(permission: str | None = None):
+    """For /…/<company_id>/… routes: the platform admin, or a key of that very company."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(company_id: str, *args, **kwargs):
+            principal = platform_admin_principal() if _admin_token_from_request() else None
+            if principal is None:
+                if _admin_token_from_request() and not request.headers.get("X-API-Key"):
+                    raise ApiError(401, "invalid_credentials", "a valid platform admin token is required")
+                principal = _api_key_principal()
+                g.company_id = principal.company_id
+                if company_id != principal.company_id:
+                    raise ApiError(403, "tenant_mismatch", "this credential belongs to another company")
+                _enforce_claims(principal.company_id)
+                _require(principal, permission)
+            elif platform().registry.get(company_id) is None:
+                raise ApiError(404, "company_not_found", f"no company {company_id!r}")
+            return view(_open_tenant(principal, company_id), *args, **kwargs)
+        return wrapper
+    return decorator

@@ -1,0 +1,56 @@
+"""Every environment variable the service reads, typed and validated in one place."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    environment: Literal["development", "production", "test"] = Field("development", alias="MISYBOT_ENV")
+    log_level: str = "INFO"
+
+    # Where things live
+    data_dir: Path = Path("data")
+    companies_config_file: Path = Path("companies_config.yaml")
+    tenants_dir: Path = Path("tenants")
+
+    # Storage: real servers when set, embedded otherwise
+    redis_url: str | None = None
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+
+    # Platform admin credential (guards /admin/* and platform health)
+    misybot_admin_token: SecretStr | None = None
+
+    # Embeddings: an OpenAI-compatible endpoint when OPENAI_BASE_URL/OPENAI_API_KEY and a model are set,
+    # otherwise the bundled offline all-MiniLM-L6-v2.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    embeddings_model: str | None = None
+    embeddings_timeout_s: float = 20.0
+
+    # Documents
+    max_upload_mb: float = Field(10.0, gt=0)
+    chunk_tokens: int = Field(200, ge=32, le=256)     # MiniLM truncates past 256 tokens
+    chunk_overlap_tokens: int = Field(30, ge=0, le=128)
+    search_default_k: int = Field(5, ge=1, le=50)
+    search_max_k: int = Field(20, ge=1, le=100)
+
+    # Load each tenant's documents from tenants/<id>/documents when its collection is empty (run.py)
+    seed_tenant_documents: bool = False
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def use_openai_embeddings(self) -> bool:
+        return bool(self.embeddings_model and (self.openai_base_url or self.openai_api_key))

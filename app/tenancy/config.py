@@ -1,0 +1,149 @@
+"""The shape of one company's block in companies_config.yaml, validated with pydantic."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+COMPANY_ID_PATTERN = r"^[a-z0-9_-]{2,64}$"
+# Prefixes end in ':' and contain no other ':', so no tenant's prefix can be the start of another's.
+REDIS_PREFIX_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}:$"
+COLLECTION_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+
+# Names the platform keeps for itself; no tenant may take them.
+PLATFORM_REDIS_PREFIX = "misybot:"
+GLOBAL_COLLECTION = "misybot_global_knowledge"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    requests_per_minute: int = Field(60, ge=1)
+    requests_per_hour: int = Field(1000, ge=1)
+    monthly_messages: int = Field(10000, ge=1)
+    storage_limit_mb: float = Field(100, gt=0)
+    max_documents: int = Field(200, ge=1)
+
+
+class Branding(_Strict):
+    primary_color: str = Field("#2E7D6B", pattern=r"^#[0-9A-Fa-f]{6}$")
+    greeting_message: str = Field("¡Hola! ¿En qué te puedo ayudar?", min_length=1, max_length=500)
+
+
+class AIConfig(_Strict):
+    provider: Literal["openai", "offline"] = "offline"
+    model: str = "gpt-4o-mini"
+
+
+class ChatwootConfig(_Strict):
+    account_id: int | None = Field(None, ge=1)
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/") if v else v
+
+
+class MemoryConfig(_Strict):
+    max_messages: int = Field(20, ge=2, le=200)
+    ttl_hours: int = Field(72, ge=1, le=24 * 365)
+
+
+class TenantConfig(_Strict):
+    company_id: str = Field(pattern=COMPANY_ID_PATTERN)
+    company_name: str = Field(min_length=1, max_length=200)
+    redis_prefix: str = Field(pattern=REDIS_PREFIX_PATTERN)
+    vectorstore_index: str = Field(pattern=COLLECTION_PATTERN)
+    language: Literal["es", "en"] = "es"
+    timezone: str = "America/Bogota"
+    industry: str = Field(min_length=1, max_length=100)
+    services: str = Field(min_length=1, description="what the business offers, in its own words")
+    sales_agent_name: str = Field(min_length=1, max_length=100)
+    persona: str = Field("cercano, claro y profesional", min_length=1, description="tone of voice")
+    service_durations: dict[str, int] = Field(default_factory=dict)
+    schedule_service_url: str | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    branding: Branding = Field(default_factory=Branding)
+    ai: AIConfig = Field(default_factory=AIConfig)
+    chatwoot: ChatwootConfig = Field(default_factory=ChatwootConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {v!r}") from None
+        return v
+
+    @field_validator("service_durations")
+    @classmethod
+    def _positive_minutes(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, minutes in v.items() if not 1 <= minutes <= 24 * 60]
+        if bad:
+            raise ValueError(f"durations must be 1..1440 minutes: {', '.join(bad)}")
+        return v
+
+    @field_validator("schedule_service_url")
+    @classmethod
+    def _schedule_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
+                    or parts.query or parts.fragment:
+                raise ValueError(f"{origin!r} is not an origin like https://www.example.com")
+        return [o.rstrip("/").lower() for o in v]
+
+    @model_validator(mode="after")
+    def _not_reserved(self) -> "TenantConfig":
+        if self.redis_prefix == PLATFORM_REDIS_PREFIX:
+            raise ValueError(f"redis_prefix {PLATFORM_REDIS_PREFIX!r} is reserved for the platform")
+        if self.vectorstore_index == GLOBAL_COLLECTION:
+            raise ValueError(f"vectorstore_index {GLOBAL_COLLECTION!r} is reserved for the platform")
+        return self
+
+
+class CompaniesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    companies: list[TenantConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "CompaniesFile":
+        for field in ("company_id", "redis_prefix", "vectorstore_index"):
+            seen: dict[str, str] = {}
+            for c in self.companies:
+                value = getattr(c, field)
+                if value in seen:
+                    raise ValueError(f"company {c.company_id!r}: {field} {value!r} is already used by "
+                                     f"company {seen[value]!r}")
+                seen[value] = c.company_id
+        accounts: dict[int, str] = {}
+        for c in self.companies:
+            acc = c.chatwoot.account_id
+            if acc is not None:
+                if acc in accounts:
+                    raise ValueError(f"company {c.company_id!r}: chatwoot.account_id {acc} is already used "
+                                     f"by company {accounts[acc]!r}")
+                accounts[acc] = c.company_id
+        return self
+
+
+def is_valid_company_id(value: str) -> bool:
+    return re.fullmatch(COMPANY_ID_PATTERN, value) is not None

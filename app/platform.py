@@ -7,7 +7,7 @@ from __future__ import annotations
 import redis
 
 from app.knowledge.documents import DocumentService
-from app.knowledge.index import KnowledgeIndex
+from app.knowledge.index import OFFLINE_DENSE_WEIGHT, KnowledgeIndex
 from app.security.api_keys import ApiKeyStore
 from app.security.principal import Principal
 from app.settings import Settings
@@ -38,6 +38,12 @@ class Platform:
         vectors = VectorStore(connect_qdrant(settings.qdrant_url, api_key, settings.data_dir))
         return cls(settings, registry, redis_client, vectors, build_embedder(settings))
 
+    @property
+    def dense_weight(self) -> float:
+        if self.settings.hybrid_dense_weight is not None:
+            return self.settings.hybrid_dense_weight
+        return 1.0 if self.settings.use_openai_embeddings else OFFLINE_DENSE_WEIGHT
+
     def keyspace(self, config: TenantConfig) -> TenantKeyspace:
         return TenantKeyspace(self.redis, config.redis_prefix)
 
@@ -46,7 +52,7 @@ class Platform:
             raise PermissionError("a principal can only open its own tenant")
         keyspace = self.keyspace(config)
         index = KnowledgeIndex(self.vectors, config.vectorstore_index, config.company_id, config.language,
-                               self.embedder)
+                               self.embedder, self.dense_weight)
         docs = DocumentService(config.company_id, keyspace, index, config.limits,
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
         return TenantContext(config, principal, keyspace, index, docs)

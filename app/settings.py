@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(30, ge=0, le=128)
     search_default_k: int = Field(5, ge=1, le=50)
     search_max_k: int = Field(20, ge=1, le=100)
+    # Weight of the dense list in hybrid fusion (lexical is 1.0). Unset: 0.2 with the offline English
+    # MiniLM, 1.0 with an OpenAI-compatible embeddings endpoint. See app/knowledge/index.py.
+    hybrid_dense_weight: float | None = Field(None, gt=0, le=10)
 
     # Load each tenant's documents from tenants/<id>/documents when its collection is empty (run.py)
     seed_tenant_documents: bool = False

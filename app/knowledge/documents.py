@@ -209,8 +209,8 @@ class DocumentService:
         return True
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, query: str, k: int, mode: SearchMode = "hybrid") -> list[ChunkHit]:
-        hits = self.index.search(query, k, mode)
+    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True) -> list[ChunkHit]:
+        hits = self.index.search(query, k, mode, expand_query)
         if not hits:
             return hits
         # Only chunks of documents that are fully stored and still listed are answers.

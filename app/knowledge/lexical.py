@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from app.knowledge import glossary
+
 # Folded (no accents) so they match whatever the user typed.
 _STOPWORDS_ES = """
 a al algo algun alguna algunas alguno algunos ante antes asi aun aunque bajo bien cada casi como con
@@ -71,6 +73,14 @@ def document_vector(text: str, language: str) -> tuple[list[int], list[float]]:
     return list(merged), list(merged.values())
 
 
-def query_vector(text: str, language: str) -> tuple[list[int], list[float]]:
-    indices = sorted({_index(t) for t in analyze(text, language)})
-    return indices, [1.0] * len(indices)
+def query_vector(text: str, language: str, expand: bool = True) -> tuple[list[int], list[float]]:
+    """1.0 for each of the customer's own terms; 0.5 for terms the glossary adds, so they help find
+    the business's wording without outweighing what the customer actually wrote."""
+    weights: dict[int, float] = {}
+    if expand:
+        for term in analyze(glossary.expand(fold(text)), language):
+            weights[_index(term)] = 0.5
+    for term in analyze(text, language):
+        weights[_index(term)] = 1.0
+    indices = sorted(weights)
+    return indices, [weights[i] for i in indices]

@@ -21,6 +21,13 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["misybot"] = platform or Platform.from_settings(settings)
 
+    platform = app.extensions["misybot"]
+    platform.embedder.embed_query("warm-up")        # load the model now, not on the first request
+    if settings.seed_tenant_documents:
+        from app.tenancy.onboarding import seed_tenant_documents
+
+        seed_tenant_documents(platform, settings.tenants_dir)
+
     init_request_logging(app)
     register_error_handlers(app)
     for bp in (health.bp, documents.bp, admin.bp):

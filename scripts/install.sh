@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
 req=requirements.txt
 [ "${1:-}" = "--dev" ] && req=requirements-dev.txt
-.venv/bin/python -m pip install -q -r "$req"
+# pip's notices about unused local package folders on these machines are noise; real errors still fail.
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2> >(grep -v "is ignored" >&2)
+.venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" 2> >(grep -v "is ignored" >&2)

@@ -181,12 +181,14 @@ class DocumentService:
                 pass       # expired after 10 minutes; nothing else to release
 
     def _undo(self, document_id: str, chunks: int) -> None:
-        """Best effort: remove what a failed ingestion wrote, so nothing half-stored remains."""
+        """Remove what a failed ingestion wrote. The record always goes; if Qdrant is down too, any
+        chunks it did accept stay invisible (search only returns listed documents) and a retry of the
+        same text overwrites them, since chunk ids are derived from the document id."""
         try:
             self.index.delete_document_points(document_id, chunks)
         except Exception:
-            pass    # the record below stays "ingesting", never listed; a retry overwrites the same ids
-        else:
+            pass
+        finally:
             self.keys.redis.delete(self._doc_key(document_id))
 
     def delete(self, document_id: str) -> bool:

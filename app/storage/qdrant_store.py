@@ -13,7 +13,7 @@ class QdrantLockedError(RuntimeError):
 
 def connect_qdrant(qdrant_url: str | None, api_key: str | None, data_dir: Path) -> QdrantClient:
     if qdrant_url:
-        return QdrantClient(url=qdrant_url, api_key=api_key, timeout=10)
+        return QdrantClient(url=qdrant_url, api_key=api_key, timeout=10, check_compatibility=False)
     path = data_dir / "qdrant"
     path.mkdir(parents=True, exist_ok=True)
     try:

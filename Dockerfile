@@ -1,0 +1,22 @@
+# Production image: gunicorn serving create_app(), against Redis and Qdrant servers (docker-compose.yml).
+# torch: pass PIP_EXTRA_INDEX_URL pointing at PyTorch's CPU wheel index to avoid the multi-GB CUDA build.
+FROM python:3.11-slim
+ARG PIP_EXTRA_INDEX_URL=""
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+    MISYBOT_ENV=production DATA_DIR=/data HOST=0.0.0.0 PORT=5000
+WORKDIR /srv/misybot
+COPY requirements.txt .
+RUN if [ -n "$PIP_EXTRA_INDEX_URL" ]; then pip install --extra-index-url "$PIP_EXTRA_INDEX_URL" -r requirements.txt; \
+    else pip install -r requirements.txt; fi
+COPY app ./app
+COPY graphs ./graphs
+COPY scripts ./scripts
+COPY tenants ./tenants
+COPY companies_config.yaml run.py ./
+RUN useradd --system --home /srv/misybot misybot && mkdir -p /data && chown misybot /data
+USER misybot
+EXPOSE 5000
+# With REDIS_URL and QDRANT_URL set, workers are stateless and can be scaled. On embedded stores use
+# WEB_CONCURRENCY=1: the embedded Qdrant admits one process.
+CMD gunicorn --workers ${WEB_CONCURRENCY:-2} --threads ${GUNICORN_THREADS:-8} --timeout 120 \
+    --bind ${HOST}:${PORT} "app:create_app()"

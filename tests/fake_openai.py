@@ -1,0 +1,72 @@
+"""A small local HTTP server that speaks the OpenAI embeddings protocol (POST /v1/embeddings).
+
+Vectors are deterministic bag-of-words hashes, so similar texts get similar vectors and tests can
+check ranking through our real client code.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DIM = 64
+
+
+def embed(text: str) -> list[float]:
+    vec = [0.0] * DIM
+    for word in re.findall(r"\w+", text.lower()):
+        vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIM] += 1.0
+    norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+    return [v / norm for v in vec]
+
+
+def _b64(vec: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
+
+
+class FakeOpenAI:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.fail_with: int | None = None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                if server.fail_with:
+                    self._send(server.fail_with, {"error": {"message": "boom", "type": "server_error"}})
+                    return
+                if self.path != "/v1/embeddings":
+                    self._send(404, {"error": {"message": "not found"}})
+                    return
+                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                as_base64 = body.get("encoding_format") == "base64"     # what the openai SDK asks for
+                data = [{"object": "embedding", "index": i,
+                         "embedding": _b64(embed(t)) if as_base64 else embed(t)} for i, t in enumerate(inputs)]
+                data.reverse()          # the protocol carries `index`; clients must not rely on order
+                self._send(200, {"object": "list", "data": data, "model": body["model"],
+                                 "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
+            def _send(self, status, payload):
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()

@@ -21,15 +21,30 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["misybot"] = platform or Platform.from_settings(settings)
 
-    platform = app.extensions["misybot"]
-    platform.embedder.embed_query("warm-up")        # load the model now, not on the first request
-    if settings.seed_tenant_documents:
-        from app.tenancy.onboarding import seed_tenant_documents
-
-        seed_tenant_documents(platform, settings.tenants_dir)
+    _warm_up(app.extensions["misybot"], settings)
 
     init_request_logging(app)
     register_error_handlers(app)
     for bp in (health.bp, documents.bp, admin.bp):
         app.register_blueprint(bp)
     return app
+
+
+def _warm_up(platform, settings: Settings) -> None:
+    """Load the embedder now rather than on the first request, and seed empty knowledge bases.
+    Neither may stop the service from starting: a dependency that is down shows in /health."""
+    import logging
+
+    log = logging.getLogger("misybot.startup")
+    try:
+        platform.embedder.embed_query("warm-up")
+    except Exception as exc:
+        log.warning("embedder not ready at start-up: %s", exc)
+        return
+    if settings.seed_tenant_documents:
+        from app.tenancy.onboarding import seed_tenant_documents
+
+        try:
+            seed_tenant_documents(platform, settings.tenants_dir)
+        except Exception:
+            log.exception("seeding tenant documents failed; the service starts without them")

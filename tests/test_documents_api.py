@@ -229,3 +229,22 @@ def test_unknown_routes_and_methods_are_json(client, key):
     _error(client.get("/nope", headers=_h(key)), 404, "not_found")
     _error(client.put("/documents", headers=_h(key)), 405, "method_not_allowed")
     _error(client.get("/documents/not-a-real-id", headers=_h(key)), 404, "document_not_found")
+
+
+def test_concurrent_uploads_respect_the_quota_exactly(app, key):
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = app.test_client()
+    for i in range(3):
+        assert _upload(c, key, f"Documento base {i} de precios").status_code == 201
+
+    def upload(i):
+        return app.test_client().post("/documents", json={"content": f"Carrera {i}: horario especial {i}"},
+                                      headers=_h(key)).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(upload, range(4)))
+    assert statuses == [201, 201, 409, 409]          # alpha allows 5 documents
+    listing = c.get("/documents?per_page=100", headers=_h(key)).get_json()
+    assert listing["total"] == 5 and len(listing["documents"]) == 5
+    assert _chunks(app) == 5

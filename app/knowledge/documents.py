@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -86,6 +87,20 @@ class DocumentService:
         # Per-tenant ids: the same text in two tenants gives two unrelated ids.
         return hashlib.sha256(f"{self.company_id}\x00{text}".encode()).hexdigest()[:32]
 
+    @contextmanager
+    def _write_lock(self):
+        """One writer per tenant at a time, across processes: quota checks and publishing stay exact."""
+        lock = self.keys.redis.lock(self.keys.key("lock", "documents"), timeout=600, blocking_timeout=60)
+        if not lock.acquire():
+            raise IngestionBusy("another upload for this company is still being stored; retry shortly")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass       # it expired after 10 minutes; nothing left to release
+
     # -- reads ------------------------------------------------------------------------------------
     def get(self, document_id: str) -> DocumentRecord | None:
         if not DOCUMENT_ID_PATTERN.match(document_id or ""):
@@ -141,10 +156,7 @@ class DocumentService:
             raise DocumentError(400, "empty_document", "the document has no text")
         points = self.index.build_points(document_id, title, chunks)   # embeds; writes nothing
 
-        lock = self.keys.redis.lock(self.keys.key("lock", "documents"), timeout=600, blocking_timeout=60)
-        if not lock.acquire():
-            raise IngestionBusy("another upload for this company is still being stored; retry shortly")
-        try:
+        with self._write_lock():
             existing = self.get(document_id)      # the same text may have landed while we embedded
             if existing:
                 return existing, False
@@ -174,11 +186,6 @@ class DocumentService:
             pipe.execute()
             record["status"] = "ready"
             return _record_from_hash(record), True
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass       # expired after 10 minutes; nothing else to release
 
     def _undo(self, document_id: str, chunks: int) -> None:
         """Remove what a failed ingestion wrote. The record always goes; if Qdrant is down too, any
@@ -195,7 +202,7 @@ class DocumentService:
         record = self.get(document_id)
         if record is None:
             return False
-        with self.keys.redis.lock(self.keys.key("lock", "documents"), timeout=600, blocking_timeout=60):
+        with self._write_lock():
             record = self.get(document_id)
             if record is None:
                 return False

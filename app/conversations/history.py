@@ -1,0 +1,116 @@
+"""Conversation memory and bot status per end user, in the tenant's Redis keyspace.
+
+  {prefix}conversation:{user_id}   list of JSON turns, newest last, trimmed to memory.max_messages, TTL
+  {prefix}conversations            zset user_id -> last activity (unix time), for listing
+  {prefix}bot_status:{user_id}     hash: status active|handoff, reason, since
+  {prefix}lock:conversation:{id}   per-conversation lock: one turn at a time
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+
+from app.storage.redis_store import TenantKeyspace
+from app.tenancy.config import MemoryConfig
+
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:@+-]{1,128}$")
+
+
+class ConversationBusy(RuntimeError):
+    """Another turn of the same conversation held the lock for too long (503, retry)."""
+
+
+@dataclass(frozen=True)
+class BotStatus:
+    status: str            # "active" or "handoff"
+    reason: str | None
+    since: float | None
+
+    @property
+    def handed_off(self) -> bool:
+        return self.status == "handoff"
+
+
+class ConversationStore:
+    def __init__(self, keyspace: TenantKeyspace, memory: MemoryConfig):
+        self.keys = keyspace
+        self.memory = memory
+
+    @property
+    def _index(self) -> str:
+        return self.keys.key("conversations")
+
+    @contextmanager
+    def turn_lock(self, user_id: str, wait_s: float = 30.0):
+        """Two messages of one conversation run one after the other, never interleaved."""
+        lock = self.keys.redis.lock(self.keys.key("lock", "conversation", user_id), timeout=120,
+                                    blocking_timeout=wait_s)
+        if not lock.acquire():
+            raise ConversationBusy("this conversation is still answering a previous message; retry shortly")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass
+
+    def history(self, user_id: str, limit: int | None = None) -> list[dict]:
+        raw = self.keys.redis.lrange(self.keys.key("conversation", user_id), -(limit or self.memory.max_messages), -1)
+        return [json.loads(r) for r in raw]
+
+    def append(self, user_id: str, *turns: dict) -> None:
+        key = self.keys.key("conversation", user_id)
+        now = time.time()
+        pipe = self.keys.redis.pipeline(transaction=True)
+        pipe.rpush(key, *[json.dumps({**t, "ts": t.get("ts", now)}, ensure_ascii=False) for t in turns])
+        pipe.ltrim(key, -self.memory.max_messages, -1)
+        pipe.expire(key, self.memory.ttl_hours * 3600)
+        pipe.zadd(self._index, {user_id: now})
+        pipe.execute()
+
+    def list(self, page: int, per_page: int) -> tuple[list[dict], int]:
+        r = self.keys.redis
+        # Drop index entries whose history expired (TTL) before counting.
+        cutoff = time.time() - self.memory.ttl_hours * 3600
+        r.zremrangebyscore(self._index, "-inf", cutoff)
+        total = r.zcard(self._index)
+        start = (page - 1) * per_page
+        rows = r.zrevrange(self._index, start, start + per_page - 1, withscores=True)
+        out = []
+        for user_id, ts in rows:
+            status = self.status(user_id)
+            out.append({"user_id": user_id, "last_activity": ts,
+                        "messages": r.llen(self.keys.key("conversation", user_id)),
+                        "status": status.status})
+        return out, total
+
+    def exists(self, user_id: str) -> bool:
+        return bool(self.keys.redis.exists(self.keys.key("conversation", user_id)))
+
+    def delete(self, user_id: str) -> bool:
+        pipe = self.keys.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.key("conversation", user_id), self.keys.key("bot_status", user_id))
+        pipe.zrem(self._index, user_id)
+        deleted, _ = pipe.execute()
+        return bool(deleted)
+
+    # -- bot on/off ----------------------------------------------------------------------------------
+    def status(self, user_id: str) -> BotStatus:
+        h = self.keys.redis.hgetall(self.keys.key("bot_status", user_id))
+        if not h or h.get("status") != "handoff":
+            return BotStatus("active", None, None)
+        return BotStatus("handoff", h.get("reason"), float(h.get("since", 0)))
+
+    def hand_off(self, user_id: str, reason: str) -> None:
+        key = self.keys.key("bot_status", user_id)
+        self.keys.redis.hset(key, mapping={"status": "handoff", "reason": reason, "since": time.time()})
+        self.keys.redis.expire(key, self.memory.ttl_hours * 3600)
+
+    def release(self, user_id: str) -> bool:
+        return bool(self.keys.redis.delete(self.keys.key("bot_status", user_id)))

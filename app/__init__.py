@@ -8,7 +8,7 @@ from app.settings import Settings
 
 def create_app(settings: Settings | None = None, platform=None) -> Flask:
     """The app factory. Tests pass Settings pointing at a temp DATA_DIR (and may share a Platform)."""
-    from app.api import admin, documents, health
+    from app.api import admin, conversations, documents, health
     from app.api.errors import register_error_handlers
     from app.audit.logs import configure_logging, init_request_logging
     from app.platform import Platform
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
 
     init_request_logging(app)
     register_error_handlers(app)
-    for bp in (health.bp, documents.bp, admin.bp):
+    for bp in (health.bp, documents.bp, conversations.bp, admin.bp):
         app.register_blueprint(bp)
     return app
 

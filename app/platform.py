@@ -4,7 +4,12 @@ Scripts use it too, so onboarding and migration work the same way with or withou
 """
 from __future__ import annotations
 
+import threading
+
 import redis
+
+from app.conversations.bookings import BookingStore
+from app.conversations.history import ConversationStore
 
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import OFFLINE_DENSE_WEIGHT, KnowledgeIndex
@@ -28,6 +33,9 @@ class Platform:
         self.vectors = vectors
         self.embedder = embedder
         self.api_keys = ApiKeyStore(redis_client)
+        self._cache_lock = threading.Lock()
+        self._providers: dict = {}
+        self._schedule_clients: dict = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":
@@ -55,7 +63,29 @@ class Platform:
                                self.embedder, self.dense_weight)
         docs = DocumentService(config.company_id, keyspace, index, config.limits,
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
-        return TenantContext(config, principal, keyspace, index, docs)
+        return TenantContext(config, principal, keyspace, index, docs,
+                             ConversationStore(keyspace, config.memory), BookingStore(keyspace))
+
+    def chat_provider(self, config: TenantConfig):
+        """The tenant's chat provider, cached per (tenant, provider, model): clients keep connection pools."""
+        from graphs.llm import build_provider
+
+        key = (config.company_id, config.ai.provider, config.ai.model)
+        with self._cache_lock:
+            if key not in self._providers:
+                self._providers[key] = build_provider(config.ai, self.settings)
+            return self._providers[key]
+
+    def schedule_client(self, config: TenantConfig):
+        if not config.schedule_service_url:
+            return None
+        from app.conversations.schedule_service import ScheduleServiceClient
+
+        with self._cache_lock:
+            url = config.schedule_service_url
+            if url not in self._schedule_clients:
+                self._schedule_clients[url] = ScheduleServiceClient(url)
+            return self._schedule_clients[url]
 
     def close(self) -> None:
         self.vectors.close()

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     embeddings_model: str | None = None
     embeddings_timeout_s: float = 20.0
+    llm_timeout_s: float = Field(20.0, gt=0)
 
     # Documents
     max_upload_mb: float = Field(10.0, gt=0)

@@ -8,6 +8,7 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from app.conversations.history import ConversationBusy
 from app.knowledge.documents import DocumentError, IngestionBusy
 from app.knowledge.index import VectorStoreUnavailable
 from app.storage.embeddings import EmbeddingError
@@ -65,6 +66,10 @@ def register_error_handlers(app: Flask) -> None:
         log.error("embedder unavailable: %s", e)
         return error_response(503, "embedder_unavailable", "the embedding model is unavailable; retry shortly",
                               {"Retry-After": "5"})
+
+    @app.errorhandler(ConversationBusy)
+    def _conv_busy(e):
+        return error_response(503, "conversation_busy", str(e), {"Retry-After": "2"})
 
     @app.errorhandler(IngestionBusy)
     def _busy(e):

@@ -14,6 +14,7 @@ from app.storage.redis_store import TenantKeyspace
 
 DRAFT_TTL_S = 24 * 3600
 FIELDS = ("service", "when", "name")
+DRAFT_KEYS = FIELDS + ("awaiting",)      # awaiting: the field we asked for last
 
 
 class BookingStore:
@@ -25,7 +26,7 @@ class BookingStore:
 
     def update_draft(self, user_id: str, **values: str) -> dict:
         key = self.keys.key("booking_draft", user_id)
-        clean = {k: v for k, v in values.items() if k in FIELDS and v}
+        clean = {k: v for k, v in values.items() if k in DRAFT_KEYS and v}
         if clean:
             self.keys.redis.hset(key, mapping=clean)
             self.keys.redis.expire(key, DRAFT_TTL_S)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.conversations.bookings import BookingStore
+from app.conversations.history import ConversationStore
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import KnowledgeIndex
 from app.security.principal import Principal
@@ -20,6 +22,8 @@ class TenantContext:
     keyspace: TenantKeyspace
     knowledge: KnowledgeIndex
     documents: DocumentService
+    conversations: ConversationStore
+    bookings: BookingStore
 
     @property
     def company_id(self) -> str:

@@ -1,0 +1,105 @@
+"""Offline intent routing: deterministic emergency and handoff rules first, then a character n-gram
+classifier trained on our labelled messages (graphs/tenant/data/intents_train.yaml).
+
+Character n-grams over accent-folded text tolerate typos, missing accents and regional spellings
+without any model download; the classifier trains in well under a second at first use.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from graphs.tenant.emergency import assess, normalize
+
+INTENTS = ("sales", "support", "schedule", "availability", "emergency", "human")
+CLASSIFIER_EMERGENCY_MIN = 0.5
+TRAINING_FILE = Path(__file__).with_name("data") / "intents_train.yaml"
+
+# An explicit request for a person is handed off whatever the classifier thinks.
+_HUMAN = re.compile("|".join([
+    r"\b(hablar|hablo|comunicar(me)?|conversar|chatear) con (una |un |alguna |algun )?(persona|humano|humana|"
+    r"asesor|asesora|agente|alguien|ser humano|doctor|doctora|medico|medica|recepcion|operador|operadora|encargad)",
+    r"\b(pasame|pasenme|paseme|comunicame|comuniqueme|comuniquenme|conectame|transfiereme|derivame) (con|a)\b",
+    r"\b(persona|humano|alguien) (real|de verdad)\b", r"\bno quiero (hablar con )?(un |una |el )?(bot|robot|maquina)\b",
+    r"\b(eres|sos|es) (un )?(bot|robot)\b.*\?", r"\b(talk|speak|chat) (to|with) (a |an |someone|somebody|real )?"
+    r"(human|person|agent|someone|somebody|representative|real|staff|doctor)",
+    r"\breal (human|person)\b", r"\b(human|live) agent\b", r"\bnot (a |talk to a )?(bot|robot)\b",
+    # a lone "operadora" / "agent please" / "humano" is a request too
+    r"^\W*(un |una |an? )?(operador|operadora|operator|agente|agent|asesor|asesora|humano|human|persona|person|"
+    r"representative)\W*(please|por favor|porfa|pls)?\W*$",
+    r"\b(son|eres|sos|es) (una |un )?(personas?|humanos?|real(es)?)\b.{0,30}\b(automatic|bot|robot|maquina)",
+    r"\b(are you|is this) (a )?(bot|robot|real person|human|automated)\b",
+]))
+
+
+@dataclass(frozen=True)
+class Route:
+    agent: str
+    confidence: float
+    reasons: tuple[str, ...] = ()
+
+
+class IntentClassifier:
+    def __init__(self, examples: list[dict]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, Pipeline
+
+        features = FeatureUnion([
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), preprocessor=normalize,
+                                      sublinear_tf=True, min_df=1)),
+            ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), preprocessor=normalize,
+                                      token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)),
+        ])
+        self.model = Pipeline([("features", features),
+                               ("clf", LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced"))])
+        self.model.fit([e["text"] for e in examples], [e["intent"] for e in examples])
+        self.labels = list(self.model.classes_)
+
+    def predict(self, text: str) -> tuple[str, float]:
+        probs = self.model.predict_proba([text])[0]
+        best = int(probs.argmax())
+        return self.labels[best], float(probs[best])
+
+
+_classifier: IntentClassifier | None = None
+_lock = threading.Lock()
+
+
+def load_examples(path: Path = TRAINING_FILE) -> list[dict]:
+    return [e for e in yaml.safe_load(path.read_text(encoding="utf-8")) if e.get("intent") in INTENTS]
+
+
+def classifier() -> IntentClassifier:
+    global _classifier
+    with _lock:
+        if _classifier is None:
+            _classifier = IntentClassifier(load_examples())
+        return _classifier
+
+
+def wants_human(text: str) -> bool:
+    return bool(_HUMAN.search(normalize(text)))
+
+
+def route_message(text: str, *, continues_booking: bool = False) -> Route:
+    """Emergency first (deterministic, high recall), then explicit handoff, then a booking being
+    collected ("el viernes a las 4", "me llamo Laura"), then the classifier."""
+    emergency = assess(text)
+    if emergency.is_emergency:
+        return Route("emergency", 1.0, emergency.reasons)
+    if wants_human(text):
+        return Route("human", 1.0, ("asked_for_a_person",))
+    if continues_booking:
+        return Route("schedule", 1.0, ("booking_in_progress",))
+    intent, confidence = classifier().predict(text)
+    if intent == "emergency":
+        # The rules missed it but the learned model is sure enough: err on the side of a human.
+        if confidence >= CLASSIFIER_EMERGENCY_MIN:
+            return Route("emergency", confidence, ("classifier",))
+        intent = "support"
+    return Route(str(intent), confidence)

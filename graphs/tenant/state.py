@@ -1,0 +1,37 @@
+"""What flows through a tenant's graph: the turn's state, and the runtime context that binds the
+graph to exactly one tenant (its settings, its retriever, its booking store). Context is passed on
+every invoke and never checkpointed, so nothing of one tenant can linger for the next."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from typing_extensions import TypedDict
+
+from app.tenancy.config import TenantConfig
+from graphs.llm import ChatProvider, Passage
+
+
+class TurnState(TypedDict, total=False):
+    message: str
+    history: list[dict]            # earlier turns of this conversation: {"role", "content", "agent"?}
+    channel: str
+    language: str                  # the language to answer in
+    route: str
+    route_reasons: list[str]
+    answer: str
+    sources: list[dict]
+    handoff: bool
+    handoff_reason: str | None
+    booking: dict | None
+
+
+@dataclass(frozen=True)
+class TenantRuntime:
+    tenant: TenantConfig
+    user_id: str
+    search: Callable[[str, int], Sequence[Passage]]     # bound to this tenant's collection only
+    provider: ChatProvider
+    bookings: Any                                       # BookingStore of this tenant
+    schedule: Any = None                                # ScheduleServiceClient when configured
+    router_llm: Any = None                              # optional LLM refinement of the route

@@ -51,11 +51,16 @@ def _stemmer(language: str):
     return snowballstemmer.stemmer(_STEMMER_LANG.get(language, "spanish"))
 
 
+@lru_cache(maxsize=50_000)
+def _stem(word: str, language: str) -> str:
+    return _stemmer(language).stemWord(word)
+
+
 def analyze(text: str, language: str) -> list[str]:
     """Fold accents, drop stopwords, stem. Folding first keeps "depilacion" and "depilación" equal."""
     folded = fold(_THOUSANDS.sub("", text))
-    words = [w for w in _TOKEN.findall(folded) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return _stemmer(language).stemWords(words)
+    return [_stem(w, language) for w in _TOKEN.findall(folded)
+            if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
 def _index(term: str) -> int:

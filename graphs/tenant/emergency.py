@@ -32,7 +32,7 @@ RED_FLAGS = {
                      r"dificultad (para|al) respirar", r"\bfalta (el )?aire", r"\bme ahogo\b", r"\bahogando",
                      r"garganta (se me )?(cierra|cerrando|cerrada)", r"se me cierra la garganta",
                      r"\bno respira", r"respiro (mal|con dificultad)", r"respirar bien",
-                     r"garganta.{0,15}(apretad|cerr)", r"(cerrando|cierra) la garganta", r"(cuesta|no puedo) (un buen )?(pasar|tragar)",
+                     r"garganta.{0,15}(apretad|cerr)", r"(cerrando|cierra) la garganta", r"me cuesta (un buen |mucho )?(pasar saliva|tragar)", r"no puedo (tragar|pasar saliva)",
                      r"throat.{0,20}(closing|tight)",
                      r"can'?t breathe", r"cannot breathe", r"trouble breathing", r"hard to breathe",
                      r"short(ness)? of breath", r"throat (is )?(closing|tight|swelling)", r"difficulty breathing"),

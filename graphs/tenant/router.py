@@ -16,7 +16,7 @@ import yaml
 from graphs.tenant.emergency import assess, normalize
 
 INTENTS = ("sales", "support", "schedule", "availability", "emergency", "human")
-CLASSIFIER_EMERGENCY_MIN = 0.5
+CLASSIFIER_EMERGENCY_MIN = 0.75   # below this a symptom-like message goes to support, which offers a human
 TRAINING_FILE = Path(__file__).with_name("data") / "intents_train.yaml"
 
 # An explicit request for a person is handed off whatever the classifier thinks.

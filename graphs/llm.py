@@ -175,17 +175,27 @@ class OpenAIChatProvider:
     def answer(self, req: AnswerRequest) -> Answer:
         if not req.passages:
             return self.fallback.answer(req)       # nothing to ground on: the honest canned answer
+        messages = self._messages(req)
         try:
-            out = self.chat_model.invoke(self._messages(req))
+            out = self.chat_model.invoke(messages)
             text = (out.content if isinstance(out.content, str) else str(out.content)).strip()
             if not text:
                 raise ValueError("empty completion")
+            if _leaks_prompt(text, messages[0].content):
+                raise ValueError("the completion repeats the system prompt")
         except Exception as exc:        # timeouts, HTTP errors, bad payloads: the customer still gets an answer
             log.warning("LLM failed, answering from retrieval only: %s", type(exc).__name__)
             return self.fallback.answer(req)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         sources = [p for i, p in enumerate(req.passages, 1) if i in cited] or list(req.passages[:1])
         return Answer(text, sources, True, self.name)
+
+
+def _leaks_prompt(text: str, system_prompt: str) -> bool:
+    """A model talked into reciting its instructions: any rule line of ours in the answer."""
+    flat = " ".join(text.lower().split())
+    rules = [" ".join(line.lower().split()).lstrip("- ") for line in system_prompt.split("\n")]
+    return any(len(rule) >= 30 and rule[:60] in flat for rule in rules)
 
 
 def build_provider(tenant_ai, settings) -> ChatProvider:

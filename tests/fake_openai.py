@@ -12,6 +12,7 @@ import math
 import re
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIM = 64
@@ -30,9 +31,16 @@ def _b64(vec: list[float]) -> str:
 
 
 class FakeOpenAI:
+    """Speaks POST /v1/embeddings and POST /v1/chat/completions.
+
+    chat_reply: a fixed answer, or a function of the request's messages (e.g. one that echoes the
+    whole prompt, to see exactly what we sent). delay_s simulates a slow model."""
+
     def __init__(self):
         self.requests: list[dict] = []
         self.fail_with: int | None = None
+        self.chat_reply = "Respuesta de prueba [1]"
+        self.delay_s = 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +52,15 @@ class FakeOpenAI:
                 server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
                 if server.fail_with:
                     self._send(server.fail_with, {"error": {"message": "boom", "type": "server_error"}})
+                    return
+                if self.path == "/v1/chat/completions":
+                    if server.delay_s:
+                        time.sleep(server.delay_s)
+                    reply = server.chat_reply(body["messages"]) if callable(server.chat_reply) else server.chat_reply
+                    self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+                                     "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": reply}}],
+                                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
                     return
                 if self.path != "/v1/embeddings":
                     self._send(404, {"error": {"message": "not found"}})

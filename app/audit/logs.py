@@ -37,7 +37,7 @@ def configure_logging(level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)    # we write our own access line
-    for noisy in ("httpx", "sentence_transformers", "urllib3", "filelock"):
+    for noisy in ("httpx", "httpx2", "openai", "sentence_transformers", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -24,6 +24,7 @@ class TurnState(TypedDict, total=False):
     handoff: bool
     handoff_reason: str | None
     booking: dict | None
+    provider: str                  # which provider wrote the answer (retrieval | openai)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from app.channels.formatting import CHANNELS, format_for_channel
 from app.knowledge.index import VectorStoreUnavailable
 from app.storage.embeddings import EmbeddingError
-from graphs.llm import Passage
+from graphs.llm import Passage, build_router
 from graphs.tenant.graph import run_turn
 from graphs.tenant.state import TenantRuntime
 
@@ -56,9 +56,10 @@ def chat_turn(platform, tenant_ctx, user_id: str, message: str, channel: str) ->
             store.append(user_id, {"role": "user", "content": message, "channel": channel})
             return TurnResult("", "human", config.company_id, [], True)
         history = store.history(user_id)
-        runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(tenant_ctx),
-                                provider=platform.chat_provider(config), bookings=tenant_ctx.bookings,
-                                schedule=platform.schedule_client(config))
+        provider = platform.chat_provider(config)
+        runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(tenant_ctx), provider=provider,
+                                bookings=tenant_ctx.bookings, schedule=platform.schedule_client(config),
+                                router_llm=build_router(config, provider))
         started = time.perf_counter()
         out = run_turn(runtime, message, history, channel)
         text = format_for_channel(out["answer"], channel, language=out.get("language", config.language),

@@ -23,6 +23,7 @@ from graphs.tenant.router import INTENTS, route_message
 from graphs.tenant.state import TenantRuntime, TurnState
 
 log = logging.getLogger("misybot.router")
+LLM_REFINE_BELOW = 0.6
 AGENTS = {"sales": sales, "support": support, "schedule": schedule, "availability": availability,
           "emergency": emergency, "human": human}
 
@@ -36,8 +37,9 @@ def router(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
         or extract_service(message, list(ctx.tenant.service_durations), ctx.tenant.language))
     route = route_message(message, continues_booking=continues_booking)
     agent, reasons = route.agent, list(route.reasons)
-    if ctx.router_llm is not None and agent != "emergency":
-        # An LLM may refine the offline choice; it can raise an emergency but never lower one.
+    if ctx.router_llm is not None and agent != "emergency" and route.confidence < LLM_REFINE_BELOW:
+        # When the classifier is unsure, an LLM may refine the choice: it can raise an emergency, and
+        # it is never asked once the rules found one.
         try:
             refined = ctx.router_llm(state["message"], state.get("history", []))
             if refined in INTENTS and refined != agent:

@@ -1,4 +1,4 @@
-"""A small local HTTP server that speaks the OpenAI embeddings protocol (POST /v1/embeddings).
+"""A small local HTTP server that speaks the OpenAI protocol: embeddings and chat completions.
 
 Vectors are deterministic bag-of-words hashes, so similar texts get similar vectors and tests can
 check ranking through our real client code.
@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import re
 import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.http_doubles import JsonHandler, serve
 
 DIM = 64
 
@@ -43,12 +42,9 @@ class FakeOpenAI:
         self.delay_s = 0.0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
                 if server.fail_with:
                     self._send(server.fail_with, {"error": {"message": "boom", "type": "server_error"}})
@@ -73,21 +69,8 @@ class FakeOpenAI:
                 self._send(200, {"object": "list", "data": data, "model": body["model"],
                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 
-            def _send(self, status, payload):
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass        # a client that timed out and hung up is part of the tests
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, base = serve(Handler)
+        self.url = f"{base}/v1"
 
     def close(self):
         self.httpd.shutdown()

@@ -1,13 +1,11 @@
 """The tenant's own scheduling service, spoken to over HTTP (a local server speaking our protocol)."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from app import create_app
 from tests.conftest import ADMIN_TOKEN
+from tests.http_doubles import JsonHandler, serve
 
 
 class ScheduleServer:
@@ -15,18 +13,7 @@ class ScheduleServer:
         self.calls, self.fail = [], False
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _send(self, status, payload):
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
+        class Handler(JsonHandler):
             def do_GET(self):
                 url = urlsplit(self.path)
                 outer.calls.append(("GET", url.path, parse_qs(url.query)))
@@ -35,15 +22,13 @@ class ScheduleServer:
                 self._send(200, {"slots": ["2026-12-04T10:00", "2026-12-04T16:00"]})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 outer.calls.append(("POST", self.path, body))
                 if outer.fail:
                     return self._send(500, {"error": "down"})
                 self._send(201, {"booking_id": "ext-1", "status": "confirmed", "start": "2026-12-04T16:00"})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.url = serve(Handler)
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-
-import redis
 
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import MemoryConfig
@@ -45,20 +42,10 @@ class ConversationStore:
     def _index(self) -> str:
         return self.keys.key("conversations")
 
-    @contextmanager
     def turn_lock(self, user_id: str, wait_s: float = 30.0):
         """Two messages of one conversation run one after the other, never interleaved."""
-        lock = self.keys.redis.lock(self.keys.key("lock", "conversation", user_id), timeout=120,
-                                    blocking_timeout=wait_s)
-        if not lock.acquire():
-            raise ConversationBusy("this conversation is still answering a previous message; retry shortly")
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass
+        return self.keys.exclusive("conversation", user_id, timeout_s=120, wait_s=wait_s, busy=ConversationBusy(
+            "this conversation is still answering a previous message; retry shortly"))
 
     def history(self, user_id: str, limit: int | None = None) -> list[dict]:
         raw = self.keys.redis.lrange(self.keys.key("conversation", user_id), -(limit or self.memory.max_messages), -1)

@@ -9,11 +9,8 @@ import hashlib
 import json
 import re
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-
-import redis
 
 from app.knowledge.chunking import split_text
 from app.knowledge.index import ChunkHit, KnowledgeIndex, SearchMode
@@ -87,19 +84,10 @@ class DocumentService:
         # Per-tenant ids: the same text in two tenants gives two unrelated ids.
         return hashlib.sha256(f"{self.company_id}\x00{text}".encode()).hexdigest()[:32]
 
-    @contextmanager
     def _write_lock(self):
         """One writer per tenant at a time, across processes: quota checks and publishing stay exact."""
-        lock = self.keys.redis.lock(self.keys.key("lock", "documents"), timeout=600, blocking_timeout=60)
-        if not lock.acquire():
-            raise IngestionBusy("another upload for this company is still being stored; retry shortly")
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass       # it expired after 10 minutes; nothing left to release
+        return self.keys.exclusive("documents", timeout_s=600, wait_s=60, busy=IngestionBusy(
+            "another upload for this company is still being stored; retry shortly"))
 
     # -- reads ------------------------------------------------------------------------------------
     def get(self, document_id: str) -> DocumentRecord | None:

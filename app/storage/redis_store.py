@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -59,3 +60,18 @@ class TenantKeyspace:
     def scan_keys(self, kind: str | None = None) -> Iterator[str]:
         pattern = self.prefix + (f"{kind}:*" if kind else "*")
         yield from self.redis.scan_iter(match=pattern, count=500)
+
+    @contextmanager
+    def exclusive(self, *parts: str, timeout_s: float, wait_s: float, busy: Exception):
+        """A Redis lock on `{prefix}lock:…`, shared by every process of the service. Raises `busy`
+        when it cannot be had within wait_s; an expired lock is simply not released."""
+        lock = self.redis.lock(self.key("lock", *parts), timeout=timeout_s, blocking_timeout=wait_s)
+        if not lock.acquire():
+            raise busy
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify
 
 from app.api.errors import ApiError
-from app.api.validation import int_arg, json_object
+from app.api.validation import json_object, pagination, required_text
 from app.channels.formatting import CHANNELS
 from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
 from app.conversations.history import USER_ID_PATTERN
@@ -24,22 +24,18 @@ def _user_id(user_id: str) -> str:
 @require_tenant(CHAT)
 def test_turn(user_id: str):
     body = json_object()
-    message = body.get("message")
-    if not isinstance(message, str) or not message.strip():
-        raise ApiError(400, "invalid_message", "'message' must be a non-empty string")
-    if len(message) > MAX_MESSAGE_CHARS:
-        raise ApiError(400, "invalid_message", f"'message' must be at most {MAX_MESSAGE_CHARS} characters")
+    message = required_text(body, "message", MAX_MESSAGE_CHARS, "invalid_message")
     channel = body.get("channel", "web")
     if channel not in CHANNELS:
         raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
-    result = chat_turn(current_app.extensions["misybot"], g.tenant, _user_id(user_id), message.strip(), channel)
+    result = chat_turn(current_app.extensions["misybot"], g.tenant, _user_id(user_id), message, channel)
     return jsonify(result.public())
 
 
 @bp.get("/conversations")
 @require_tenant(CHAT)
 def list_conversations():
-    page, per_page = int_arg("page", 1, 1, 100000), int_arg("per_page", 20, 1, 100)
+    page, per_page = pagination()
     rows, total = g.tenant.conversations.list(page, per_page)
     return jsonify({"conversations": rows, "page": page, "per_page": per_page, "total": total})
 
@@ -73,6 +69,6 @@ def release_conversation(user_id: str):
 @bp.get("/bookings")
 @require_tenant(CHAT)
 def list_booking_requests():
-    page, per_page = int_arg("page", 1, 1, 100000), int_arg("per_page", 20, 1, 100)
+    page, per_page = pagination()
     rows, total = g.tenant.bookings.pending(page, per_page)
     return jsonify({"bookings": rows, "page": page, "per_page": per_page, "total": total})

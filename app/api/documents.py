@@ -6,7 +6,7 @@ import json
 from flask import Blueprint, current_app, g, jsonify, request
 
 from app.api.errors import ApiError
-from app.api.validation import int_arg, json_object, optional_str
+from app.api.validation import int_arg, json_object, optional_str, pagination, required_text
 from app.knowledge.documents import MAX_TITLE
 from app.knowledge.parsing import UnreadableDocument, UnsupportedDocumentType, extract_text
 from app.security.guard import require_tenant
@@ -81,8 +81,7 @@ def upload_document():
 @bp.get("/documents")
 @require_tenant(DOCUMENTS_READ)
 def list_documents():
-    page = int_arg("page", 1, 1, 100000)
-    per_page = int_arg("per_page", 20, 1, 100)
+    page, per_page = pagination()
     records, total = g.tenant.documents.list(page, per_page)
     return jsonify({"documents": [r.public() for r in records], "page": page, "per_page": per_page,
                     "total": total, "has_more": page * per_page < total})
@@ -114,16 +113,12 @@ def delete_document(document_id: str):
 def search_documents():
     settings = current_app.extensions["misybot"].settings
     body = json_object()
-    query = body.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise ApiError(400, "invalid_query", "'query' must be a non-empty string")
-    if len(query) > MAX_QUERY_CHARS:
-        raise ApiError(400, "invalid_query", f"'query' must be at most {MAX_QUERY_CHARS} characters")
+    query = required_text(body, "query", MAX_QUERY_CHARS, "invalid_query")
     k = int_arg("k", settings.search_default_k, 1, settings.search_max_k, source=body)
     mode = body.get("mode", "hybrid")
     if mode not in ("hybrid", "dense", "lexical"):
         raise ApiError(400, "invalid_parameter", "mode must be one of hybrid, dense, lexical")
-    hits = g.tenant.documents.search(query.strip(), k, mode)
+    hits = g.tenant.documents.search(query, k, mode)
     results = [{"document_id": h.document_id, "title": h.title, "content": h.content,
                 "score": round(h.score, 6), "chunk_index": h.chunk_index} for h in hits]
     return jsonify({"results": results, "results_count": len(results)})

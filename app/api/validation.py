@@ -37,3 +37,17 @@ def optional_str(body: dict, name: str, max_len: int) -> str | None:
     if len(value) > max_len:
         raise ApiError(400, "invalid_parameter", f"{name} must be at most {max_len} characters")
     return value
+
+
+def required_text(body: dict, name: str, max_len: int, code: str) -> str:
+    """A non-empty string field of at most max_len characters, or a 400 with `code`."""
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, code, f"'{name}' must be a non-empty string")
+    if len(value) > max_len:
+        raise ApiError(400, code, f"'{name}' must be at most {max_len} characters")
+    return value.strip()
+
+
+def pagination() -> tuple[int, int]:
+    return int_arg("page", 1, 1, 100000), int_arg("per_page", 20, 1, 100)

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import redis
+
 from app.knowledge.chunking import split_text
 from app.knowledge.index import ChunkHit, KnowledgeIndex, SearchMode
 from app.storage.redis_store import TenantKeyspace
@@ -93,7 +95,10 @@ class DocumentService:
     def get(self, document_id: str) -> DocumentRecord | None:
         if not DOCUMENT_ID_PATTERN.match(document_id or ""):
             return None
-        h = self.keys.redis.hgetall(self._doc_key(document_id))
+        try:
+            h = self.keys.redis.hgetall(self._doc_key(document_id))
+        except redis.exceptions.ResponseError:
+            return None        # a key of another shape (e.g. a migrated legacy value) is not our record
         if not h or h.get("status") != "ready":
             return None
         return _record_from_hash(h)

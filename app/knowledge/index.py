@@ -116,11 +116,18 @@ class KnowledgeIndex:
         self._call(run)
 
     def delete_document_points(self, document_id: str, chunks: int) -> None:
+        """Every chunk of a document: by the ids we derive, and by payload for chunks that came in
+        with other ids (migrated from a single-tenant collection)."""
         ids = [point_id(self.company_id, document_id, i) for i in range(chunks)]
+        by_payload = models.Filter(must=[models.FieldCondition(key="document_id",
+                                                               match=models.MatchValue(value=document_id))])
 
         def run(client):
-            if ids and client.collection_exists(self.collection):
+            if not client.collection_exists(self.collection):
+                return
+            if ids:
                 client.delete(self.collection, points_selector=models.PointIdsList(points=ids), wait=True)
+            client.delete(self.collection, points_selector=models.FilterSelector(filter=by_payload), wait=True)
         self._call(run)
 
     def drop(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,3 +69,39 @@ def append_company(path: Path, block: dict) -> tuple[str, RegistrySnapshot]:
     snapshot = parse_companies(new_text, str(path))
     write_atomically(path, new_text)
     return previous, snapshot
+
+
+def without_company(text: str, company_id: str) -> str:
+    """The file text with one company's block cut out; everything else, comments included, unchanged.
+    A block runs from its `- company_id: <id>` line to the next list item or top-level line."""
+    lines = text.split("\n")
+    start = None
+    item = re.compile(r"^(\s*)-\s+company_id:\s*['\"]?" + re.escape(company_id) + r"['\"]?\s*(#.*)?$")
+    for i, line in enumerate(lines):
+        m = item.match(line)
+        if m:
+            start, indent = i, len(m.group(1))
+            break
+    if start is None:
+        raise ValueError(f"company {company_id!r} has no block in the file")
+    end = len(lines)
+    for j in range(start + 1, len(lines)):
+        line = lines[j]
+        if not line.strip():
+            continue
+        lead = len(line) - len(line.lstrip())
+        if lead < indent or (lead == indent and line.lstrip().startswith("-")) or \
+                (lead <= indent and not line.lstrip().startswith("#")):
+            end = j
+            break
+    return "\n".join(lines[:start] + lines[end:])
+
+
+def remove_company(path: Path, company_id: str) -> RegistrySnapshot:
+    """Cut one block out of the file; validated before it is written."""
+    new_text = without_company(path.read_text(encoding="utf-8"), company_id)
+    snapshot = parse_companies(new_text, str(path))
+    if company_id in snapshot.companies:
+        raise ValueError(f"company {company_id!r} is still in the file after removing its block")
+    write_atomically(path, new_text)
+    return snapshot

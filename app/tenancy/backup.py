@@ -1,0 +1,143 @@
+"""Back up one tenant to a single archive, and restore it into another deployment.
+
+The archive (.tar.gz) holds:
+  manifest.json   format, company, counts and a sha256 of every other member
+  company.json    the company's config block
+  redis.jsonl     every key under the tenant's prefix, plus the platform's lookup entries of its API keys
+  qdrant.jsonl    every point of its collection: id, dense and lexical vectors, payload
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+
+from qdrant_client import models
+
+from app.knowledge.index import DENSE, LEXICAL
+from app.security.api_keys import _lookup_key
+from app.storage.redis_values import read_value, write_value
+from app.tenancy.config import TenantConfig
+from app.tenancy.config_file import append_company, locked
+
+FORMAT = "misybot-tenant-backup/1"
+
+
+class BackupError(ValueError):
+    pass
+
+
+def _tenant_redis_keys(ctx) -> list[str]:
+    keys = sorted(ctx.keyspace.scan_keys())
+    for k in [k for k in keys if k.startswith(ctx.keyspace.prefix + "apikey:")]:
+        key_hash = ctx.keyspace.redis.hget(k, "key_hash")
+        if key_hash and ctx.keyspace.redis.exists(_lookup_key(key_hash)):
+            keys.append(_lookup_key(key_hash))
+    return keys
+
+
+def _points(ctx) -> list[dict]:
+    out, offset = [], None
+    with ctx.knowledge._store as client:
+        if not client.collection_exists(ctx.config.vectorstore_index):
+            return out
+        while True:
+            batch, offset = client.scroll(ctx.config.vectorstore_index, limit=256, offset=offset,
+                                          with_payload=True, with_vectors=True)
+            for p in batch:
+                vec = p.vector if isinstance(p.vector, dict) else {DENSE: p.vector}
+                sparse = vec.get(LEXICAL)
+                out.append({"id": p.id, "dense": list(vec.get(DENSE) or []),
+                            "lexical": {"indices": list(sparse.indices), "values": list(sparse.values)} if sparse else None,
+                            "payload": p.payload})
+            if offset is None:
+                return out
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> str:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = len(data), int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+    return hashlib.sha256(data).hexdigest()
+
+
+def export_tenant(ctx, path: Path) -> dict:
+    r = ctx.keyspace.redis
+    keys = _tenant_redis_keys(ctx)
+    redis_lines = [json.dumps({"key": k, **read_value(r, k)}, ensure_ascii=False) for k in keys if r.exists(k)]
+    points = _points(ctx)
+    members = {
+        "company.json": json.dumps(ctx.config.model_dump(mode="json"), ensure_ascii=False, indent=2).encode(),
+        "redis.jsonl": "\n".join(redis_lines).encode(),
+        "qdrant.jsonl": "\n".join(json.dumps(p, ensure_ascii=False) for p in points).encode(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tarfile.open(tmp, "w:gz") as tar:
+        sums = {name: _add(tar, name, data) for name, data in members.items()}
+        manifest = {"format": FORMAT, "company_id": ctx.company_id, "created_at": time.time(),
+                    "redis_keys": len(redis_lines), "qdrant_points": len(points),
+                    "collection": ctx.config.vectorstore_index, "sha256": sums}
+        _add(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
+    tmp.replace(path)
+    return manifest
+
+
+def read_archive(path: Path) -> tuple[dict, dict[str, bytes]]:
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BackupError(f"{path} is not a readable backup archive: {exc}") from None
+    try:
+        manifest = json.loads(files["manifest.json"])
+    except (KeyError, ValueError):
+        raise BackupError("the archive has no valid manifest.json") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"unknown backup format {manifest.get('format')!r}")
+    for name, digest in manifest["sha256"].items():
+        if hashlib.sha256(files.get(name, b"")).hexdigest() != digest:
+            raise BackupError(f"{name} does not match its checksum: the archive is damaged")
+    return manifest, files
+
+
+def import_tenant(platform, path: Path) -> dict:
+    """Restore into this deployment. Refuses, before writing anything, if any of the tenant's keys,
+    its collection or a different config block already exist."""
+    from app.security.principal import Principal
+
+    manifest, files = read_archive(path)
+    config = TenantConfig.model_validate(json.loads(files["company.json"]))
+    redis_rows = [json.loads(line) for line in files["redis.jsonl"].decode().splitlines() if line]
+    points = [json.loads(line) for line in files["qdrant.jsonl"].decode().splitlines() if line]
+    ctx = platform.tenant_context(config, Principal("platform_admin", None))
+    r = platform.redis
+    existing = platform.registry.get(config.company_id)
+    if existing is not None and existing != config:
+        raise BackupError(f"company {config.company_id!r} exists here with a different configuration")
+    clashes = [row["key"] for row in redis_rows if r.exists(row["key"])]
+    if clashes:
+        raise BackupError(f"{len(clashes)} keys already exist here (e.g. {clashes[0]}); restore into a "
+                          "deployment without this company")
+    if ctx.knowledge.exists() and ctx.knowledge.count() > 0:
+        raise BackupError(f"collection {config.vectorstore_index!r} already holds points here")
+
+    if existing is None:
+        with locked(platform.settings.companies_config_file):
+            append_company(platform.settings.companies_config_file, config.model_dump(mode="json"))
+        platform.registry.reload()
+    for row in redis_rows:
+        write_value(r, row["key"], row)
+    ctx.knowledge.ensure_collection()
+    structs = [models.PointStruct(id=p["id"], payload=p["payload"], vector={
+        DENSE: p["dense"], **({LEXICAL: models.SparseVector(**p["lexical"])} if p["lexical"] else {})})
+        for p in points]
+    ctx.knowledge.upsert(structs)
+    restored = {"company_id": config.company_id, "redis_keys": len(redis_rows), "qdrant_points": len(points),
+                "collection_points": ctx.knowledge.count()}
+    if restored["collection_points"] != manifest["qdrant_points"]:
+        raise BackupError(f"restored {restored['collection_points']} points, the archive has {manifest['qdrant_points']}")
+    return restored

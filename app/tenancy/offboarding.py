@@ -1,0 +1,62 @@
+"""Offboarding: remove every key, vector, credential and config block of one tenant, and only its own.
+
+Order: optional export first; then credentials (so nothing can call in while the rest goes), then the
+Redis keyspace, the collection, and last the config block. Returns a receipt that states what was
+removed and checks that nothing is left.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from app.security.principal import Principal
+from app.tenancy.backup import export_tenant
+from app.tenancy.config_file import locked, remove_company
+
+
+class OffboardingError(ValueError):
+    pass
+
+
+def offboard_company(platform, company_id: str, export_path: Path | None = None) -> dict:
+    config = platform.registry.get(company_id)
+    if config is None:
+        raise OffboardingError(f"no company {company_id!r} in the configuration")
+    ctx = platform.tenant_context(config, Principal("platform_admin", None))
+    exported = export_tenant(ctx, export_path) if export_path else None
+
+    api_keys = platform.api_keys.purge_tenant(ctx.keyspace)
+    redis_keys = 0
+    batch: list[str] = []
+    for key in ctx.keyspace.scan_keys():
+        batch.append(key)
+        if len(batch) >= 500:
+            redis_keys += platform.redis.delete(*batch)
+            batch = []
+    if batch:
+        redis_keys += platform.redis.delete(*batch)
+    points = ctx.knowledge.count()
+    collection_existed = ctx.knowledge.exists()
+    if collection_existed:
+        ctx.knowledge.drop()
+    with locked(platform.settings.companies_config_file):
+        remove_company(platform.settings.companies_config_file, company_id)
+    platform.registry.reload()
+
+    remaining = {"redis_keys": sum(1 for _ in ctx.keyspace.scan_keys()),
+                 "collection_exists": ctx.knowledge.exists(),
+                 "in_config": platform.registry.get(company_id) is not None}
+    receipt = {
+        "company_id": company_id, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "exported_to": str(export_path) if export_path else None,
+        "export_manifest": exported,
+        "deleted": {"redis_keys": redis_keys, "api_key_entries": api_keys, "qdrant_points": points,
+                    "collection": config.vectorstore_index if collection_existed else None,
+                    "config_block": True},
+        "remaining": remaining,
+        "complete": remaining == {"redis_keys": 0, "collection_exists": False, "in_config": False},
+    }
+    receipt["receipt_sha256"] = hashlib.sha256(json.dumps(receipt, sort_keys=True, default=str).encode()).hexdigest()
+    return receipt

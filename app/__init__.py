@@ -8,7 +8,7 @@ from app.settings import Settings
 
 def create_app(settings: Settings | None = None, platform=None) -> Flask:
     """The app factory. Tests pass Settings pointing at a temp DATA_DIR (and may share a Platform)."""
-    from app.api import admin, conversations, documents, health
+    from app.api import admin, conversations, documents, health, tokens, widget
     from app.api.errors import register_error_handlers
     from app.audit.logs import configure_logging, init_request_logging
     from app.platform import Platform
@@ -25,8 +25,14 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
 
     init_request_logging(app)
     register_error_handlers(app)
-    for bp in (health.bp, documents.bp, conversations.bp, admin.bp):
+    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp):
         app.register_blueprint(bp)
+    app.after_request(widget.add_cors_headers)
+    if settings.trusted_proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only behind proxies we run do we believe X-Forwarded-For, and only that many hops of it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1)
     return app
 
 

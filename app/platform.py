@@ -18,21 +18,50 @@ from app.security.principal import Principal
 from app.settings import Settings
 from app.storage.embeddings import Embedder, build_embedder
 from app.storage.qdrant_store import VectorStore, connect_qdrant
-from app.storage.redis_store import TenantKeyspace, connect_redis
+from app.security.rate_limits import RateLimiter
+from app.security.tenant_secrets import TenantSecrets
+from app.security.tokens import TokenService
+from app.security.vault import Vault, VaultError
+from app.storage.redis_store import TenantKeyspace, connect_redis, embedded_socket
 from app.tenancy.config import TenantConfig
 from app.tenancy.context import TenantContext
 from app.tenancy.registry import TenantRegistry
 
 
+class SecretsConfigError(VaultError):
+    """Production without MISYBOT_MASTER_KEY: the service refuses to start."""
+
+
+def master_key(settings: Settings) -> str:
+    if settings.misybot_master_key is not None:
+        return settings.misybot_master_key.get_secret_value()
+    if settings.environment == "production":
+        raise SecretsConfigError("MISYBOT_MASTER_KEY must be set in production: it encrypts tenant secrets")
+    # Development and tests: a key kept beside the embedded data, created once.
+    import logging
+    import secrets as _secrets
+
+    path = settings.data_dir / "master_key"
+    if not path.exists():
+        path.write_text(_secrets.token_urlsafe(48))
+        path.chmod(0o600)
+        logging.getLogger("misybot.startup").warning("no MISYBOT_MASTER_KEY: generated a development key in %s", path)
+    return path.read_text().strip()
+
+
 class Platform:
     def __init__(self, settings: Settings, registry: TenantRegistry, redis_client: redis.Redis,
-                 vectors: VectorStore, embedder: Embedder):
+                 vectors: VectorStore, embedder: Embedder, vault: Vault, rate_limit_uri: str):
         self.settings = settings
         self.registry = registry
         self.redis = redis_client
         self.vectors = vectors
         self.embedder = embedder
         self.api_keys = ApiKeyStore(redis_client)
+        self.vault = vault
+        self.secrets = TenantSecrets(redis_client, vault)
+        self.tokens = TokenService(redis_client, vault, settings.token_issuer, settings.token_audience)
+        self.rate_limiter = RateLimiter(rate_limit_uri)
         self._cache_lock = threading.Lock()
         self._providers: dict = {}
         self._schedule_clients: dict = {}
@@ -41,10 +70,16 @@ class Platform:
     def from_settings(cls, settings: Settings) -> "Platform":
         registry = TenantRegistry(settings.companies_config_file)     # ConfigError stops start-up
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        vault = Vault(master_key(settings))
         redis_client = connect_redis(settings.redis_url, settings.data_dir)
+        rate_limit_uri = settings.redis_url or f"redis+unix://{embedded_socket(settings.data_dir)}"
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         vectors = VectorStore(connect_qdrant(settings.qdrant_url, api_key, settings.data_dir))
-        return cls(settings, registry, redis_client, vectors, build_embedder(settings))
+        return cls(settings, registry, redis_client, vectors, build_embedder(settings), vault, rate_limit_uri)
+
+    def tenant_platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
+        """Platform-namespace entries owned by a tenant: its API-key, client and publishable-key lookups."""
+        return self.api_keys.platform_keys(keyspace) + self.secrets.platform_keys(keyspace)
 
     @property
     def dense_weight(self) -> float:

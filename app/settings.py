@@ -29,6 +29,19 @@ class Settings(BaseSettings):
 
     # Platform admin credential (guards /admin/* and platform health)
     misybot_admin_token: SecretStr | None = None
+    # Encrypts secrets at rest (HMAC and client secrets, Chatwoot tokens, JWT signing keys). Comma-separated
+    # to rotate: the first key encrypts, all of them decrypt. Required in production.
+    misybot_master_key: SecretStr | None = None
+
+    # Tenant access tokens (JWT, RS256)
+    token_issuer: str = "misybot"
+    token_audience: str = "misybot-api"
+    token_ttl_s: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600)
+    widget_token_ttl_s: int = Field(900, ge=60, le=24 * 3600)
+    hmac_window_s: int = Field(300, ge=30, le=3600)
+    # X-Forwarded-For is trusted only for this many proxies in front of us (0 = never).
+    trusted_proxy_count: int = Field(0, ge=0, le=5)
+    auth_attempts_per_minute: int = Field(20, ge=1)      # per client IP on /v1/auth/token and widget sessions
 
     # Embeddings: an OpenAI-compatible endpoint when OPENAI_BASE_URL/OPENAI_API_KEY and a model are set,
     # otherwise the bundled offline all-MiniLM-L6-v2.

@@ -39,7 +39,8 @@ def main(argv=None) -> int:
             if config is None:
                 print(f"error: no company {args.company_id!r}", file=sys.stderr)
                 return 1
-            result = export_tenant(platform.tenant_context(config, Principal("platform_admin", None)), args.output)
+            result = export_tenant(platform, platform.tenant_context(config, Principal("platform_admin", None)),
+                                   args.output)
             emit(result, args.json, f"exported {args.company_id} to {args.output}")
         else:
             result = import_tenant(platform, args.input)

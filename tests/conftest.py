@@ -19,6 +19,7 @@ from app.storage.redis_store import embedded_socket
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+MASTER_KEY = "test-master-key-0123456789abcdef0123456789"
 TEST_REDIS_DB = 13      # our own database number on the shared server; flushed before and after each test
 
 
@@ -57,7 +58,8 @@ def config_file(tmp_path) -> Path:
 def make_settings(tmp_path, redis_url, config_file):
     def make(**overrides) -> Settings:
         values = dict(data_dir=tmp_path / "data", companies_config_file=config_file, redis_url=redis_url,
-                      qdrant_url=None, misybot_admin_token=ADMIN_TOKEN, environment="test",
+                      qdrant_url=None, misybot_admin_token=ADMIN_TOKEN, misybot_master_key=MASTER_KEY,
+                      environment="test",
                       tenants_dir=tmp_path / "tenants", openai_api_key=None, openai_base_url=None,
                       embeddings_model=None)
         values.update(overrides)

@@ -172,8 +172,8 @@ def test_offboarding_removes_only_that_tenant(app, client, two_tenants, config_f
 def test_backup_restores_into_a_fresh_deployment(app, two_tenants, tmp_path, redis_url, config_file):
     before = _tenant_fingerprint(app, "alpha")
     archive = tmp_path / "alpha.tar.gz"
-    manifest = export_tenant(app.extensions["misybot"].tenant_context(
-        app.extensions["misybot"].registry.get("alpha"), Principal("platform_admin", None)), archive)
+    p = app.extensions["misybot"]
+    manifest = export_tenant(p, p.tenant_context(p.registry.get("alpha"), Principal("platform_admin", None)), archive)
     assert manifest["qdrant_points"] == 1 and manifest["redis_keys"] > 3
 
     fresh_dir = tmp_path / "fresh"
@@ -185,7 +185,7 @@ def test_backup_restores_into_a_fresh_deployment(app, two_tenants, tmp_path, red
     redis.Redis.from_url(fresh_redis).flushdb()
     from app.settings import Settings
     fresh = create_app(Settings(data_dir=fresh_dir / "data", companies_config_file=fresh_config, redis_url=fresh_redis,
-                                misybot_admin_token=ADMIN_TOKEN, environment="test", openai_api_key=None,
+                                misybot_admin_token=ADMIN_TOKEN, misybot_master_key=p.settings.misybot_master_key, environment="test", openai_api_key=None,
                                 openai_base_url=None, embeddings_model=None))
     try:
         restored = import_tenant(fresh.extensions["misybot"], archive)

@@ -1,13 +1,14 @@
 """Platform admin API (MISYBOT_ADMIN_TOKEN): companies, config reload, tenant API keys."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from app.api.errors import ApiError
 from app.api.validation import json_object, optional_str
 from app.security.guard import require_company_or_admin, require_platform_admin
 from app.security.principal import TENANT_PERMISSIONS
-from app.tenancy.onboarding import ALL_PERMISSIONS, OnboardingError, SeedDocument, onboard_company
+from app.tenancy.onboarding import (ALL_PERMISSIONS, OnboardingError, SeedDocument, issue_tenant_credentials,
+                                    onboard_company)
 from app.tenancy.registry import ConfigError
 
 bp = Blueprint("admin", __name__)
@@ -112,3 +113,31 @@ def revoke_key(tenant, key_id: str):
     if not _platform().api_keys.revoke(tenant.keyspace, key_id):
         raise ApiError(404, "key_not_found", "no active key with that id for this company")
     return jsonify({"company_id": tenant.company_id, "key_id": key_id, "revoked": True})
+
+
+@bp.post("/admin/companies/<company_id>/credentials")
+@require_platform_admin
+@require_company_or_admin()
+def issue_credentials(tenant):
+    """Client credentials (for tenant access tokens), an HMAC secret and a publishable widget key.
+    The secrets are shown once; they are stored encrypted."""
+    body = json_object() if request.data else {}
+    kinds = body.get("kinds", ["client", "hmac", "publishable"])
+    if not isinstance(kinds, list) or not set(kinds) <= {"client", "hmac", "publishable"} or not kinds:
+        raise ApiError(400, "invalid_parameter", "kinds must be a subset of client, hmac, publishable")
+    return jsonify(issue_tenant_credentials(_platform(), tenant, kinds)), 201
+
+
+@bp.post("/admin/companies/<company_id>/tokens/revoke")
+@require_platform_admin
+@require_company_or_admin()
+def revoke_tokens(tenant):
+    """{"jti": "...", "exp": 1700000000} revokes one token; {} revokes every token issued until now."""
+    body = json_object() if request.data else {}
+    tokens = _platform().tokens
+    if body.get("jti"):
+        if not isinstance(body["jti"], str) or not isinstance(body.get("exp"), int):
+            raise ApiError(400, "invalid_parameter", "jti (string) and exp (unix time) are required")
+        tokens.revoke_jti(body["jti"], body["exp"])
+        return jsonify({"revoked": body["jti"]})
+    return jsonify({"company_id": tenant.company_id, "revoked_before": tokens.revoke_tenant_tokens(tenant.company_id)})

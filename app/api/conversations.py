@@ -10,6 +10,7 @@ from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
 from app.conversations.history import USER_ID_PATTERN
 from app.security.guard import require_tenant
 from app.security.principal import CHAT
+from app.security.rate_limits import count_message, seconds_to_next_month
 
 bp = Blueprint("conversations", __name__)
 
@@ -28,6 +29,10 @@ def test_turn(user_id: str):
     channel = body.get("channel", "web")
     if channel not in CHANNELS:
         raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    allowed, _ = count_message(g.tenant.keyspace, g.tenant.config.limits.monthly_messages)
+    if not allowed:
+        raise ApiError(429, "monthly_quota_exceeded", "this company's monthly message quota is used up",
+                       {"Retry-After": str(seconds_to_next_month())})
     result = chat_turn(current_app.extensions["misybot"], g.tenant, _user_id(user_id), message, channel)
     return jsonify(result.public())
 

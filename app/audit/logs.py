@@ -13,6 +13,22 @@ from pythonjsonlogger.json import JsonFormatter
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+_SECRET = re.compile(r"(msk_|cs_|pk_live_|sk-)[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
+                     r"|(?i:bearer)\s+\S+")
+
+
+class RedactSecrets(logging.Filter):
+    """Defence in depth: whatever a log line says, credentials and tokens in it are masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and _SECRET.search(record.msg):
+            record.msg = _SECRET.sub("[redacted]", record.msg)
+        if record.args:
+            record.args = tuple(_SECRET.sub("[redacted]", a) if isinstance(a, str) else a
+                                for a in (record.args if isinstance(record.args, tuple) else (record.args,)))
+        return True
+
+
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
@@ -29,6 +45,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
                                        rename_fields={"asctime": "ts", "levelname": "level"}))
     handler.addFilter(RequestContextFilter())
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_misybot", False):
@@ -54,6 +71,10 @@ def init_request_logging(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        verdict = getattr(g, "rate_limit", None)
+        if verdict is not None:
+            for k, v in verdict.headers().items():
+                response.headers.setdefault(k, v)
         started = getattr(g, "started", None)
         access.info("request", extra={
             "method": request.method, "path": request.path, "status": response.status_code,

@@ -96,6 +96,11 @@ class ApiKeyStore:
             self.revoke(keyspace, old_id)
         return plaintext, key_id, old
 
+    def platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
+        """The platform lookups of this tenant's keys (for backup)."""
+        hashes = [self.redis.hget(k, "key_hash") for k in keyspace.scan_keys("apikey")]
+        return [_lookup_key(h) for h in hashes if h and self.redis.exists(_lookup_key(h))]
+
     def purge_tenant(self, keyspace: TenantKeyspace) -> int:
         """Delete every key of a tenant, active or revoked (offboarding, failed onboarding)."""
         records = list(keyspace.scan_keys("apikey"))

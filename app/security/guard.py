@@ -13,6 +13,8 @@ from flask import current_app, g, request
 
 from app.api.errors import ApiError
 from app.security.principal import Principal
+from app.security.signatures import SignatureError, verify_signature
+from app.security.tokens import TokenError
 
 CLAIM_HEADERS = ("X-Company-ID", "X-Tenant-ID")
 
@@ -83,15 +85,73 @@ def _open_tenant(principal: Principal, company_id: str):
     return g.tenant
 
 
-def require_tenant(permission: str):
-    """A tenant API key with `permission`; the view reads its TenantContext from g.tenant."""
+def _bearer() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+
+def _token_principal(token: str, typ: str) -> Principal:
+    try:
+        claims = platform().tokens.verify(token, typ)
+    except TokenError as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+    if platform().registry.get(claims["tenant_id"]) is None:
+        raise ApiError(401, "invalid_credentials", "the token's company no longer exists")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/").lower() != claims.get("origin"):
+        raise ApiError(403, "origin_mismatch", "this token was issued for another origin")
+    g.token_claims = claims
+    return Principal("tenant_token" if typ == "tat" else "widget", claims["tenant_id"],
+                     frozenset(claims.get("permissions", [])), claims["jti"])
+
+
+def _verify_hmac(company_id: str) -> None:
+    p = platform()
+    config = p.registry.get(company_id)
+    try:
+        verify_signature(p.redis, company_id, p.secrets.hmac_secrets(p.keyspace(config)), request.headers,
+                         request.method, request.path, request.get_data(cache=True), p.settings.hmac_window_s)
+    except SignatureError as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+
+
+def authenticate_tenant(allowed: tuple[str, ...]) -> Principal:
+    """The credential kinds an endpoint accepts (README's table): "api_key" (X-API-Key), "tat" (a tenant
+    access token together with an HMAC signature of the request), "widget" (a widget session token)."""
+    if request.headers.get("X-API-Key") and "api_key" in allowed:
+        return _api_key_principal()
+    token = _bearer()
+    if token and "tat" in allowed:
+        principal = _token_principal(token, "tat")
+        _verify_hmac(principal.company_id)      # a TAT alone is not enough for server-to-server calls
+        return principal
+    if token and "widget" in allowed:
+        return _token_principal(token, "widget")
+    raise ApiError(401, "missing_credentials", "this endpoint takes: " + ", ".join(allowed))
+
+
+def _rate_limit(principal: Principal) -> None:
+    config = platform().registry.get(principal.company_id)
+    verdict = platform().rate_limiter.check_tenant(principal.company_id, principal.credential_id or principal.kind,
+                                                   config.limits.requests_per_minute,
+                                                   config.limits.requests_per_hour)
+    g.rate_limit = verdict
+    if not verdict.allowed:
+        raise ApiError(429, "rate_limited", "too many requests for this company; slow down", verdict.headers())
+
+
+def require_tenant(permission: str, allowed: tuple[str, ...] = ("api_key", "tat")):
+    """A tenant credential with `permission`; counted against the tenant's limits after it is proven.
+    The view reads its TenantContext from g.tenant."""
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            principal = _api_key_principal()
+            principal = authenticate_tenant(allowed)
             g.company_id = principal.company_id
+            g.principal = principal
             _enforce_claims(principal.company_id)
             _require(principal, permission)
+            _rate_limit(principal)
             _open_tenant(principal, principal.company_id)
             return view(*args, **kwargs)
         return wrapper

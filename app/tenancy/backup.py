@@ -3,7 +3,8 @@
 The archive (.tar.gz) holds:
   manifest.json   format, company, counts and a sha256 of every other member
   company.json    the company's config block
-  redis.jsonl     every key under the tenant's prefix, plus the platform's lookup entries of its API keys
+  redis.jsonl     every key under the tenant's prefix, plus the platform's lookups of its credentials
+                  (secrets stay encrypted: restore needs the same MISYBOT_MASTER_KEY)
   qdrant.jsonl    every point of its collection: id, dense and lexical vectors, payload
 """
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 from qdrant_client import models
 
 from app.knowledge.index import DENSE, LEXICAL
-from app.security.api_keys import _lookup_key
 from app.storage.redis_values import read_value, write_value
 from app.tenancy.config import TenantConfig
 from app.tenancy.config_file import append_company, locked
@@ -30,13 +30,8 @@ class BackupError(ValueError):
     pass
 
 
-def _tenant_redis_keys(ctx) -> list[str]:
-    keys = sorted(ctx.keyspace.scan_keys())
-    for k in [k for k in keys if k.startswith(ctx.keyspace.prefix + "apikey:")]:
-        key_hash = ctx.keyspace.redis.hget(k, "key_hash")
-        if key_hash and ctx.keyspace.redis.exists(_lookup_key(key_hash)):
-            keys.append(_lookup_key(key_hash))
-    return keys
+def _tenant_redis_keys(platform, ctx) -> list[str]:
+    return sorted(ctx.keyspace.scan_keys()) + platform.tenant_platform_keys(ctx.keyspace)
 
 
 def _points(ctx) -> list[dict]:
@@ -64,9 +59,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def export_tenant(ctx, path: Path) -> dict:
+def export_tenant(platform, ctx, path: Path) -> dict:
     r = ctx.keyspace.redis
-    keys = _tenant_redis_keys(ctx)
+    keys = _tenant_redis_keys(platform, ctx)
     redis_lines = [json.dumps({"key": k, **read_value(r, k)}, ensure_ascii=False) for k in keys if r.exists(k)]
     points = _points(ctx)
     members = {

@@ -25,9 +25,12 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
     if config is None:
         raise OffboardingError(f"no company {company_id!r} in the configuration")
     ctx = platform.tenant_context(config, Principal("platform_admin", None))
-    exported = export_tenant(ctx, export_path) if export_path else None
+    exported = export_tenant(platform, ctx, export_path) if export_path else None
 
-    api_keys = platform.api_keys.purge_tenant(ctx.keyspace)
+    # Credentials first, so nothing can call in while the rest goes.
+    lookups = platform.tenant_platform_keys(ctx.keyspace)
+    credentials = platform.redis.delete(*lookups) if lookups else 0
+    platform.tokens.revoke_tenant_tokens(company_id)
     redis_keys = 0
     batch: list[str] = []
     for key in ctx.keyspace.scan_keys():
@@ -52,7 +55,7 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
         "company_id": company_id, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "exported_to": str(export_path) if export_path else None,
         "export_manifest": exported,
-        "deleted": {"redis_keys": redis_keys, "api_key_entries": api_keys, "qdrant_points": points,
+        "deleted": {"redis_keys": redis_keys, "credential_lookups": credentials, "qdrant_points": points,
                     "collection": config.vectorstore_index if collection_existed else None,
                     "config_block": True},
         "remaining": remaining,

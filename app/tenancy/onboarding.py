@@ -111,6 +111,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
                 "company_id": company_id, "onboarded_at": datetime.now(timezone.utc).isoformat()})
             ingested = ingest_documents(ctx, documents)
             api_key, key_id = platform.api_keys.issue(company_id, ctx.keyspace, ALL_PERMISSIONS, "onboarding")
+            credentials = issue_tenant_credentials(platform, ctx, ["client", "hmac", "publishable"])
         except BaseException:
             _rollback(platform, ctx, path, previous_text)
             raise
@@ -118,7 +119,19 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
     log.info("company onboarded", extra={"company_id": company_id, "documents": ingested})
     return {"company_id": company_id, "company_name": config.company_name, "api_key": api_key,
             "key_id": key_id, "permissions": sorted(ALL_PERMISSIONS), "documents": ingested,
-            "redis_prefix": config.redis_prefix, "vectorstore_index": config.vectorstore_index}
+            "redis_prefix": config.redis_prefix, "vectorstore_index": config.vectorstore_index, **credentials}
+
+
+def issue_tenant_credentials(platform, ctx, kinds) -> dict:
+    """Secrets are returned once and stored encrypted (hashes for API keys)."""
+    out: dict = {"company_id": ctx.company_id}
+    if "client" in kinds:
+        out["client_id"], out["client_secret"] = platform.secrets.issue_client(ctx.company_id, ctx.keyspace)
+    if "hmac" in kinds:
+        out["hmac_key_id"], out["hmac_secret"] = platform.secrets.issue_hmac_secret(ctx.keyspace)
+    if "publishable" in kinds:
+        out["publishable_key"] = platform.secrets.issue_publishable(ctx.company_id, ctx.keyspace)
+    return out
 
 
 def ingest_documents(ctx, documents) -> int:
@@ -136,8 +149,8 @@ def _rollback(platform, ctx, path: Path, previous_text: str) -> None:
     try:
         if ctx.knowledge.exists():
             ctx.knowledge.drop()
-        platform.api_keys.purge_tenant(ctx.keyspace)
-        keys = list(ctx.keyspace.scan_keys())
+        lookups = platform.tenant_platform_keys(ctx.keyspace)
+        keys = list(ctx.keyspace.scan_keys()) + lookups
         if keys:
             ctx.keyspace.redis.delete(*keys)
     finally:

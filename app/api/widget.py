@@ -1,0 +1,90 @@
+"""Browser widget API. A publishable key (safe in a page) plus an allowed Origin buys a short-lived
+session token bound to that origin and one visitor; no secret ever reaches the browser.
+
+Both calls carry the publishable key in the query string (`?pk=pk_live_…`), so even a CORS preflight
+(which has no body or credentials) can be answered for that tenant alone.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from app.api.errors import ApiError
+from app.api.tokens import limit_by_ip
+from app.api.validation import json_object, required_text
+from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
+from app.conversations.history import USER_ID_PATTERN
+from app.security.guard import require_tenant
+from app.security.principal import CHAT
+from app.security.rate_limits import count_message, seconds_to_next_month
+
+bp = Blueprint("widget", __name__)
+
+
+def _platform():
+    return current_app.extensions["misybot"]
+
+
+def widget_tenant():
+    """The tenant named by ?pk=, or None."""
+    company_id = _platform().secrets.company_for_publishable(request.args.get("pk", ""))
+    return _platform().registry.get(company_id) if company_id else None
+
+
+def _allowed_origin(config) -> str:
+    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
+    if not origin or origin not in config.allowed_origins:
+        raise ApiError(403, "origin_not_allowed", "this page's origin is not allowed for this company")
+    return origin
+
+
+@bp.post("/v1/widget/session")
+def widget_session():
+    limit_by_ip()
+    config = widget_tenant()
+    if config is None:
+        raise ApiError(401, "invalid_publishable_key", "unknown publishable key")
+    g.company_id = config.company_id
+    origin = _allowed_origin(config)
+    body = json_object() if request.data else {}
+    visitor = body.get("visitor_id") or "v_" + secrets.token_hex(8)
+    if not isinstance(visitor, str) or not USER_ID_PATTERN.match(visitor):
+        raise ApiError(400, "invalid_parameter", "visitor_id must be 1-128 letters, digits and ._:@+-")
+    ttl = _platform().settings.widget_token_ttl_s
+    token, _ = _platform().tokens.issue(tenant_id=config.company_id, site_id="widget", origin=origin,
+                                        permissions=[CHAT], ttl_s=ttl, typ="widget", visitor_id=visitor)
+    return jsonify({"token": token, "expires_in": ttl, "visitor_id": visitor,
+                    "greeting": config.branding.greeting_message, "primary_color": config.branding.primary_color})
+
+
+@bp.post("/v1/widget/messages")
+@require_tenant(CHAT, allowed=("widget",))
+def widget_message():
+    config = widget_tenant()
+    if config is None or config.company_id != g.tenant.company_id:
+        raise ApiError(403, "tenant_mismatch", "this session belongs to another company's widget")
+    _allowed_origin(config)            # the token's origin was already checked against the request's
+    message = required_text(json_object(), "message", MAX_MESSAGE_CHARS, "invalid_message")
+    allowed, _ = count_message(g.tenant.keyspace, config.limits.monthly_messages)
+    if not allowed:
+        raise ApiError(429, "monthly_quota_exceeded", "this company's monthly message quota is used up",
+                       {"Retry-After": str(seconds_to_next_month())})
+    user_id = f"web-{g.token_claims['visitor_id']}"
+    result = chat_turn(_platform(), g.tenant, user_id, message, "web")
+    return jsonify(result.public())
+
+
+def add_cors_headers(response):
+    """Per-tenant CORS: only that tenant's allowed origins get CORS headers, on widget routes only."""
+    if not request.path.startswith("/v1/widget/"):
+        return response
+    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
+    config = widget_tenant() if origin else None
+    if config is not None and origin in config.allowed_origins:
+        response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers.add("Vary", "Origin")
+    return response

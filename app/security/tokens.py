@@ -143,7 +143,8 @@ class TokenService:
         self.redis.set(_REVOKED_JTI + jti, 1, ex=ttl)
 
     def revoke_tenant_tokens(self, tenant_id: str, before: float | None = None) -> float:
-        """Every token of the tenant issued before `before` (default now) stops working."""
-        before = before or time.time() + 1
+        """Every token of the tenant issued before `before` (default now) stops working. iat has one-second
+        resolution, so a token issued in the same second just before or after is revoked too (safe side)."""
+        before = before or time.time()
         self.redis.set(_REVOKED_BEFORE + tenant_id, before)
         return before

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from datetime import datetime, timezone
 
 import redis
@@ -73,9 +74,10 @@ class TenantSecrets:
         """A new secret; the oldest active ones beyond MAX_ACTIVE_HMAC are retired."""
         key_id = "hk_" + secrets.token_hex(6)
         secret = secrets.token_hex(32)
-        self.redis.hset(keyspace.key("hmac", key_id), mapping={"key_id": key_id, "created_at": _now(),
-                                                               "status": "active", "secret": self.vault.encrypt(secret)})
-        active = sorted(self._hmac_records(keyspace), key=lambda h: h["created_at"], reverse=True)
+        self.redis.hset(keyspace.key("hmac", key_id), mapping={
+            "key_id": key_id, "created_at": _now(), "created_ts": repr(time.time()), "status": "active",
+            "secret": self.vault.encrypt(secret)})
+        active = sorted(self._hmac_records(keyspace), key=lambda h: float(h.get("created_ts", 0)), reverse=True)
         for old in active[MAX_ACTIVE_HMAC:]:
             self.redis.hset(keyspace.key("hmac", old["key_id"]), "status", "retired")
         return key_id, secret

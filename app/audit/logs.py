@@ -21,11 +21,9 @@ class RedactSecrets(logging.Filter):
     """Defence in depth: whatever a log line says, credentials and tokens in it are masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and _SECRET.search(record.msg):
-            record.msg = _SECRET.sub("[redacted]", record.msg)
-        if record.args:
-            record.args = tuple(_SECRET.sub("[redacted]", a) if isinstance(a, str) else a
-                                for a in (record.args if isinstance(record.args, tuple) else (record.args,)))
+        message = record.getMessage()
+        if _SECRET.search(message):
+            record.msg, record.args = _SECRET.sub("[redacted]", message), None
         return True
 
 

@@ -68,6 +68,16 @@ class TokenService:
             self._private.pop(kid, None)
         return True
 
+    def rotate_encryption(self) -> int:
+        """Re-encrypt the stored private keys under the first master key."""
+        n = 0
+        for kid, raw in self.redis.hgetall(_KEYS).items():
+            record = json.loads(raw)
+            record["private"] = self.vault.rotate(record["private"])
+            self.redis.hset(_KEYS, kid, json.dumps(record))
+            n += 1
+        return n
+
     def _current_kid(self) -> str:
         kid = self.redis.get(_CURRENT)
         if kid and self.redis.hexists(_KEYS, kid):

@@ -8,7 +8,7 @@ from app.settings import Settings
 
 def create_app(settings: Settings | None = None, platform=None) -> Flask:
     """The app factory. Tests pass Settings pointing at a temp DATA_DIR (and may share a Platform)."""
-    from app.api import admin, conversations, documents, health, tokens, widget
+    from app.api import admin, conversations, documents, health, tokens, webhooks, widget
     from app.api.errors import register_error_handlers
     from app.audit.logs import configure_logging, init_request_logging
     from app.platform import Platform
@@ -22,10 +22,20 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
     app.extensions["misybot"] = platform or Platform.from_settings(settings)
 
     _warm_up(app.extensions["misybot"], settings)
+    if settings.chatwoot_worker:
+        from app.channels.chatwoot_webhook import ChatwootWorker
+
+        # Slow work runs off the request path; with several processes each runs a worker in the same
+        # consumer group, so every job is taken by exactly one of them.
+        import os
+
+        worker = ChatwootWorker(app.extensions["misybot"], consumer=f"w{os.getpid()}")
+        worker.start()
+        app.extensions["misybot_chatwoot_worker"] = worker
 
     init_request_logging(app)
     register_error_handlers(app)
-    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp):
+    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp):
         app.register_blueprint(bp)
     app.after_request(widget.add_cors_headers)
     if settings.trusted_proxy_count:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     embeddings_model: str | None = None
     embeddings_timeout_s: float = 20.0
     llm_timeout_s: float = Field(20.0, gt=0)
+    transcription_model: str | None = None          # e.g. whisper-1 on an OpenAI-compatible server
+    chatwoot_worker: bool = True                    # run the webhook worker thread inside the app
 
     # Documents
     max_upload_mb: float = Field(10.0, gt=0)

@@ -141,3 +141,18 @@ def revoke_tokens(tenant):
         tokens.revoke_jti(body["jti"], body["exp"])
         return jsonify({"revoked": body["jti"]})
     return jsonify({"company_id": tenant.company_id, "revoked_before": tokens.revoke_tenant_tokens(tenant.company_id)})
+
+
+@bp.put("/admin/companies/<company_id>/chatwoot")
+@require_platform_admin
+@require_company_or_admin()
+def set_chatwoot(tenant):
+    """{"api_token"?, "webhook_secret"?, "url_token"?}: stored encrypted, never in companies_config.yaml."""
+    from app.channels.chatwoot_webhook import set_chatwoot_secrets
+
+    body = json_object()
+    values = {k: optional_str(body, k, 500) for k in ("api_token", "webhook_secret", "url_token")}
+    if not any(values.values()):
+        raise ApiError(400, "invalid_parameter", "send at least one of api_token, webhook_secret, url_token")
+    set_chatwoot_secrets(_platform(), tenant.keyspace, **values)
+    return jsonify({"company_id": tenant.company_id, "updated": sorted(k for k, v in values.items() if v)})

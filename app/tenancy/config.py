@@ -43,6 +43,9 @@ class AIConfig(_Strict):
 class ChatwootConfig(_Strict):
     account_id: int | None = Field(None, ge=1)
     base_url: str | None = None
+    # Legacy, unsigned webhooks (Chatwoot before 4.11.2): only when enabled here, and then only with the
+    # tenant's secret URL token (?token=…). Secrets themselves are stored encrypted, never in this file.
+    allow_unsigned_webhooks: bool = False
 
     @field_validator("base_url")
     @classmethod

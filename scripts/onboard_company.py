@@ -46,6 +46,12 @@ def _service_running(url: str) -> bool:
         return False
 
 
+def _chatwoot(args) -> dict:
+    values = {"account_id": args.chatwoot_account_id, "base_url": args.chatwoot_url,
+              "api_token": args.chatwoot_token, "webhook_secret": args.chatwoot_webhook_secret}
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def via_service(args, settings: Settings, url: str) -> dict:
     token = _admin_token(settings)
     if not token:
@@ -59,7 +65,7 @@ def via_service(args, settings: Settings, url: str) -> dict:
             docs = read_documents_dir(Path(args.docs)) if args.docs else []
             resp = client.post("/admin/companies", json={
                 "company_id": args.company_id, "name": args.name, "language": args.language,
-                "industry": args.industry, "timezone": args.timezone,
+                "industry": args.industry, "timezone": args.timezone, "chatwoot": _chatwoot(args),
                 "documents": [{"title": d.title, "content": d.text, "source": d.source} for d in docs]})
     body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
     if resp.status_code >= 400:
@@ -85,7 +91,7 @@ def direct(args, settings: Settings) -> dict:
                     "permissions": sorted(ALL_PERMISSIONS), "revoked_key_ids": revoked}
         docs = read_documents_dir(Path(args.docs)) if args.docs else []
         return onboard_company(platform, args.company_id, args.name, args.language, args.industry,
-                               args.timezone, docs)
+                               args.timezone, docs, chatwoot=_chatwoot(args))
     finally:
         platform.close()
 
@@ -98,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--industry", default="general")
     ap.add_argument("--timezone")
     ap.add_argument("--docs", help="folder of .txt/.md/.html/.pdf/.docx files to ingest")
+    ap.add_argument("--chatwoot-account-id", type=int)
+    ap.add_argument("--chatwoot-url", help="the company's Chatwoot base URL")
+    ap.add_argument("--chatwoot-token", help="Chatwoot API access token (stored encrypted)")
+    ap.add_argument("--chatwoot-webhook-secret", help="Chatwoot webhook signing secret (stored encrypted)")
     ap.add_argument("--rotate-key", action="store_true", help="issue a new admin key and revoke the old one")
     ap.add_argument("--service-url", help="the running service (default http://$HOST:$PORT)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -132,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         if "documents" in result:
             print(f"  documents ingested: {result['documents']}")
         print(f"  admin API key (shown once, store it now): {result['api_key']}")
+        for label, field in (("client id", "client_id"), ("client secret", "client_secret"),
+                             ("HMAC secret", "hmac_secret"), ("publishable widget key", "publishable_key")):
+            if result.get(field):
+                print(f"  {label}: {result[field]}")
     return 0
 
 

@@ -159,3 +159,16 @@ def test_admin_endpoint_onboards(client, admin_headers, config_file):
         assert resp.status_code == 400, body
     assert client.post("/admin/companies", json={"company_id": "once", "name": "x"}).status_code == 401
     assert "ocho" not in config_file.read_text() and "diez" not in config_file.read_text()
+
+
+def test_chatwoot_settings_through_onboarding(script_env, config_file, redis_client):
+    code, out = run_main("--company-id", "ocho-cw", "--name", "Ocho", "--chatwoot-account-id", "808",
+                         "--chatwoot-url", "https://chat.ocho.example", "--chatwoot-token", "cw-token-secret-123",
+                         "--chatwoot-webhook-secret", "cw-webhook-secret-456")
+    assert code == 0 and out["client_secret"] and out["hmac_secret"] and out["publishable_key"].startswith("pk_live_")
+    text = config_file.read_text()
+    assert "account_id: 808" in text and "https://chat.ocho.example" in text
+    assert "cw-token-secret-123" not in text and "cw-webhook-secret-456" not in text
+    stored = redis_client.hgetall("ocho-cw:chatwoot:secrets")
+    assert set(stored) == {"api_token", "webhook_secret"}
+    assert "cw-token-secret-123" not in "".join(stored.values())

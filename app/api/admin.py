@@ -50,8 +50,11 @@ def create_company():
             raise ApiError(400, "invalid_parameter", f"documents[{i}] needs a non-empty 'content' string")
         title = d.get("title") if isinstance(d.get("title"), str) else f"Documento {i + 1}"
         docs.append(SeedDocument(title, d["content"], len(d["content"].encode()), d.get("source")))
+    chatwoot = body.get("chatwoot") or {}
+    if not isinstance(chatwoot, dict) or not set(chatwoot) <= {"account_id", "base_url", "api_token", "webhook_secret"}:
+        raise ApiError(400, "invalid_parameter", "chatwoot takes account_id, base_url, api_token, webhook_secret")
     try:
-        result = onboard_company(_platform(), company_id, name,
+        result = onboard_company(_platform(), company_id, name, chatwoot=chatwoot,
                                  language=optional_str(body, "language", 2) or "es",
                                  industry=optional_str(body, "industry", 100) or "general",
                                  timezone_name=optional_str(body, "timezone", 64), documents=docs)

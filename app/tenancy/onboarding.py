@@ -79,7 +79,10 @@ def default_block(company_id: str, name: str, language: str = "es", industry: st
 
 
 def onboard_company(platform, company_id: str, name: str, language: str = "es", industry: str = "general",
-                    timezone_name: str | None = None, documents: list[SeedDocument] = ()) -> dict:
+                    timezone_name: str | None = None, documents: list[SeedDocument] = (),
+                    chatwoot: dict | None = None) -> dict:
+    """chatwoot: {"account_id", "base_url", "api_token", "webhook_secret"}; the first two go into the
+    config block, the secrets only into Redis, encrypted."""
     if not is_valid_company_id(company_id):
         raise OnboardingError("company_id must be 2-64 characters: lowercase letters, digits, '-' or '_'")
     if language not in ("es", "en"):
@@ -92,6 +95,10 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         if platform.registry.get(company_id) is not None:
             raise OnboardingError(f"company {company_id!r} already exists; nothing was changed")
         block = default_block(company_id, name.strip(), language, industry, timezone_name)
+        chatwoot = chatwoot or {}
+        public = {k: chatwoot[k] for k in ("account_id", "base_url") if chatwoot.get(k) is not None}
+        if public:
+            block["chatwoot"] = public
         previous_text = path.read_text(encoding="utf-8") if path.exists() else ""
         try:
             snapshot = parse_companies(with_block_appended(previous_text, block), str(path))
@@ -112,6 +119,11 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
             ingested = ingest_documents(ctx, documents)
             api_key, key_id = platform.api_keys.issue(company_id, ctx.keyspace, ALL_PERMISSIONS, "onboarding")
             credentials = issue_tenant_credentials(platform, ctx, ["client", "hmac", "publishable"])
+            if chatwoot.get("api_token") or chatwoot.get("webhook_secret"):
+                from app.channels.chatwoot_webhook import set_chatwoot_secrets
+
+                set_chatwoot_secrets(platform, ctx.keyspace, api_token=chatwoot.get("api_token"),
+                                     webhook_secret=chatwoot.get("webhook_secret"))
         except BaseException:
             _rollback(platform, ctx, path, previous_text)
             raise

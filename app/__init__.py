@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
 
         worker = ChatwootWorker(app.extensions["misybot"], consumer=f"w{os.getpid()}")
         worker.start()
-        app.extensions["misybot_chatwoot_worker"] = worker
+        app.extensions["misybot"].background.append(worker)
 
     init_request_logging(app)
     register_error_handlers(app)

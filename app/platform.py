@@ -65,6 +65,7 @@ class Platform:
         self._cache_lock = threading.Lock()
         self._providers: dict = {}
         self._schedule_clients: dict = {}
+        self.background: list = []       # worker threads to stop before the stores close
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":
@@ -123,5 +124,7 @@ class Platform:
             return self._schedule_clients[url]
 
     def close(self) -> None:
+        for worker in self.background:
+            worker.stop()
         self.vectors.close()
         self.redis.close()

@@ -186,7 +186,7 @@ def test_backup_restores_into_a_fresh_deployment(app, two_tenants, tmp_path, red
     from app.settings import Settings
     fresh = create_app(Settings(data_dir=fresh_dir / "data", companies_config_file=fresh_config, redis_url=fresh_redis,
                                 misybot_admin_token=ADMIN_TOKEN, misybot_master_key=p.settings.misybot_master_key, environment="test", openai_api_key=None,
-                                openai_base_url=None, embeddings_model=None))
+                                openai_base_url=None, embeddings_model=None, chatwoot_worker=False))
     try:
         restored = import_tenant(fresh.extensions["misybot"], archive)
         assert restored["qdrant_points"] == 1 and restored["collection_points"] == 1

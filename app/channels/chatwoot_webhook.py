@@ -137,9 +137,11 @@ class ChatwootWorker:
         while not self._stop.is_set():
             try:
                 self.run_once(block_ms=1000)
-            except redis.exceptions.RedisError as exc:
-                log.error("worker cannot reach Redis: %s", type(exc).__name__)
-                time.sleep(2)           # the service recovers by itself once Redis is back
+            except Exception as exc:     # Redis down, a closed connection at shutdown: the thread never dies
+                if self._stop.is_set():
+                    return
+                log.error("chatwoot worker error: %s", type(exc).__name__)
+                self._stop.wait(2)       # the service recovers by itself once Redis is back
 
     def _requeue_due(self) -> None:
         r = self.platform.redis

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify
 
 from app.api.errors import ApiError
-from app.api.validation import json_object, pagination, required_text
+from app.api.validation import json_object, paginated, required_text
 from app.channels.formatting import CHANNELS
 from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
 from app.conversations.history import USER_ID_PATTERN
@@ -40,9 +40,7 @@ def test_turn(user_id: str):
 @bp.get("/conversations")
 @require_tenant(CHAT)
 def list_conversations():
-    page, per_page = pagination()
-    rows, total = g.tenant.conversations.list(page, per_page)
-    return jsonify({"conversations": rows, "page": page, "per_page": per_page, "total": total})
+    return jsonify(paginated("conversations", g.tenant.conversations.list))
 
 
 @bp.get("/conversations/<user_id>")
@@ -74,6 +72,4 @@ def release_conversation(user_id: str):
 @bp.get("/bookings")
 @require_tenant(CHAT)
 def list_booking_requests():
-    page, per_page = pagination()
-    rows, total = g.tenant.bookings.pending(page, per_page)
-    return jsonify({"bookings": rows, "page": page, "per_page": per_page, "total": total})
+    return jsonify(paginated("bookings", g.tenant.bookings.pending))

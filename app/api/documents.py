@@ -6,7 +6,7 @@ import json
 from flask import Blueprint, current_app, g, jsonify, request
 
 from app.api.errors import ApiError
-from app.api.validation import int_arg, json_object, optional_str, pagination, required_text
+from app.api.validation import int_arg, json_object, optional_str, paginated, required_text
 from app.knowledge.documents import MAX_TITLE
 from app.knowledge.parsing import UnreadableDocument, UnsupportedDocumentType, extract_text
 from app.security.guard import require_tenant
@@ -81,10 +81,10 @@ def upload_document():
 @bp.get("/documents")
 @require_tenant(DOCUMENTS_READ)
 def list_documents():
-    page, per_page = pagination()
-    records, total = g.tenant.documents.list(page, per_page)
-    return jsonify({"documents": [r.public() for r in records], "page": page, "per_page": per_page,
-                    "total": total, "has_more": page * per_page < total})
+    def page_of_documents(page, per_page):
+        records, total = g.tenant.documents.list(page, per_page)
+        return [r.public() for r in records], total
+    return jsonify(paginated("documents", page_of_documents))
 
 
 def _not_found():

@@ -51,3 +51,10 @@ def required_text(body: dict, name: str, max_len: int, code: str) -> str:
 
 def pagination() -> tuple[int, int]:
     return int_arg("page", 1, 1, 100000), int_arg("per_page", 20, 1, 100)
+
+
+def paginated(name: str, list_page) -> dict:
+    """Run `list_page(page, per_page) -> (rows, total)` for the request's page and shape the answer."""
+    page, per_page = pagination()
+    rows, total = list_page(page, per_page)
+    return {name: rows, "page": page, "per_page": per_page, "total": total, "has_more": page * per_page < total}

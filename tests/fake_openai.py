@@ -40,10 +40,25 @@ class FakeOpenAI:
         self.fail_with: int | None = None
         self.chat_reply = "Respuesta de prueba [1]"
         self.delay_s = 0.0
+        self.transcript = "hola, cuánto vale el botox?"
         server = self
 
         class Handler(JsonHandler):
+            def do_GET(self):          # a media file, as Chatwoot serves attachments by data_url
+                raw = b"OggS fake voice note"
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/ogg")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
             def do_POST(self):
+                if self.path == "/v1/audio/transcriptions":
+                    size = int(self.headers["Content-Length"])
+                    form = self.rfile.read(size)
+                    server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                                            "body": {"bytes": size, "has_audio": b"OggS" in form}})
+                    return self._send(200, {"text": server.transcript})
                 body = self.read_json()
                 server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
                 if server.fail_with:

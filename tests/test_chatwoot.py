@@ -251,3 +251,26 @@ def test_secrets_are_not_in_the_config_file(setup, config_file, redis_client):
     assert "whsec-alpha" not in text and "token-alpha" not in text
     blob = " ".join(str(v) for k in redis_client.scan_iter("alpha:chatwoot:*") for v in redis_client.hgetall(k).values())
     assert blob and "whsec-alpha" not in blob and "token-alpha" not in blob
+
+
+def test_voice_note_is_transcribed_when_an_endpoint_is_configured(cw, make_settings, redis_client, config_file):
+    from tests.fake_openai import FakeOpenAI
+
+    llm = FakeOpenAI()
+    config_file.write_text(config_file.read_text().replace(
+        "chatwoot: {account_id: 101}", f"chatwoot: {{account_id: 101, base_url: '{cw.url}'}}"))
+    app = create_app(make_settings(openai_base_url=llm.url, openai_api_key="sk-test", transcription_model="whisper-1"))
+    try:
+        c = app.test_client()
+        c.put("/admin/companies/alpha/chatwoot", headers=ADMIN, json={"api_token": "t", "webhook_secret": SECRETS["alpha"]})
+        key = c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
+        c.post("/documents", json={"content": "## Bótox\n- Precio: $850.000 COP por tres zonas"}, headers={"X-API-Key": key})
+        audio_url = llm.url.replace("/v1", "") + "/media/nota.ogg"
+        send(c, "alpha", message_event(9001, conv=70, content=None, attachments=[{"file_type": "audio", "data_url": audio_url}]))
+        ChatwootWorker(app.extensions["misybot"]).run_once()
+        call = [r for r in llm.requests if r["path"] == "/v1/audio/transcriptions"][0]
+        assert call["body"]["has_audio"] and call["auth"] == "Bearer sk-test"
+        assert "$850.000" in cw.messages(101, 70)[0]["content"]
+    finally:
+        llm.close()
+        app.extensions["misybot"].vectors.close()

@@ -17,6 +17,14 @@ class FakeChatwoot:
         outer = self
 
         class Handler(JsonHandler):
+            def do_GET(self):          # attachments are served from Chatwoot's own host
+                raw = b"OggS fake voice note"
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/ogg")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
             def do_POST(self):
                 body = self.read_json()
                 if outer.fail_next:

@@ -265,12 +265,16 @@ def test_voice_note_is_transcribed_when_an_endpoint_is_configured(cw, make_setti
         c.put("/admin/companies/alpha/chatwoot", headers=ADMIN, json={"api_token": "t", "webhook_secret": SECRETS["alpha"]})
         key = c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
         c.post("/documents", json={"content": "## Bótox\n- Precio: $850.000 COP por tres zonas"}, headers={"X-API-Key": key})
-        audio_url = llm.url.replace("/v1", "") + "/media/nota.ogg"
+        audio_url = cw.url + "/rails/active_storage/blobs/nota.ogg"
         send(c, "alpha", message_event(9001, conv=70, content=None, attachments=[{"file_type": "audio", "data_url": audio_url}]))
+        # a data_url on any other host is never fetched (no server-side request forgery)
+        foreign = llm.url.replace("/v1", "") + "/internal/secret"
+        send(c, "alpha", message_event(9002, conv=71, content=None, attachments=[{"file_type": "audio", "data_url": foreign}]))
         ChatwootWorker(app.extensions["misybot"]).run_once()
-        call = [r for r in llm.requests if r["path"] == "/v1/audio/transcriptions"][0]
-        assert call["body"]["has_audio"] and call["auth"] == "Bearer sk-test"
+        calls = [r for r in llm.requests if r["path"] == "/v1/audio/transcriptions"]
+        assert len(calls) == 1 and calls[0]["body"]["has_audio"] and calls[0]["auth"] == "Bearer sk-test"
         assert "$850.000" in cw.messages(101, 70)[0]["content"]
+        assert "escribir" in cw.messages(101, 71)[0]["content"]
     finally:
         llm.close()
         app.extensions["misybot"].vectors.close()

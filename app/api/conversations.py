@@ -24,6 +24,7 @@ def _user_id(user_id: str) -> str:
 @bp.post("/conversations/<user_id>/test")
 @require_tenant(CHAT)
 def test_turn(user_id: str):
+    user_id = _user_id(user_id)
     body = json_object()
     message = required_text(body, "message", MAX_MESSAGE_CHARS, "invalid_message")
     channel = body.get("channel", "web")
@@ -33,7 +34,7 @@ def test_turn(user_id: str):
     if not allowed:
         raise ApiError(429, "monthly_quota_exceeded", "this company's monthly message quota is used up",
                        {"Retry-After": str(seconds_to_next_month())})
-    result = chat_turn(current_app.extensions["misybot"], g.tenant, _user_id(user_id), message, channel)
+    result = chat_turn(current_app.extensions["misybot"], g.tenant, user_id, message, channel)
     return jsonify(result.public())
 
 

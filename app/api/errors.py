@@ -45,8 +45,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
-        messages = {413: "the request body is too large"}
-        return error_response(e.code or 500, _snake(e.name), messages.get(e.code, e.description or e.name))
+        if e.code == 413:       # past the request limit werkzeug stops reading: same code as our own check
+            return error_response(413, "document_too_large", "the request body is too large")
+        return error_response(e.code or 500, _snake(e.name), e.description or e.name)
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)

@@ -47,7 +47,8 @@ def issue_token():
     if origin not in config.allowed_origins:
         raise ApiError(403, "origin_not_allowed", "origin is not one of this company's allowed origins")
     perms = body.get("permissions", [CHAT, DOCUMENTS_READ])
-    if not isinstance(perms, list) or not perms or not set(perms) <= TOKEN_PERMISSIONS:
+    if not isinstance(perms, list) or not perms or not all(isinstance(x, str) for x in perms) \
+            or not set(perms) <= TOKEN_PERMISSIONS:
         raise ApiError(400, "invalid_parameter", f"permissions must be a subset of {sorted(TOKEN_PERMISSIONS)}")
     ttl = body.get("ttl_s", p.settings.token_ttl_s)
     if not isinstance(ttl, int) or isinstance(ttl, bool) or not 60 <= ttl <= p.settings.token_ttl_s:

@@ -14,7 +14,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
+from urllib.parse import urlsplit
 import time
 
 import redis
@@ -31,6 +33,8 @@ DEAD = f"{PLATFORM_REDIS_PREFIX}chatwoot:dead"
 GROUP = "workers"
 SIGNATURE_WINDOW_S = 300
 MAX_ATTEMPTS = 8
+MAX_AUDIO_BYTES = 25 * 1024 * 1024
+CLAIM_IDLE_MS = 15 * 60 * 1000        # far longer than any job (LLM timeout 20 s), so no job runs twice
 DEDUPE_TTL_S = 24 * 3600
 
 HANDOFF_TO_CUSTOMER = {
@@ -66,10 +70,10 @@ def verify_chatwoot_signature(secret: str, headers, raw: bytes, now: float | Non
     sig, ts = headers.get("X-Chatwoot-Signature", ""), headers.get("X-Chatwoot-Timestamp", "")
     if not sig or not ts:
         raise WebhookRejected(401, "signature_required", "the webhook is not signed")
-    if not ts.isdigit() or abs((now or time.time()) - int(ts)) > SIGNATURE_WINDOW_S:
+    if not re.fullmatch(r"[0-9]{1,12}", ts) or abs((now or time.time()) - int(ts)) > SIGNATURE_WINDOW_S:
         raise WebhookRejected(401, "stale_webhook", "the webhook timestamp is more than 5 minutes off")
     expected = "sha256=" + hmac.new(secret.encode(), ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, sig):
+    if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
         raise WebhookRejected(401, "invalid_signature", "the webhook signature does not match")
 
 
@@ -87,7 +91,7 @@ def accept_webhook(platform, config, headers, raw: bytes, url_token: str | None)
         verify_chatwoot_signature(secret, headers, raw)
     else:
         expected = get_chatwoot_secret(platform, keyspace, "url_token")
-        if not expected or not url_token or not hmac.compare_digest(expected, url_token):
+        if not expected or not url_token or not hmac.compare_digest(expected.encode(), url_token.encode("utf-8", "replace")):
             raise WebhookRejected(401, "invalid_url_token", "unsigned webhooks need this company's URL token")
     try:
         ev = parse_event(payload)
@@ -143,18 +147,28 @@ class ChatwootWorker:
                 log.error("chatwoot worker error: %s", type(exc).__name__)
                 self._stop.wait(2)       # the service recovers by itself once Redis is back
 
+    _MOVE = """
+    if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
+      local job = cjson.decode(ARGV[1])
+      redis.call('xadd', KEYS[2], '*', 'company_id', job['company_id'], 'payload', job['payload'],
+                 'attempt', tostring(job['attempt']))
+      return 1
+    end
+    return 0"""
+
     def _requeue_due(self) -> None:
+        """Move due retries back to the stream; remove-and-add is one Lua step, so a crash loses nothing
+        and two workers never both take the same retry."""
         r = self.platform.redis
+        move = r.register_script(self._MOVE)
         for raw in r.zrangebyscore(RETRY, "-inf", time.time(), start=0, num=100):
-            if r.zrem(RETRY, raw):
-                job = json.loads(raw)
-                r.xadd(JOBS, job)
+            move(keys=[RETRY, JOBS], args=[raw])
 
     def run_once(self, block_ms: int = 0, count: int = 32) -> int:
         """Process what is queued (and anything a crashed worker left unacknowledged). Returns jobs done."""
         r = self.platform.redis
         self._requeue_due()
-        _, claimed, *_ = r.xautoclaim(JOBS, GROUP, self.consumer, min_idle_time=60_000, start_id="0-0", count=count)
+        _, claimed, *_ = r.xautoclaim(JOBS, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count)
         batch = [(JOBS, claimed)] if claimed else r.xreadgroup(GROUP, self.consumer, {JOBS: ">"}, count=count,
                                                                block=block_ms or None)
         done = 0
@@ -217,6 +231,7 @@ class ChatwootWorker:
         if record.get("status") == "sent":
             return                           # a retry after the post went through: never post twice
         account = ev.account_id or ctx.config.chatwoot.account_id
+        self._current_base_url = ctx.config.chatwoot.base_url
         if not record:
             text = customer_text(ev)
             lang = detect_language(text, ctx.config.language) if text else ctx.config.language
@@ -248,6 +263,11 @@ class ChatwootWorker:
         client.post_message(account, ev.conversation_id, record["reply"])
         r.hset(out_key, "status", "sent")
 
+    def _from_chatwoot(self, url: str) -> bool:
+        base = self._current_base_url
+        return bool(base) and urlsplit(url).scheme in ("http", "https") and \
+            urlsplit(url).netloc == urlsplit(base).netloc
+
     def _transcribe(self, ev: ChatwootEvent) -> str:
         """Audio via an OpenAI-compatible transcription endpoint when TRANSCRIPTION_MODEL is configured."""
         s = self.platform.settings
@@ -257,10 +277,17 @@ class ChatwootWorker:
         from openai import OpenAI
 
         url = next((a.get("data_url") for a in ev.attachments if a.get("file_type") == "audio"), None)
-        if not url:
-            return ""
+        if not isinstance(url, str) or not self._from_chatwoot(url):
+            return ""                          # only fetch media from this tenant's own Chatwoot host
         try:
-            audio = httpx.get(url, timeout=10).content
+            with httpx.stream("GET", url, timeout=10) as resp:
+                chunks, size = [], 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_AUDIO_BYTES:
+                        return ""
+                    chunks.append(chunk)
+            audio = b"".join(chunks)
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
             out = OpenAI(base_url=s.openai_base_url, api_key=key, timeout=20).audio.transcriptions.create(
                 model=s.transcription_model, file=("audio.ogg", audio))

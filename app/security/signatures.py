@@ -42,7 +42,7 @@ def verify_signature(r: redis.Redis, company_id: str, secrets_: list[bytes], hea
     if not (ts and nonce and sig):
         raise SignatureError("signature_required", "this call must be signed (X-Misy-Timestamp, X-Misy-Nonce, "
                                                    "X-Misy-Signature)")
-    if not ts.isdigit() or not _NONCE.match(nonce) or not _SIG.match(sig.lower()):
+    if not re.fullmatch(r"[0-9]{1,12}", ts) or not _NONCE.match(nonce) or not _SIG.match(sig.lower()):
         raise SignatureError("invalid_signature", "malformed signature headers")
     if abs(time.time() - int(ts)) > window_s:
         raise SignatureError("stale_request", f"the timestamp is outside the ±{window_s} s window")

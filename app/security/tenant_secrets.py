@@ -130,4 +130,8 @@ class TenantSecrets:
             if enc:
                 self.redis.hset(k, "secret", self.vault.rotate(enc))
                 n += 1
+        chatwoot = keyspace.key("chatwoot", "secrets")          # api_token, webhook_secret, url_token
+        for field, enc in self.redis.hgetall(chatwoot).items():
+            self.redis.hset(chatwoot, field, self.vault.rotate(enc))
+            n += 1
         return n

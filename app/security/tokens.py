@@ -88,6 +88,12 @@ class TokenService:
             return kid if kid and self.redis.hexists(_KEYS, kid) else self.rotate_signing_key()
 
     def _load(self, kid: str):
+        # The Redis set of keys is the truth: a key retired by another process stops verifying here too.
+        if not self.redis.hexists(_KEYS, kid):
+            with self._lock:
+                self._public.pop(kid, None)
+                self._private.pop(kid, None)
+            return None, None
         with self._lock:
             if kid in self._public:
                 return self._private.get(kid), self._public[kid]

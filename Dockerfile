@@ -12,8 +12,11 @@ COPY app ./app
 COPY graphs ./graphs
 COPY scripts ./scripts
 COPY tenants ./tenants
-COPY companies_config.yaml run.py ./
-RUN useradd --system --home /srv/misybot misybot && mkdir -p /data && chown misybot /data
+COPY run.py ./
+COPY companies_config.yaml ./config/companies_config.yaml
+ENV COMPANIES_CONFIG_FILE=/srv/misybot/config/companies_config.yaml
+# The config folder is written by onboarding/offboarding (atomic replace + lock file beside it).
+RUN useradd --system --home /srv/misybot misybot && mkdir -p /data && chown misybot /data /srv/misybot/config
 USER misybot
 EXPOSE 5000
 # With REDIS_URL and QDRANT_URL set, workers are stateless and can be scaled. On embedded stores use

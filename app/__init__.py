@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
         app.extensions["misybot"].background.append(worker)
 
     init_request_logging(app)
+    # Another process may have onboarded, offboarded or reloaded: pick up its config version first.
+    app.before_request(app.extensions["misybot"].sync_config)
     register_error_handlers(app)
     for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp):
         app.register_blueprint(bp)

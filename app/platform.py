@@ -66,6 +66,7 @@ class Platform:
         self._providers: dict = {}
         self._schedule_clients: dict = {}
         self.background: list = []       # worker threads to stop before the stores close
+        self._config_checked = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":
@@ -81,6 +82,32 @@ class Platform:
     def tenant_platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
         """Platform-namespace entries owned by a tenant: its API-key, client and publishable-key lookups."""
         return self.api_keys.platform_keys(keyspace) + self.secrets.platform_keys(keyspace)
+
+    # -- one configuration across processes ----------------------------------------------------------
+    _CONFIG_VERSION = "misybot:config:version"
+
+    def reload_config(self):
+        """Reload companies_config.yaml here and tell every other process (they check on each request)."""
+        snapshot = self.registry.reload()
+        self.redis.set(self._CONFIG_VERSION, snapshot.version)
+        return snapshot
+
+    def sync_config(self) -> None:
+        """If another process published a newer config version, load it (at most once a second)."""
+        import time as _time
+
+        now = _time.monotonic()
+        if now - self._config_checked < 1.0:
+            return
+        self._config_checked = now
+        version = self.redis.get(self._CONFIG_VERSION)
+        if version and version != self.registry.snapshot.version:
+            try:
+                self.registry.reload()
+            except Exception as exc:     # a bad file keeps the current config serving
+                import logging
+
+                logging.getLogger("misybot.config").error("config reload failed: %s", exc)
 
     @property
     def dense_weight(self) -> float:

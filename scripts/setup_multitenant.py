@@ -65,6 +65,9 @@ def main(argv=None) -> int:
     try:
         report = migrate(platform, args.default_company, args.legacy_collection,
                          tuple(k for k in args.kinds.split(",") if k), args.dry_run, not args.keep_source)
+    except ValueError as exc:           # e.g. the "legacy" collection is a company's own
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         platform.close()
     report.config_created, report.config_block_added = created, added

@@ -248,3 +248,20 @@ def test_concurrent_uploads_respect_the_quota_exactly(app, key):
     listing = c.get("/documents?per_page=100", headers=_h(key)).get_json()
     assert listing["total"] == 5 and len(listing["documents"]) == 5
     assert _chunks(app) == 5
+
+
+def test_a_delete_interrupted_by_qdrant_is_finished_by_the_next_one(client, app, key, monkeypatch):
+    from app.knowledge.index import KnowledgeIndex, VectorStoreUnavailable
+
+    doc = _upload(client, key, BOTOX).get_json()
+    real = KnowledgeIndex.delete_document_points
+
+    def down(self, *a):
+        raise VectorStoreUnavailable("down")
+
+    monkeypatch.setattr(KnowledgeIndex, "delete_document_points", down)
+    assert client.delete(f"/documents/{doc['document_id']}", headers=_h(key)).status_code == 503
+    assert client.get(f"/documents/{doc['document_id']}", headers=_h(key)).status_code == 404   # already unlisted
+    monkeypatch.setattr(KnowledgeIndex, "delete_document_points", real)
+    assert client.delete(f"/documents/{doc['document_id']}", headers=_h(key)).status_code == 200
+    assert _chunks(app) == 0

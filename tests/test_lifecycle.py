@@ -224,3 +224,36 @@ def test_cli_scripts(tmp_path, redis_url, redis_client, config_file):
     assert "company_id: gamma" in config_file.read_text()
     gone = run(str(ROOT / "scripts/offboard_company.py"), "--company-id", "gamma", "--confirm", "--json")
     assert gone.returncode == 0 and json.loads(gone.stdout)["complete"], gone.stderr
+
+
+def test_a_tampered_archive_cannot_plant_another_tenants_credentials(app, two_tenants, tmp_path):
+    import hashlib
+    import io
+    import tarfile
+
+    p = app.extensions["misybot"]
+    archive = tmp_path / "alpha.tar.gz"
+    export_tenant(p, p.tenant_context(p.registry.get("alpha"), Principal("platform_admin", None)), archive)
+    with tarfile.open(archive, "r:gz") as tar:
+        files = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    evil_key = "misybot:apikey:" + hashlib.sha256(b"msk_evil").hexdigest()
+    files["redis.jsonl"] += ("\n" + json.dumps({"key": evil_key, "type": "hash", "ttl_ms": None, "value": {
+        "company_id": "beta", "key_id": "key_evil", "permissions": "admin"}})).encode()
+    manifest = json.loads(files["manifest.json"])
+    manifest["sha256"]["redis.jsonl"] = hashlib.sha256(files["redis.jsonl"]).hexdigest()
+    files["manifest.json"] = json.dumps(manifest).encode()
+    tampered = tmp_path / "tampered.tar.gz"
+    with tarfile.open(tampered, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    offboard_company(p, "alpha")
+    with pytest.raises(BackupError, match="not this company's"):
+        import_tenant(p, tampered)
+    assert not p.redis.exists(evil_key) and p.registry.get("alpha") is None
+
+
+def test_migration_refuses_a_companys_own_collection(app, two_tenants):
+    with pytest.raises(ValueError, match="belongs to company 'beta'"):
+        migrate(app.extensions["misybot"], "alpha", legacy_collection="beta_documents")

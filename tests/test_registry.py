@@ -90,3 +90,17 @@ def test_reload_config_needs_the_admin_token(client, issue_key):
                        headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.post("/admin/companies/reload-config",
                        headers={"X-API-Key": issue_key("alpha")}).status_code == 401
+
+
+def test_a_reload_in_one_process_reaches_the_others(make_settings, redis_client, config_file, admin_headers):
+    first, second = create_app(make_settings()), create_app(make_settings(data_dir=config_file.parent / "data2"))
+    try:
+        config_file.write_text(config_file.read_text() + BLOCK.format(cid="gamma", prefix="gamma:"))
+        assert first.test_client().post("/admin/companies/reload-config", headers=admin_headers).status_code == 200
+        import time
+        time.sleep(1.1)                          # processes check the published version at most once a second
+        listed = second.test_client().get("/companies", headers=admin_headers).get_json()["companies"]
+        assert "gamma" in [c["company_id"] for c in listed]
+    finally:
+        first.extensions["misybot"].close()
+        second.extensions["misybot"].close()

@@ -69,7 +69,7 @@ def create_company():
 def reload_config():
     reg = _platform().registry
     try:
-        snap = reg.reload()
+        snap = _platform().reload_config()
     except ConfigError as exc:
         raise ApiError(422, "invalid_config", f"{exc}; the previous configuration keeps serving") from None
     return jsonify({"reloaded": True, "config_version": snap.version, "companies": sorted(snap.companies)})

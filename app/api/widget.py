@@ -14,7 +14,6 @@ from app.api.errors import ApiError
 from app.api.tokens import limit_by_ip
 from app.api.validation import json_object, required_text
 from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
-from app.conversations.history import USER_ID_PATTERN
 from app.security.guard import require_tenant
 from app.security.principal import CHAT
 from app.security.rate_limits import count_message, seconds_to_next_month
@@ -39,6 +38,19 @@ def _allowed_origin(config) -> str:
     return origin
 
 
+def _returning_visitor(config) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() != "bearer ":
+        return None
+    try:
+        claims = _platform().tokens.verify(auth[7:].strip(), "widget")
+    except Exception:
+        return None
+    same = claims["tenant_id"] == config.company_id and claims.get("origin") == request.headers.get(
+        "Origin", "").rstrip("/").lower()
+    return claims.get("visitor_id") if same else None
+
+
 @bp.post("/v1/widget/session")
 def widget_session():
     limit_by_ip()
@@ -47,10 +59,10 @@ def widget_session():
         raise ApiError(401, "invalid_publishable_key", "unknown publishable key")
     g.company_id = config.company_id
     origin = _allowed_origin(config)
-    body = json_object() if request.data else {}
-    visitor = body.get("visitor_id") or "v_" + secrets.token_hex(8)
-    if not isinstance(visitor, str) or not USER_ID_PATTERN.match(visitor):
-        raise ApiError(400, "invalid_parameter", "visitor_id must be 1-128 letters, digits and ._:@+-")
+    # The visitor id is always ours: a page (or anyone holding the public key) must not be able to name
+    # another visitor and read that conversation. A returning visitor keeps its id by presenting its
+    # still-valid session token.
+    visitor = _returning_visitor(config) or "v_" + secrets.token_hex(12)
     ttl = _platform().settings.widget_token_ttl_s
     token, _ = _platform().tokens.issue(tenant_id=config.company_id, site_id="widget", origin=origin,
                                         permissions=[CHAT], ttl_s=ttl, typ="widget", visitor_id=visitor)

@@ -12,10 +12,23 @@ import re
 import time
 from dataclasses import dataclass
 
+import redis
+
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import MemoryConfig
 
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:@+-]{1,128}$")
+
+
+def _turn(raw: str) -> dict | None:
+    """One stored turn. Migrated single-tenant histories may hold other JSON or plain text."""
+    try:
+        turn = json.loads(raw)
+    except ValueError:
+        return {"role": "user", "content": raw}
+    if isinstance(turn, dict) and isinstance(turn.get("content"), str):
+        return {**turn, "role": turn.get("role") if turn.get("role") in ("user", "assistant") else "user"}
+    return None
 
 
 class ConversationBusy(RuntimeError):
@@ -48,8 +61,11 @@ class ConversationStore:
             "this conversation is still answering a previous message; retry shortly"))
 
     def history(self, user_id: str, limit: int | None = None) -> list[dict]:
-        raw = self.keys.redis.lrange(self.keys.key("conversation", user_id), -(limit or self.memory.max_messages), -1)
-        return [json.loads(r) for r in raw]
+        try:
+            raw = self.keys.redis.lrange(self.keys.key("conversation", user_id), -(limit or self.memory.max_messages), -1)
+        except redis.exceptions.ResponseError:
+            return []            # a key of another shape (migrated from a single-tenant deployment)
+        return [t for t in map(_turn, raw) if t]
 
     def append(self, user_id: str, *turns: dict) -> None:
         key = self.keys.key("conversation", user_id)
@@ -72,9 +88,11 @@ class ConversationStore:
         out = []
         for user_id, ts in rows:
             status = self.status(user_id)
-            out.append({"user_id": user_id, "last_activity": ts,
-                        "messages": r.llen(self.keys.key("conversation", user_id)),
-                        "status": status.status})
+            try:
+                messages = r.llen(self.keys.key("conversation", user_id))
+            except redis.exceptions.ResponseError:
+                messages = 0
+            out.append({"user_id": user_id, "last_activity": ts, "messages": messages, "status": status.status})
         return out, total
 
     def exists(self, user_id: str) -> bool:
@@ -89,7 +107,10 @@ class ConversationStore:
 
     # -- bot on/off ----------------------------------------------------------------------------------
     def status(self, user_id: str) -> BotStatus:
-        h = self.keys.redis.hgetall(self.keys.key("bot_status", user_id))
+        try:
+            h = self.keys.redis.hgetall(self.keys.key("bot_status", user_id))
+        except redis.exceptions.ResponseError:
+            return BotStatus("active", None, None)     # a legacy string flag: not our handoff record
         if not h or h.get("status") != "handoff":
             return BotStatus("active", None, None)
         return BotStatus("handoff", h.get("reason"), float(h.get("since", 0)))

@@ -192,10 +192,18 @@ class DocumentService:
             self.keys.redis.delete(self._doc_key(document_id))
 
     def delete(self, document_id: str) -> bool:
-        record = self.get(document_id)
-        if record is None:
+        if not DOCUMENT_ID_PATTERN.match(document_id or ""):
             return False
         with self._write_lock():
+            try:
+                h = self.keys.redis.hgetall(self._doc_key(document_id))
+            except redis.exceptions.ResponseError:
+                return False
+            if h.get("status") == "deleting":
+                # An earlier delete unlisted it but could not reach Qdrant: finish the job.
+                self.index.delete_document_points(document_id, int(h.get("chunks", 0)))
+                self.keys.redis.delete(self._doc_key(document_id))
+                return True
             record = self.get(document_id)
             if record is None:
                 return False

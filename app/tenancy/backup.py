@@ -21,7 +21,7 @@ from qdrant_client import models
 from app.knowledge.index import DENSE, LEXICAL
 from app.storage.redis_values import read_value, write_value
 from app.tenancy.config import TenantConfig
-from app.tenancy.config_file import append_company, locked
+from app.tenancy.config_file import append_company, locked, write_atomically
 
 FORMAT = "misybot-tenant-backup/1"
 
@@ -99,6 +99,20 @@ def read_archive(path: Path) -> tuple[dict, dict[str, bytes]]:
     return manifest, files
 
 
+def _check_keys_belong(platform, config, rows) -> None:
+    """An archive may only write this tenant's keys: everything under its prefix, and platform lookups
+    that point at this tenant (a tampered archive must not plant credentials for another company)."""
+    prefix = config.redis_prefix
+    for row in rows:
+        key = row["key"]
+        if key.startswith(prefix):
+            continue
+        lookup = key.startswith(("misybot:apikey:", "misybot:client:", "misybot:pk:"))
+        owner = (row["value"].get("company_id") if isinstance(row["value"], dict) else row["value"]) if lookup else None
+        if not lookup or owner != config.company_id:
+            raise BackupError(f"the archive holds a key that is not this company's ({key[:60]}); refusing it")
+
+
 def import_tenant(platform, path: Path) -> dict:
     """Restore into this deployment. Refuses, before writing anything, if any of the tenant's keys,
     its collection or a different config block already exist."""
@@ -113,6 +127,7 @@ def import_tenant(platform, path: Path) -> dict:
     existing = platform.registry.get(config.company_id)
     if existing is not None and existing != config:
         raise BackupError(f"company {config.company_id!r} exists here with a different configuration")
+    _check_keys_belong(platform, config, redis_rows)
     clashes = [row["key"] for row in redis_rows if r.exists(row["key"])]
     if clashes:
         raise BackupError(f"{len(clashes)} keys already exist here (e.g. {clashes[0]}); restore into a "
@@ -120,17 +135,31 @@ def import_tenant(platform, path: Path) -> dict:
     if ctx.knowledge.exists() and ctx.knowledge.count() > 0:
         raise BackupError(f"collection {config.vectorstore_index!r} already holds points here")
 
-    if existing is None:
-        with locked(platform.settings.companies_config_file):
-            append_company(platform.settings.companies_config_file, config.model_dump(mode="json"))
-        platform.registry.reload()
-    for row in redis_rows:
-        write_value(r, row["key"], row)
-    ctx.knowledge.ensure_collection()
-    structs = [models.PointStruct(id=p["id"], payload=p["payload"], vector={
-        DENSE: p["dense"], **({LEXICAL: models.SparseVector(**p["lexical"])} if p["lexical"] else {})})
-        for p in points]
-    ctx.knowledge.upsert(structs)
+    path_ = platform.settings.companies_config_file
+    previous_text = path_.read_text(encoding="utf-8") if path_.exists() else ""
+    try:
+        if existing is None:
+            with locked(path_):
+                append_company(path_, config.model_dump(mode="json"))
+            platform.reload_config()
+        for row in redis_rows:
+            write_value(r, row["key"], row)
+        ctx.knowledge.ensure_collection()
+        structs = [models.PointStruct(id=p["id"], payload=p["payload"], vector={
+            DENSE: p["dense"], **({LEXICAL: models.SparseVector(**p["lexical"])} if p["lexical"] else {})})
+            for p in points]
+        ctx.knowledge.upsert(structs)
+    except Exception:
+        # All or nothing: what this import wrote goes (nothing here existed before, checked above).
+        written = [row["key"] for row in redis_rows]
+        for start in range(0, len(written), 500):
+            r.delete(*written[start:start + 500])
+        if ctx.knowledge.exists():
+            ctx.knowledge.drop()
+        if existing is None:
+            write_atomically(path_, previous_text)
+            platform.registry.reload()
+        raise
     restored = {"company_id": config.company_id, "redis_keys": len(redis_rows), "qdrant_points": len(points),
                 "collection_points": ctx.knowledge.count()}
     if restored["collection_points"] != manifest["qdrant_points"]:

@@ -16,6 +16,10 @@ COLLECTION_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
 # Names the platform keeps for itself; no tenant may take them.
 PLATFORM_REDIS_PREFIX = "misybot:"
 GLOBAL_COLLECTION = "misybot_global_knowledge"
+# Key kinds of a single-tenant deployment (app/tenancy/migration.py): a tenant prefix equal to one of
+# them would make that tenant's keys look like legacy data.
+LEGACY_KEY_PREFIXES = {"conversation:", "document:", "documents:", "bot_status:", "booking:", "session:",
+                       "consent:", "lock:", "usage:"}
 
 
 class _Strict(BaseModel):
@@ -116,8 +120,8 @@ class TenantConfig(_Strict):
 
     @model_validator(mode="after")
     def _not_reserved(self) -> "TenantConfig":
-        if self.redis_prefix == PLATFORM_REDIS_PREFIX:
-            raise ValueError(f"redis_prefix {PLATFORM_REDIS_PREFIX!r} is reserved for the platform")
+        if self.redis_prefix == PLATFORM_REDIS_PREFIX or self.redis_prefix in LEGACY_KEY_PREFIXES:
+            raise ValueError(f"redis_prefix {self.redis_prefix!r} is reserved")
         if self.vectorstore_index == GLOBAL_COLLECTION:
             raise ValueError(f"vectorstore_index {GLOBAL_COLLECTION!r} is reserved for the platform")
         return self

@@ -202,6 +202,10 @@ def migrate(platform, company_id: str, legacy_collection: str = "documents", kin
             dry_run: bool = False, delete_source: bool = True) -> MigrationReport:
     report = MigrationReport(company_id, dry_run)
     config = platform.registry.get(company_id)
+    owners = {c.vectorstore_index: c.company_id for c in platform.registry.snapshot.companies.values()}
+    if legacy_collection in owners:
+        raise ValueError(f"collection {legacy_collection!r} belongs to company {owners[legacy_collection]!r}; "
+                         "a legacy collection must not be any company's")
     ctx = platform.tenant_context(config, Principal("platform_admin", None))
     r = platform.redis
     state_key = f"misybot:migration:{company_id}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.security.principal import Principal
 from app.tenancy.backup import export_tenant
-from app.tenancy.config_file import locked, remove_company
+from app.tenancy.config_file import locked, remove_company, without_company
 
 
 class OffboardingError(ValueError):
@@ -25,10 +25,16 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
     if config is None:
         raise OffboardingError(f"no company {company_id!r} in the configuration")
     ctx = platform.tenant_context(config, Principal("platform_admin", None))
+    # Fail before deleting anything if the config block cannot be cut out cleanly.
+    path = platform.settings.companies_config_file
+    try:
+        without_company(path.read_text(encoding="utf-8"), company_id)
+    except ValueError as exc:
+        raise OffboardingError(f"cannot remove the config block: {exc}") from None
     exported = export_tenant(platform, ctx, export_path) if export_path else None
 
     # Credentials first, so nothing can call in while the rest goes.
-    lookups = platform.tenant_platform_keys(ctx.keyspace)
+    lookups = platform.tenant_platform_keys(ctx.keyspace) + [f"misybot:migration:{company_id}"]
     credentials = platform.redis.delete(*lookups) if lookups else 0
     platform.tokens.revoke_tenant_tokens(company_id)
     redis_keys = 0
@@ -46,7 +52,7 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
         ctx.knowledge.drop()
     with locked(platform.settings.companies_config_file):
         remove_company(platform.settings.companies_config_file, company_id)
-    platform.registry.reload()
+    platform.reload_config()
 
     remaining = {"redis_keys": sum(1 for _ in ctx.keyspace.scan_keys()),
                  "collection_exists": ctx.knowledge.exists(),

@@ -127,7 +127,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         except BaseException:
             _rollback(platform, ctx, path, previous_text)
             raise
-        platform.registry.reload()
+        platform.reload_config()
     log.info("company onboarded", extra={"company_id": company_id, "documents": ingested})
     return {"company_id": company_id, "company_name": config.company_name, "api_key": api_key,
             "key_id": key_id, "permissions": sorted(ALL_PERMISSIONS), "documents": ingested,

@@ -47,21 +47,25 @@ def test_hmac_replay_tamper_stale_and_rotation(client, creds, tat, app):
     assert client.get("/documents", headers=signed_headers(secret, "GET", "/documents", token=token)).status_code == 401
 
 
-def _session(client, pk, origin=ALPHA, visitor=None):
-    body = {"visitor_id": visitor} if visitor else {}
-    return client.post(f"/v1/widget/session?pk={pk}", json=body, headers={"Origin": origin})
+def _session(client, pk, origin=ALPHA, token=None, body=None):
+    headers = {"Origin": origin, **({"Authorization": f"Bearer {token}"} if token else {})}
+    return client.post(f"/v1/widget/session?pk={pk}", json=body or {}, headers=headers)
 
 
 def test_widget_session_is_bound_to_origin_visitor_and_tenant(client, creds):
     pk_a, pk_b = creds["alpha"]["publishable_key"], creds["beta"]["publishable_key"]
-    r = _session(client, pk_a, visitor="visitante-1")
-    assert r.status_code == 200 and r.get_json()["visitor_id"] == "visitante-1"
+    # a page cannot choose its visitor id (it would read that visitor's conversation)
+    r = _session(client, pk_a, body={"visitor_id": "ana@example.com"})
+    assert r.status_code == 200 and r.get_json()["visitor_id"].startswith("v_")
     assert r.headers["Access-Control-Allow-Origin"] == ALPHA
-    token = r.get_json()["token"]
+    token, visitor = r.get_json()["token"], r.get_json()["visitor_id"]
+    # a returning visitor keeps its id by presenting its own session token
+    assert _session(client, pk_a, token=token).get_json()["visitor_id"] == visitor
+    assert _session(client, pk_b, origin="https://beta.example", token=token).get_json()["visitor_id"] != visitor
     auth = {"Authorization": f"Bearer {token}"}
     ok = client.post(f"/v1/widget/messages?pk={pk_a}", json={"message": "hola"}, headers={**auth, "Origin": ALPHA})
     assert ok.status_code == 200 and ok.get_json()["company_id"] == "alpha"
-    assert client.get("/conversations/web-visitante-1", headers={"X-API-Key": creds["alpha"]["api_key"]}).status_code == 200
+    assert client.get(f"/conversations/web-{visitor}", headers={"X-API-Key": creds["alpha"]["api_key"]}).status_code == 200
     # hijack: the same token from another origin, or on another tenant's widget
     stolen = client.post(f"/v1/widget/messages?pk={pk_a}", json={"message": "hola"},
                          headers={**auth, "Origin": "https://evil.example"})

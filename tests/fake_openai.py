@@ -44,14 +44,6 @@ class FakeOpenAI:
         server = self
 
         class Handler(JsonHandler):
-            def do_GET(self):          # a media file, as Chatwoot serves attachments by data_url
-                raw = b"OggS fake voice note"
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/ogg")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
             def do_POST(self):
                 if self.path == "/v1/audio/transcriptions":
                     size = int(self.headers["Content-Length"])

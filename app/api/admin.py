@@ -67,7 +67,6 @@ def create_company():
 @bp.post("/admin/companies/reload-config")
 @require_platform_admin
 def reload_config():
-    reg = _platform().registry
     try:
         snap = _platform().reload_config()
     except ConfigError as exc:

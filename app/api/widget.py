@@ -14,8 +14,9 @@ from app.api.errors import ApiError
 from app.api.tokens import limit_by_ip
 from app.api.validation import json_object, required_text
 from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
-from app.security.guard import require_tenant
+from app.security.guard import bearer_token, require_tenant
 from app.security.principal import CHAT
+from app.security.tokens import TokenError
 from app.security.rate_limits import count_message, seconds_to_next_month
 
 bp = Blueprint("widget", __name__)
@@ -39,12 +40,12 @@ def _allowed_origin(config) -> str:
 
 
 def _returning_visitor(config) -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth[:7].lower() != "bearer ":
+    token = bearer_token()
+    if not token:
         return None
     try:
-        claims = _platform().tokens.verify(auth[7:].strip(), "widget")
-    except Exception:
+        claims = _platform().tokens.verify(token, "widget")
+    except TokenError:
         return None
     same = claims["tenant_id"] == config.company_id and claims.get("origin") == request.headers.get(
         "Origin", "").rstrip("/").lower()

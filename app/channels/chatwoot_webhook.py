@@ -231,13 +231,12 @@ class ChatwootWorker:
         if record.get("status") == "sent":
             return                           # a retry after the post went through: never post twice
         account = ev.account_id or ctx.config.chatwoot.account_id
-        self._current_base_url = ctx.config.chatwoot.base_url
         if not record:
             text = customer_text(ev)
             lang = detect_language(text, ctx.config.language) if text else ctx.config.language
             kinds = {a.get("file_type") for a in ev.attachments}
             if not text and "audio" in kinds:
-                text = self._transcribe(ev)
+                text = self._transcribe(ev, ctx.config.chatwoot.base_url)
                 if not text:
                     record = {"status": "generated", "reply": AUDIO_REPLY[lang], "handoff": ""}
             elif not text and kinds & {"image", "file", "video"}:
@@ -263,12 +262,12 @@ class ChatwootWorker:
         client.post_message(account, ev.conversation_id, record["reply"])
         r.hset(out_key, "status", "sent")
 
-    def _from_chatwoot(self, url: str) -> bool:
-        base = self._current_base_url
+    @staticmethod
+    def _from_chatwoot(url: str, base: str | None) -> bool:
         return bool(base) and urlsplit(url).scheme in ("http", "https") and \
             urlsplit(url).netloc == urlsplit(base).netloc
 
-    def _transcribe(self, ev: ChatwootEvent) -> str:
+    def _transcribe(self, ev: ChatwootEvent, chatwoot_base_url: str | None) -> str:
         """Audio via an OpenAI-compatible transcription endpoint when TRANSCRIPTION_MODEL is configured."""
         s = self.platform.settings
         if not s.transcription_model or not (s.openai_base_url or s.openai_api_key):
@@ -277,7 +276,7 @@ class ChatwootWorker:
         from openai import OpenAI
 
         url = next((a.get("data_url") for a in ev.attachments if a.get("file_type") == "audio"), None)
-        if not isinstance(url, str) or not self._from_chatwoot(url):
+        if not isinstance(url, str) or not self._from_chatwoot(url, chatwoot_base_url):
             return ""                          # only fetch media from this tenant's own Chatwoot host
         try:
             with httpx.stream("GET", url, timeout=10) as resp:

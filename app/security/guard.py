@@ -23,11 +23,13 @@ def platform():
     return current_app.extensions["misybot"]
 
 
-def _admin_token_from_request() -> str | None:
+def bearer_token() -> str | None:
     auth = request.headers.get("Authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.headers.get("X-Admin-Token")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+
+def _admin_token_from_request() -> str | None:
+    return bearer_token() or request.headers.get("X-Admin-Token")
 
 
 def platform_admin_principal() -> Principal | None:
@@ -85,11 +87,6 @@ def _open_tenant(principal: Principal, company_id: str):
     return g.tenant
 
 
-def _bearer() -> str | None:
-    auth = request.headers.get("Authorization", "")
-    return auth[7:].strip() if auth[:7].lower() == "bearer " else None
-
-
 def _token_principal(token: str, typ: str) -> Principal:
     try:
         claims = platform().tokens.verify(token, typ)
@@ -120,7 +117,7 @@ def authenticate_tenant(allowed: tuple[str, ...]) -> Principal:
     access token together with an HMAC signature of the request), "widget" (a widget session token)."""
     if request.headers.get("X-API-Key") and "api_key" in allowed:
         return _api_key_principal()
-    token = _bearer()
+    token = bearer_token()
     if token and "tat" in allowed:
         principal = _token_principal(token, "tat")
         _verify_hmac(principal.company_id)      # a TAT alone is not enough for server-to-server calls

@@ -8,7 +8,7 @@ from app.settings import Settings
 
 def create_app(settings: Settings | None = None, platform=None) -> Flask:
     """The app factory. Tests pass Settings pointing at a temp DATA_DIR (and may share a Platform)."""
-    from app.api import admin, conversations, documents, health, tokens, webhooks, widget
+    from app.api import admin, conversations, documents, health, meta, privacy, tokens, webhooks, widget
     from app.api.errors import register_error_handlers
     from app.audit.logs import configure_logging, init_request_logging
     from app.platform import Platform
@@ -32,12 +32,19 @@ def create_app(settings: Settings | None = None, platform=None) -> Flask:
         worker = ChatwootWorker(app.extensions["misybot"], consumer=f"w{os.getpid()}")
         worker.start()
         app.extensions["misybot"].background.append(worker)
+    if settings.meta_worker:
+        from graphs.meta.pipeline import MetaWorker
+
+        meta_worker = MetaWorker(app.extensions["misybot"].meta_pipeline(), settings.meta_interval_s)
+        meta_worker.start()
+        app.extensions["misybot"].background.append(meta_worker)
 
     init_request_logging(app)
     # Another process may have onboarded, offboarded or reloaded: pick up its config version first.
     app.before_request(app.extensions["misybot"].sync_config)
     register_error_handlers(app)
-    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp):
+    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
+               meta.bp):
         app.register_blueprint(bp)
     app.after_request(widget.add_cors_headers)
     if settings.trusted_proxy_count:
@@ -59,6 +66,9 @@ def _warm_up(platform, settings: Settings) -> None:
     except Exception as exc:
         log.warning("embedder not ready at start-up: %s", exc)
         return
+    from app.privacy.pii import engine
+
+    engine()              # the spaCy models for PII detection: seconds on the first load
     if settings.seed_tenant_documents:
         from app.tenancy.onboarding import seed_tenant_documents
 

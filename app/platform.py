@@ -66,6 +66,12 @@ class Platform:
         self._providers: dict = {}
         self._schedule_clients: dict = {}
         self.background: list = []       # worker threads to stop before the stores close
+        from app.privacy.pseudonyms import Pseudonyms
+        from graphs.meta.knowledge import GlobalKnowledge
+
+        self.pseudonyms = Pseudonyms(redis_client, vault)
+        self.global_knowledge = GlobalKnowledge(vectors, embedder, redis_client, self.dense_weight)
+        self._meta_pipeline = None
         self._config_checked = 0.0
 
     @classmethod
@@ -138,6 +144,24 @@ class Platform:
             if key not in self._providers:
                 self._providers[key] = build_provider(config.ai, self.settings)
             return self._providers[key]
+
+    def meta_pipeline(self):
+        """The meta worker's pipeline (graphs/meta/pipeline.py), with the platform LLM if one is set."""
+        from graphs.meta.pipeline import MetaPipeline
+
+        with self._cache_lock:
+            if self._meta_pipeline is None:
+                chat_model = None
+                s = self.settings
+                if s.meta_llm_model and (s.openai_base_url or s.openai_api_key):
+                    from langchain_openai import ChatOpenAI
+
+                    chat_model = ChatOpenAI(model=s.meta_llm_model, base_url=s.openai_base_url,
+                                            api_key=s.openai_api_key.get_secret_value() if s.openai_api_key
+                                            else "not-needed", timeout=s.llm_timeout_s, max_retries=1)
+                self._meta_pipeline = MetaPipeline(self.registry, self.redis, self.global_knowledge,
+                                                   self.pseudonyms, chat_model)
+            return self._meta_pipeline
 
     def schedule_client(self, config: TenantConfig):
         if not config.schedule_service_url:

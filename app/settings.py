@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     transcription_model: str | None = None          # e.g. whisper-1 on an OpenAI-compatible server
     chatwoot_worker: bool = True                    # run the webhook worker thread inside the app
 
+    # Global meta-agent: a worker thread moves consented, anonymized questions into the global collection.
+    meta_worker: bool = True
+    meta_interval_s: float = Field(30.0, ge=1)
+    meta_llm_model: str | None = None               # summarizes admin meta queries when an LLM endpoint is set
+
     # Documents
     max_upload_mb: float = Field(10.0, gt=0)
     chunk_tokens: int = Field(200, ge=32, le=256)     # MiniLM truncates past 256 tokens

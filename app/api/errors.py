@@ -11,7 +11,9 @@ from werkzeug.exceptions import HTTPException
 from app.conversations.history import ConversationBusy
 from app.knowledge.documents import DocumentError, IngestionBusy
 from app.knowledge.index import VectorStoreUnavailable
+from app.privacy.learning_outbox import OutboxBusy
 from app.storage.embeddings import EmbeddingError
+from graphs.meta.knowledge import MetaBusy
 
 log = logging.getLogger("misybot.errors")
 
@@ -71,6 +73,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ConversationBusy)
     def _conv_busy(e):
         return error_response(503, "conversation_busy", str(e), {"Retry-After": "2"})
+
+    @app.errorhandler(MetaBusy)
+    @app.errorhandler(OutboxBusy)
+    def _meta_busy(e):
+        return error_response(503, "meta_busy", str(e), {"Retry-After": "5"})
 
     @app.errorhandler(IngestionBusy)
     def _busy(e):

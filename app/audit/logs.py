@@ -17,14 +17,27 @@ _SECRET = re.compile(r"(msk_|cs_|pk_live_|sk-)[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\
                      r"|(?i:bearer)\s+\S+")
 
 
+# Personal data that could slip into a log line through an exception message or a URL: e-mail addresses
+# and runs of 6+ digits (phones, ID and card numbers). Cheap regexes, because this runs on every line;
+# we never log customer text on purpose (chat turns log route, channel and latency only).
+_PII = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d(?:[\d .\-]{4,}\d)(?=\D|$)")
+
+
+def _mask_pii(text: str) -> str:
+    return _PII.sub(lambda m: "[pii]" if sum(c.isdigit() for c in m.group()) >= 6 or "@" in m.group() else m.group(),
+                    text)
+
+
 class RedactSecrets(logging.Filter):
-    """Defence in depth: whatever a log line says, credentials and tokens in it are masked."""
+    """Defence in depth: whatever a log line says, credentials, tokens, e-mails and long numbers are masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if _SECRET.search(message):
-            record.msg, record.args = _SECRET.sub("[redacted]", message), None
+        masked = _mask_pii(_SECRET.sub("[redacted]", message))
+        if masked != message:
+            record.msg, record.args = masked, None
         return True
+
 
 
 class RequestContextFilter(logging.Filter):
@@ -75,6 +88,8 @@ def init_request_logging(app: Flask) -> None:
                 response.headers.setdefault(k, v)
         started = getattr(g, "started", None)
         access.info("request", extra={
-            "method": request.method, "path": request.path, "status": response.status_code,
+            # The route's pattern, not the path: a path can name a user ("/conversations/+573001234567").
+            "method": request.method, "path": request.url_rule.rule if request.url_rule else "(unmatched)",
+            "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
         return response

@@ -6,7 +6,8 @@ then a worker runs the tenant's graph and posts the reply.
   misybot:chatwoot:dead            list of jobs that failed MAX_ATTEMPTS times
   {prefix}chatwoot:secrets         hash: api_token, webhook_secret, url_token (encrypted)
   {prefix}cw:seen:{delivery|msg}   dedupe markers (1 day)
-  {prefix}cw:out:{message_id}      outbound record: the reply generated for a message, and whether it was sent
+  {prefix}cw:out:{message_id}      outbound record: the reply generated for a message, whether it was sent,
+                                   and the user_id it belongs to (for data-subject export and erasure)
 """
 from __future__ import annotations
 
@@ -251,7 +252,7 @@ class ChatwootWorker:
                     return                   # already with a human: stay quiet
                 record = {"status": "generated", "reply": result.bot_response,
                           "handoff": result.agent if result.handoff else "", "lang": lang}
-            r.hset(out_key, mapping=record)
+            r.hset(out_key, mapping={**record, "user_id": user_id})
             r.expire(out_key, DEDUPE_TTL_S)
         client = self._client(ctx)
         if record.get("handoff"):

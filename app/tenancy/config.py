@@ -64,6 +64,14 @@ class MemoryConfig(_Strict):
     ttl_hours: int = Field(72, ge=1, le=24 * 365)
 
 
+class PrivacyConfig(_Strict):
+    # Send the customer's words to an external LLM only as placeholders ("<PERSON_1>"); the answer the
+    # customer sees gets the values back. Users who revoked data_processing always get this.
+    anonymize_llm: bool = False
+    # Contribute consented, anonymized questions to the global meta-agent.
+    share_learnings: bool = True
+
+
 class TenantConfig(_Strict):
     company_id: str = Field(pattern=COMPANY_ID_PATTERN)
     company_name: str = Field(min_length=1, max_length=200)
@@ -83,6 +91,7 @@ class TenantConfig(_Strict):
     ai: AIConfig = Field(default_factory=AIConfig)
     chatwoot: ChatwootConfig = Field(default_factory=ChatwootConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,152 @@
+"""Privacy API: end-user consent (server credentials or the user's own widget session), and the
+data-subject export and erasure (a key of the tenant with the `admin` permission)."""
+from __future__ import annotations
+
+from functools import wraps
+
+import jwt
+from flask import Blueprint, current_app, g, jsonify, request
+
+from app.api.errors import ApiError
+from app.api.validation import json_object
+from app.api.widget import widget_tenant
+from app.conversations.history import USER_ID_PATTERN
+from app.privacy.consent import CONSENT_CHANNELS, CONSENT_TYPES, MAX_SOURCE_CHARS, ConsentStore
+from app.privacy.learning_outbox import LearningOutbox, OutboxBusy
+from app.privacy.subject_rights import erase_user, export_user
+from app.security.guard import bearer_token, require_tenant
+from app.security.principal import ADMIN, CHAT
+
+bp = Blueprint("privacy", __name__)
+
+
+def _platform():
+    return current_app.extensions["misybot"]
+
+
+def _presents_widget_token() -> bool:
+    """Only picks which check runs, from the token's unverified `typ`: the guard verifies the signature
+    and pins the kind either way. (Given both "tat" and "widget", the guard tries every bearer token as
+    a TAT and refuses widget sessions.)"""
+    token = bearer_token()
+    if not token or request.headers.get("X-API-Key") or len(token) > 8192:
+        return False
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("typ") == "widget"
+    except jwt.PyJWTError:
+        return False
+
+
+def require_chat_or_widget(view):
+    """`chat` with an API key or a TAT + HMAC, or the end user's own widget session."""
+    server = require_tenant(CHAT)(view)
+    widget = require_tenant(CHAT, allowed=("widget",))(view)
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return (widget if _presents_widget_token() else server)(*args, **kwargs)
+    return wrapper
+
+
+def _valid_user_id(user_id) -> str:
+    # fullmatch: the pattern's `$` would let a trailing newline through to the key builder (a 500).
+    if not isinstance(user_id, str) or not USER_ID_PATTERN.fullmatch(user_id):
+        raise ApiError(400, "invalid_user_id", "user_id must be 1-128 characters of letters, digits and ._:@+-")
+    return user_id
+
+
+def _subject(requested) -> str:
+    """The user a request may act for. A widget session speaks only for its own visitor, from a page of an
+    allowed origin; server credentials name any user of their tenant."""
+    if g.principal.kind != "widget":
+        return _valid_user_id(requested)
+    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
+    if not origin or origin not in g.tenant.config.allowed_origins:
+        raise ApiError(403, "origin_not_allowed", "this page's origin is not allowed for this company")
+    own = f"web-{g.token_claims['visitor_id']}"
+    if requested is not None and requested != own:
+        raise ApiError(403, "user_mismatch", "a widget session can only act for its own visitor")
+    return own
+
+
+@bp.post("/privacy/consent")
+@require_chat_or_widget
+def record_consent():
+    body = json_object()
+    user_id = _subject(body.get("user_id"))
+    consent_type = body.get("consent_type")
+    if consent_type not in CONSENT_TYPES:
+        raise ApiError(400, "invalid_consent_type", f"consent_type must be one of {', '.join(CONSENT_TYPES)}")
+    granted = body.get("granted")
+    if not isinstance(granted, bool):      # "false" or 0 must not be read as a choice
+        raise ApiError(400, "invalid_granted", "granted must be true or false")
+    # The widget is the web channel; a server call says where the choice was made, or it is "api".
+    channel = body.get("channel", "web" if g.principal.kind == "widget" else "api")
+    if channel not in CONSENT_CHANNELS:
+        raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(CONSENT_CHANNELS)}")
+    source = body.get("source")
+    if source is not None and (not isinstance(source, str) or len(source) > MAX_SOURCE_CHARS):
+        raise ApiError(400, "invalid_source", f"source must be a string of at most {MAX_SOURCE_CHARS} characters")
+
+    store = ConsentStore(g.tenant.keyspace)
+    record = store.record(user_id, consent_type, granted, channel, source)
+    out = {"user_id": user_id, "consent": record, "consents": store.get(user_id)}
+    if consent_type == "global_learning" and not granted:
+        # Queued learnings stop now, not when a worker next checks: they are dropped before we answer.
+        try:
+            out["dropped_pending_learnings"] = LearningOutbox(g.tenant.keyspace).drop_user(user_id)
+        except OutboxBusy:
+            raise ApiError(503, "learning_outbox_busy", "the revocation is recorded; retry to drop the queued "
+                                                        "learnings", {"Retry-After": "5"}) from None
+    return jsonify(out)
+
+
+@bp.get("/privacy/consent/<user_id>")
+@require_chat_or_widget
+def get_consent(user_id: str):
+    user_id = _subject(user_id)
+    store = ConsentStore(g.tenant.keyspace)
+    # An unknown user is an answer too (no consent), not a 404.
+    return jsonify({"user_id": user_id, "consents": store.get(user_id), "history": store.history(user_id)})
+
+
+@bp.get("/privacy/users/<user_id>/export")
+@require_tenant(ADMIN)
+def export_user_data(user_id: str):
+    return jsonify(export_user(_platform(), g.tenant, _valid_user_id(user_id)))
+
+
+@bp.delete("/privacy/users/<user_id>")
+@require_tenant(ADMIN)
+def erase_user_data(user_id: str):
+    result = erase_user(_platform(), g.tenant, _valid_user_id(user_id))
+    body = {"user_id": result["user_id"], "erased_at": result["erased_at"], "receipts": result["receipts"]}
+    if result["complete"]:
+        return jsonify(body)
+    retryable = all(f["retryable"] for f in result["failed"].values())
+    resp = jsonify({"error": {"code": "erasure_incomplete",
+                              "message": "some sections could not be erased; the others were. "
+                                         + ("Retry the request to finish." if retryable else "Contact support."),
+                              "failed_sections": sorted(result["failed"])},
+                    "failed": result["failed"], **body})
+    resp.status_code = 503 if retryable else 500
+    if retryable:
+        resp.headers["Retry-After"] = "5"
+    return resp
+
+
+@bp.after_request
+def widget_cors(response):
+    """The widget records consent from the customer's page: the consent routes get the same per-tenant
+    CORS as /v1/widget/ (the page names its tenant with ?pk=); nothing else under /privacy does."""
+    if not request.path.startswith("/privacy/consent"):
+        return response
+    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
+    config = widget_tenant() if origin else None
+    if config is not None and origin in config.allowed_origins:
+        response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers.add("Vary", "Origin")
+    return response

@@ -1,0 +1,1 @@
+"""Privacy: PII detection and anonymization (Presidio), consent, the learning outbox, data-subject rights."""

@@ -1,0 +1,43 @@
+"""Placeholders instead of personal data for an external LLM.
+
+When a tenant sets `privacy.anonymize_llm` (or the user revoked `data_processing`), the customer's
+words reach the model as "<PERSON_1> quiere una cita, su cel es <PHONE_NUMBER_1>", and the model's
+answer gets the values back before the customer sees it. The mapping is the conversation's own
+(app/privacy/placeholder_store.py), so a placeholder keeps its meaning across turns. The tenant's
+knowledge passages are the business's own text and go unchanged; retrieval never leaves the tenant.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from app.privacy.pii import Placeholders, anonymize
+from graphs.llm import Answer, AnswerRequest
+
+HISTORY_TURNS = 6          # what OpenAIChatProvider sends of the history
+
+
+class AnonymizingProvider:
+    def __init__(self, inner, placeholders: Placeholders):
+        self.inner = inner
+        self.placeholders = placeholders
+        self.name = inner.name
+
+    def answer(self, req: AnswerRequest) -> Answer:
+        lang = req.language
+        history = [{**t, "content": anonymize(t.get("content", ""), lang, self.placeholders)}
+                   for t in list(req.history)[-HISTORY_TURNS:]]
+        masked = dataclasses.replace(req, question=anonymize(req.question, lang, self.placeholders), history=history)
+        out = self.inner.answer(masked)
+        return dataclasses.replace(out, text=self.placeholders.restore(out.text))
+
+
+class AnonymizingRouter:
+    """The optional LLM route refinement sees the message with placeholders too."""
+
+    def __init__(self, inner, placeholders: Placeholders, language: str):
+        self.inner = inner
+        self.placeholders = placeholders
+        self.language = language
+
+    def __call__(self, message: str, history):
+        return self.inner(anonymize(message, self.language, self.placeholders), [])

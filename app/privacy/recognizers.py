@@ -1,0 +1,417 @@
+"""Our Presidio recognizers for what Latin American and Spanish customers actually write.
+
+Each recognizer is a Presidio `EntityRecognizer`: a regular expression finds candidates, python-stdnum
+or phonenumbers validates them (check digits, numbering plans), and the words just before a candidate
+(its context) decide the confidence. Numbers that are plainly prices, order numbers or appointment
+times are dropped here, before they reach the analyzer's threshold.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import phonenumbers
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from stdnum import iban as std_iban
+from stdnum import luhn
+from stdnum.ar import cuit as ar_cuit
+from stdnum.cl import rut as cl_rut
+from stdnum.es import nie as es_nie
+from stdnum.es import nif as es_nif
+from stdnum.mx import curp as mx_curp
+
+LANGUAGES = ("es", "en")
+CONTEXT_WINDOW = 40          # characters before a candidate that count as its context
+
+# Words before a number that say it is *not* personal: orders, invoices, tickets, tracking, codes.
+NOT_PERSONAL = re.compile(
+    r"(pedido|orden|order|factura|invoice|ticket|gu[ií]a|tracking|env[ií]o|seguimiento|referencia|\bref\b|"
+    r"c[oó]digo|code|sku|folio|radicado|transacci[oó]n|comprobante|recibo|receipt|reserva|booking|"
+    r"confirmaci[oó]n|cup[oó]n|promo|lote|serial|modelo|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
+    r"[^.\n]{0,14}$", re.IGNORECASE)
+# A number that is an amount of money: "$850.000", "850.000 pesos", "1.299,00 €", "45 mil".
+MONEY_BEFORE = re.compile(r"(\$|€|£|usd|us\$|cop|mxn|clp|ars|eur|s/\.?)\s*$", re.IGNORECASE)
+MONEY_AFTER = re.compile(r"^\s*(\$|€|pesos|peso|cop|mxn|clp|ars|eur|euros?|usd|d[oó]lares|dollars|mil\b|lucas|k\b|"
+                         r"lks|palos|millones|mill[oó]n)", re.IGNORECASE)
+
+
+def _before(text: str, start: int, width: int = CONTEXT_WINDOW) -> str:
+    return text[max(0, start - width):start]
+
+
+def is_money(text: str, start: int, end: int) -> bool:
+    return bool(MONEY_BEFORE.search(_before(text, start, 8)) or MONEY_AFTER.match(text[end:end + 12]))
+
+
+def not_personal(text: str, start: int) -> bool:
+    return bool(NOT_PERSONAL.search(_before(text, start, 30)))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One candidate pattern of a recognizer.
+
+    score:          confidence when the candidate validates, with or without context
+    context_score:  confidence when a context word precedes it (None: context changes nothing)
+    needs_context:  the bare pattern is too common ("52345678") to flag without a context word
+    """
+    pattern: re.Pattern
+    score: float
+    context_score: float | None = None
+    needs_context: bool = False
+    group: int = 0
+    strong: bool = False       # a checksum-validated, formatted ID: no price/order-number filter
+
+
+class RuleRecognizer(EntityRecognizer):
+    """Regex candidates -> validator -> context -> RecognizerResult, for one entity and language."""
+
+    def __init__(self, entity: str, language: str, rules: Iterable[Rule], context: re.Pattern | None = None,
+                 validate: Callable[[str], bool] | None = None, numeric: bool = True, name: str | None = None,
+                 trim_groups: bool = False):
+        self.rules = list(rules)
+        self.trim_groups = trim_groups
+        self.context_re = context
+        self.validate = validate
+        self.numeric = numeric            # numbers: drop prices and order numbers
+        super().__init__(supported_entities=[entity], supported_language=language,
+                         name=name or f"{entity.title().replace('_', '')}Recognizer_{language}")
+
+    def load(self) -> None:
+        pass
+
+    def _shorter_valid(self, text: str, start: int, end: int) -> int | None:
+        """A greedy pattern may have taken a word too many ("ES70…5678 y"): drop trailing groups."""
+        if not self.trim_groups:
+            return None
+        value = text[start:end]
+        for _ in range(4):
+            m = re.search(r"[ -]?[A-Za-z0-9]{1,4}$", value)
+            if not m or m.start() == 0:
+                return None
+            value = value[:m.start()]
+            if self.validate(value):
+                return start + len(value)
+        return None
+
+    def has_context(self, text: str, start: int) -> bool:
+        return bool(self.context_re and self.context_re.search(_before(text, start)))
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        entity = self.supported_entities[0]
+        if entities and entity not in entities:
+            return []
+        out, seen = [], set()
+        for rule in self.rules:
+            for m in rule.pattern.finditer(text):
+                start, end = m.span(rule.group)
+                if (start, end) in seen:
+                    continue
+                value = text[start:end]
+                if self.validate and not self.validate(value):
+                    end = self._shorter_valid(text, start, end)
+                    if end is None:
+                        continue
+                context = self.has_context(text, start)
+                if rule.needs_context and not context:
+                    continue
+                if self.numeric and not context and not rule.strong and (
+                        is_money(text, start, end) or not_personal(text, start)):
+                    continue
+                score = rule.context_score if (context and rule.context_score) else rule.score
+                seen.add((start, end))
+                out.append(RecognizerResult(entity, start, end, score,
+                                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+        return out
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _ctx(*words: str) -> re.Pattern:
+    return re.compile(r"(?<![\w])(" + "|".join(words) + r")(?![\w])", re.IGNORECASE)
+
+
+_B = r"(?<![\w.,/-])"         # a number that is not the tail of a longer one
+_E = r"(?![\w/]|[.,-]\d)"       # ... nor the head of one
+
+# -- national identity numbers ----------------------------------------------------------------------
+ID_WORDS = [r"documento", r"doc\.?", r"identificaci[oó]n", r"id", r"n[uú]mero de identificaci[oó]n", r"ident",
+            r"mis datos", r"sus datos", r"los datos", r"datos"]
+
+
+def co_cedula(language: str) -> RuleRecognizer:
+    ctx = _ctx(r"c[eé]dula", r"cc", r"c\.\s?c\.?", r"c\.c", r"cedula de ciudadan[ií]a", r"c[eé]d\.?", r"cdla",
+               r"cedula", r"ced", *ID_WORDS)
+    rules = [Rule(re.compile(_B + r"\d{1,3}(?:\.\d{3}){2,3}" + _E), 0.3, 0.85, needs_context=True),
+             Rule(re.compile(_B + r"\d{2,4}(?: \d{3}){2}" + _E), 0.3, 0.8, needs_context=True),
+             Rule(re.compile(_B + r"\d{6,10}" + _E), 0.3, 0.8, needs_context=True)]
+    return RuleRecognizer("CO_CEDULA", language, rules, ctx,
+                          validate=lambda v: 6 <= len(_digits(v)) <= 10)
+
+
+def ar_dni(language: str) -> RuleRecognizer:
+    ctx = _ctx(r"dni", r"d\.n\.i\.?", r"documento nacional( de identidad)?", r"documento", r"doc\.?", r"mis datos",
+               r"datos")
+    rules = [Rule(re.compile(_B + r"\d{1,2}\.\d{3}\.\d{3}" + _E), 0.3, 0.85, needs_context=True),
+             Rule(re.compile(_B + r"\d{1,2} \d{3} \d{3}" + _E), 0.3, 0.8, needs_context=True),
+             Rule(re.compile(_B + r"\d{7,8}" + _E), 0.3, 0.8, needs_context=True)]
+    return RuleRecognizer("AR_DNI", language, rules, ctx, validate=lambda v: 7 <= len(_digits(v)) <= 8)
+
+
+def ar_cuit_recognizer(language: str) -> RuleRecognizer:
+    ctx = _ctx(r"cuit", r"cuil", r"c\.u\.i\.t\.?", r"c\.u\.i\.l\.?")
+    rules = [Rule(re.compile(_B + r"(?:20|23|24|27|30|33|34)[-‐ ]\d{8}[-‐ ]\d" + _E), 0.9, 0.95, strong=True),
+             Rule(re.compile(_B + r"(?:20|23|24|27|30|33|34)[-‐ ]?\d{2}\.?\d{3}\.?\d{3}[-‐ ]?\d" + _E), 0.75, 0.95)]
+    return RuleRecognizer("AR_CUIT", language, rules, ctx, validate=lambda v: ar_cuit.is_valid(_digits(v)))
+
+
+def cl_rut_recognizer(language: str) -> RuleRecognizer:
+    ctx = _ctx(r"rut", r"r\.u\.t\.?", r"run", r"rol [uú]nico", r"mis datos", r"datos")
+    rules = [Rule(re.compile(_B + r"\d{1,2}\.\d{3}\.\d{3}\s?[-‐]\s?[\dkK]" + r"(?![\w])"), 0.9, 0.95, strong=True),
+             Rule(re.compile(_B + r"\d{1,2}\.\d{3}\.\d{3}\s?[\dkK]" + r"(?![\w])"), 0.3, 0.9, needs_context=True),
+             Rule(re.compile(_B + r"\d{7,8}\s?[-‐]\s?[\dkK]" + r"(?![\w])"), 0.85, 0.95, strong=True),
+             Rule(re.compile(_B + r"\d{7,8}[kK]" + r"(?![\w])"), 0.8, 0.95),
+             Rule(re.compile(_B + r"\d{8,9}" + _E), 0.3, 0.85, needs_context=True)]
+    return RuleRecognizer("CL_RUT", language, rules, ctx,
+                          validate=lambda v: cl_rut.is_valid(re.sub(r"[^\dkK]", "", v)))
+
+
+def _curp_ok(value: str) -> bool:
+    return bool(mx_curp.is_valid(value.upper())) or _curp_shape_date(value)
+
+
+def _curp_shape_date(value: str) -> bool:
+    # A CURP typed with a wrong check digit is still a CURP: accept a valid birth date in the shape.
+    v = value.upper()
+    return _valid_yymmdd(v[4:10])
+
+
+def _valid_yymmdd(s: str) -> bool:
+    return s.isdigit() and 1 <= int(s[2:4]) <= 12 and 1 <= int(s[4:6]) <= 31
+
+
+MX_STATES = "AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL|VZ|YN|ZS|NE"
+
+
+def mx_curp_recognizer(language: str) -> RuleRecognizer:
+    pattern = re.compile(r"(?<![\w])[A-Z][AEIOUX][A-Z]{2}\d{6}[HM](?:" + MX_STATES + r")[B-DF-HJ-NP-TV-Z]{3}[A-Z\d]\d"
+                         r"(?![\w])", re.IGNORECASE)
+    return RuleRecognizer("MX_CURP", language, [Rule(pattern, 0.9, 0.95)], _ctx(r"curp"), validate=_curp_ok,
+                          numeric=False)
+
+
+def mx_rfc_recognizer(language: str) -> RuleRecognizer:
+    pattern = re.compile(r"(?<![\w])[A-ZÑ&]{3,4}[ -]?\d{6}[ -]?[A-Z\d]{2}[A\d](?![\w])", re.IGNORECASE)
+    return RuleRecognizer("MX_RFC", language, [Rule(pattern, 0.8, 0.95)], _ctx(r"rfc", r"r\.f\.c\.?"),
+                          validate=lambda v: _valid_yymmdd(re.sub(r"[ -]", "", v)[-9:-3]), numeric=False)
+
+
+def es_nif_recognizer(language: str) -> RuleRecognizer:
+    pattern = re.compile(_B + r"\d{1,2}\.?\d{3}\.?\d{3}\s?[-‐]?\s?[A-Za-z](?![\w])")
+    return RuleRecognizer("ES_NIF", language, [Rule(pattern, 0.9, 0.95)], _ctx(r"dni", r"nif", r"d\.n\.i\.?"),
+                          validate=lambda v: es_nif.is_valid(re.sub(r"[^\dA-Za-z]", "", v).upper()), numeric=False)
+
+
+def es_nie_recognizer(language: str) -> RuleRecognizer:
+    pattern = re.compile(r"(?<![\w])[XYZxyz]\s?[-‐]?\s?\d{7}\s?[-‐]?\s?[A-Za-z](?![\w])")
+    return RuleRecognizer("ES_NIE", language, [Rule(pattern, 0.9, 0.95)], _ctx(r"nie", r"n\.i\.e\.?"),
+                          validate=lambda v: es_nie.is_valid(re.sub(r"[^\dA-Za-z]", "", v).upper()), numeric=False)
+
+
+# -- payment data ------------------------------------------------------------------------------------
+def _card_ok(value: str) -> bool:
+    d = _digits(value)
+    if not 13 <= len(d) <= 19 or not luhn.is_valid(d):
+        return False
+    return (d[0] == "4" or 51 <= int(d[:2]) <= 55 or 2221 <= int(d[:4]) <= 2720 or d[:2] in ("34", "37")
+            or d[:4] == "6011" or d[:2] in ("65", "36", "38", "35"))
+
+
+def credit_card_recognizer(language: str) -> RuleRecognizer:
+    ctx = _ctx(r"tarjeta", r"tdc", r"cr[eé]dito", r"d[eé]bito", r"visa", r"mastercard", r"master", r"amex",
+               r"card", r"credit", r"debit", r"pagar con", r"cobr\w*")
+    rules = [Rule(re.compile(_B + r"\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}" + _E), 0.9, 0.95, strong=True),  # 4-4-4-4
+             Rule(re.compile(_B + r"3[47]\d{2}[ -]\d{6}[ -]\d{5}" + _E), 0.9, 0.95, strong=True),     # Amex 4-6-5
+             Rule(re.compile(_B + r"\d{13,19}" + _E), 0.7, 0.9)]
+    return RuleRecognizer("CREDIT_CARD", language, rules, ctx, validate=_card_ok)
+
+
+def iban_recognizer(language: str) -> RuleRecognizer:
+    pattern = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?![\w])")
+    return RuleRecognizer("IBAN_CODE", language, [Rule(pattern, 0.95)], _ctx(r"iban", r"cuenta"),
+                          validate=lambda v: std_iban.is_valid(re.sub(r"[ -]", "", v).upper()), numeric=False,
+                          trim_groups=True)
+
+
+# -- contact data -------------------------------------------------------------------------------------
+def email_recognizer(language: str) -> RuleRecognizer:
+    # Our own pattern instead of Presidio's: its validator calls tldextract, which wants the internet.
+    pattern = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+    return RuleRecognizer("EMAIL_ADDRESS", language, [Rule(pattern, 0.95)], numeric=False)
+
+
+_TLD = r"(?:com|co|net|org|mx|cl|ar|es|io|me|info|app|ly|gl|us|uy|pe|ec|ve|bo|py|edu|gov|gob|tv|site|store|shop|link|page|lat)"
+URL_PATTERN = re.compile(
+    r"(?<![\w@.])(?:https?://[^\s<>\"')\]]+|www\.[^\s<>\"')\]]+|"
+    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\." + _TLD + r"(?:\.[a-z]{2})?(?:/[^\s<>\"')\]]*)?|"
+    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[a-z]{2,6}/[^\s<>\"')\]]+)(?![\w@])",
+    re.IGNORECASE)
+
+
+class UrlRecognizer(RuleRecognizer):
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = super().analyze(text, entities, nlp_artifacts)
+        for r in results:
+            while r.end > r.start and text[r.end - 1] in ".,;:!?":       # sentence punctuation is not the URL's
+                r.end -= 1
+        return results
+
+
+def url_recognizer(language: str) -> RuleRecognizer:
+    return UrlRecognizer("URL", language, [Rule(URL_PATTERN, 0.85)], numeric=False,
+                         validate=lambda v: not re.fullmatch(r"[\d.]+", v))
+
+
+def _ip_ok(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def ip_recognizer(language: str) -> RuleRecognizer:
+    rules = [Rule(re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)"), 0.9),
+             Rule(re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::?[0-9a-fA-F]{1,4}|:)(?![\w:])"), 0.8)]
+    return RuleRecognizer("IP_ADDRESS", language, rules, _ctx(r"ip"), validate=_ip_ok, numeric=False)
+
+
+PHONE_REGIONS = ("CO", "CL", "MX", "AR", "ES", "US")
+PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno", r"m[oó]vil", r"whatsapp", r"cell?", r"tel[eé]fono", r"tel\.?", r"telf", r"fono", r"m[oó]vil",
+                     r"whatsapp", r"whats", r"wsp", r"wpp", r"wa", r"n[uú]mero", r"num", r"llam\w*", r"marc\w*",
+                     r"contacto", r"fijo", r"phone", r"mobile", r"call", r"text", r"reach", r"number")
+
+
+# Numbers phonenumbers calls invalid but that are still phones: anything written with a country code
+# ("+56 9 1234 5678"), and any digit group after a phone word ("mi cel 15 4567-8901").
+INTERNATIONAL = re.compile(r"(?<![\w+])\+\s?\d(?:[\s.()-]{0,2}\d){7,14}(?![\w])")
+LOCAL_AFTER_CUE = re.compile(r"(?<![\w.,/-])\(?\d{2,4}\)?(?:[\s.-]?\d){5,10}(?![\w]|[.,]\d)")
+IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+class PhoneRecognizer(EntityRecognizer):
+    """Phone numbers of the six markets we serve, validated against Google's numbering plans
+    (phonenumbers). One number may be valid in several plans; each span is reported once."""
+
+    def __init__(self, language: str):
+        super().__init__(supported_entities=["PHONE_NUMBER"], supported_language=language,
+                         name=f"LatamPhoneRecognizer_{language}")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        if entities and "PHONE_NUMBER" not in entities:
+            return []
+        spans: dict[tuple[int, int], float] = {}
+        for region in PHONE_REGIONS:
+            for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+                start, end = m.start, m.end
+                context = bool(PHONE_CONTEXT.search(_before(text, start)))
+                if not context and (is_money(text, start, end) or not_personal(text, start)):
+                    continue
+                international = m.raw_string.lstrip().startswith(("+", "00"))
+                score = 0.9 if international else (0.85 if context else 0.6)
+                digits = _digits(m.raw_string)
+                if not context and not international and len(digits) < 9:
+                    continue                    # a short local number with nothing saying it is a phone
+                spans[(start, end)] = max(score, spans.get((start, end), 0))
+        for m in INTERNATIONAL.finditer(text):
+            spans.setdefault((m.start(), m.end()), 0.75)
+        for m in LOCAL_AFTER_CUE.finditer(text):
+            if PHONE_CONTEXT.search(_before(text, m.start(), 25)) and 7 <= len(_digits(m.group())) <= 12:
+                spans.setdefault((m.start(), m.end()), 0.7)
+        spans = {k: v for k, v in spans.items() if not IP_LIKE.match(text[k[0]:k[1]])}
+        return [RecognizerResult("PHONE_NUMBER", s, e, score,
+                                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                                       RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+                for (s, e), score in spans.items()]
+
+
+# -- addresses and dates of birth ----------------------------------------------------------------------
+_STREET_ES = (r"(?:calle|cll?|cl\.|carrera|cra|kra|kr|cr|avenida|av|avda|diagonal|dg|transversal|tv|trans|"
+              r"bv|bvd|bvar|pasaje|psje|calzada|calz|paseo|camino|plaza|pza|ronda|traves[ií]a|boulevard|bulevar|blvd|v[ií]a|"
+              r"autopista|circunvalar|circular|callej[oó]n|prolongaci[oó]n|privada|cerrada|andador|"
+              r"carretera|ctra|c/)")
+_UNIT = (r"(?:\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:[A-Za-z](?![\w]))?|\s*,?\s*(?:apto|apartamento|apt|ap|depto|dpto|departamento|piso|of|oficina|int|interior|local|"
+         r"casa|torre|bloque|bl|torre|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)\.?\s*[\w°º-]+"
+         r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?)*")
+_NUMBER_PART = (r"(?:\s*(?:#|n[°º]|no\.?|nro\.?|num\.?|número|numero)?\s*\d+[A-Za-z]?(?:\s*(?:bis)?\s*[-#]\s*\d+[A-Za-z]?)?"
+                r"(?:\s*[-]\s*\d+)?|\s*s/n)")
+ADDRESS_ES = re.compile(
+    r"(?<![\w])" + _STREET_ES + r"\.?\s+(?:de\s+(?:la\s+|los\s+|las\s+)?)?"
+    r"(?:\d+[A-Za-z]?(?:\s?bis)?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.]*){0,3})"
+    + _NUMBER_PART + r"(?:\s*[°º]\s*[A-Za-z]?)?" + _UNIT,
+    re.IGNORECASE)
+ADDRESS_EN = re.compile(
+    r"(?<![\w])\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|"
+    r"Ln|Lane|Way|Terrace|Ter|Ct|Court|Pl|Place|Pkwy|Parkway|Hwy|Highway|Cir|Circle)\.?"
+    r"(?:\s*,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*\w+)?(?![\w])")
+
+
+# "domicilio fiscal Gorriti 4620", "mandenlo a Los Leones 456, of. 302": no street word, but a cue.
+ADDRESS_AFTER_CUE = re.compile(
+    r"(?:direcci[oó]n|domicilio(?:\s+fiscal)?|vivo\s+en|env[ií]\w*\s+a|mand\w*\s+a|lleg\w*\s+a|entreg\w*\s+en|"
+    r"address|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
+    r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,3})"
+    r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
+
+
+class AddressRecognizer(RuleRecognizer):
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = super().analyze(text, entities, nlp_artifacts)
+        for r in results:
+            while r.end > r.start and text[r.end - 1] in " ,.;:":
+                r.end -= 1
+        return [r for r in results if any(c.isdigit() for c in text[r.start:r.end]) or "s/n" in text[r.start:r.end]]
+
+
+def address_recognizer(language: str) -> RuleRecognizer:
+    ctx = _ctx(r"direcci[oó]n", r"vivo en", r"domicilio", r"address", r"live at", r"queda en", r"env[ií]en? a",
+               r"entrega en", r"ship to")
+    return AddressRecognizer("LOCATION", language, [Rule(ADDRESS_ES, 0.75, 0.9), Rule(ADDRESS_EN, 0.75, 0.9),
+                                                     Rule(ADDRESS_AFTER_CUE, 0.8, group=1)], ctx,
+                             numeric=False, validate=lambda v: bool(re.search(r"\d|s/n", v, re.IGNORECASE)))
+
+
+_MONTHS = (r"(?:ene(?:ro)?|feb(?:rero)?|mar(?:zo)?|abr(?:il)?|may(?:o)?|jun(?:io)?|jul(?:io)?|ago(?:sto)?|"
+           r"sep(?:t(?:iembre)?)?|set(?:iembre)?|oct(?:ubre)?|nov(?:iembre)?|dic(?:iembre)?|"
+           r"jan(?:uary)?|february|march|april|june|july|aug(?:ust)?|september|october|november|dec(?:ember)?)\.?")
+DATE_PATTERN = re.compile(
+    r"(?<![\w/])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|"
+    r"\d{1,2}\s+(?:de\s+)?" + _MONTHS + r"\s+(?:de(?:l)?\s+)?\d{4}|"
+    + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
+    r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTHS + r",?\s+\d{4})(?![\w/])",
+    re.IGNORECASE)
+DOB_CONTEXT = _ctx(r"naci(?:do|da|mos|ste)?", r"nac[ií]", r"naci[oó]", r"nacieron", r"nacimiento", r"f\.?\s?nac\.?", r"fec\.?\s?nac\.?",
+                   r"fecha de nac\w*", r"cumplea[ñn]os", r"cumple", r"dob", r"d\.o\.b\.?", r"born", r"birth\w*",
+                   r"date of birth", r"birthday", r"nac\.")
+
+
+def dob_recognizer(language: str) -> RuleRecognizer:
+    """A date is personal only when the text says it is a birth date; appointment dates are not."""
+    return RuleRecognizer("DATE_OF_BIRTH", language, [Rule(DATE_PATTERN, 0.3, 0.85, needs_context=True)],
+                          DOB_CONTEXT, numeric=False)
+
+
+def all_recognizers(language: str) -> list[EntityRecognizer]:
+    return [co_cedula(language), ar_dni(language), ar_cuit_recognizer(language), cl_rut_recognizer(language),
+            mx_curp_recognizer(language), mx_rfc_recognizer(language), es_nif_recognizer(language),
+            es_nie_recognizer(language), credit_card_recognizer(language), iban_recognizer(language),
+            email_recognizer(language), url_recognizer(language), ip_recognizer(language),
+            PhoneRecognizer(language), address_recognizer(language), dob_recognizer(language)]

@@ -1,0 +1,1 @@
+"""The global meta-agent: learns across tenants from anonymized, consented questions only."""

@@ -25,6 +25,7 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from app.knowledge import lexical
+from app.privacy.pii import PLACEHOLDER
 from graphs.meta.industries import label
 from graphs.meta.knowledge import GlobalKnowledge, Learning
 
@@ -55,6 +56,8 @@ class LearningState(TypedDict, total=False):
 
 
 def _jaccard(a: str, b: str, language: str) -> float:
+    # Placeholders ("<PERSON_1>") say nothing about the question: compare the words around them.
+    a, b = PLACEHOLDER.sub(" ", a), PLACEHOLDER.sub(" ", b)
     sa, sb = set(lexical.analyze(a, language)), set(lexical.analyze(b, language))
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 

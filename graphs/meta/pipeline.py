@@ -11,6 +11,7 @@ One worker at a time (a Redis lock); items leave the outbox only after they were
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter
 
@@ -26,6 +27,17 @@ from graphs.meta.knowledge import GlobalKnowledge, MetaBusy
 log = logging.getLogger("misybot.meta")
 BATCH = 10                # items leave the outbox per batch; a failure mid-batch repeats at most this many
 MAX_PER_RUN = 500         # per tenant and run, so one busy tenant cannot starve the others
+
+
+_SENTENCE = re.compile(r"[^.!?\n]*[.!?]+|[^.!?\n]+")
+
+
+def question_part(text: str) -> str:
+    """Keep what is asked ("¿tienen parqueadero?") and drop the rest of the message ("Soy <PERSON_1>,
+    cel <PHONE_NUMBER_1>."): the learning is the question, and less text means less to leak."""
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    asked = [s for s in sentences if s.endswith("?") or s.startswith("¿")]
+    return " ".join(asked) if asked else text.strip()
 
 
 class MetaPipeline:
@@ -65,7 +77,7 @@ class MetaPipeline:
                     counts["dropped_no_consent"] += 1
                     continue
                 language = item.get("language") or config.language
-                text = anonymize(item.get("question", ""), language)
+                text = question_part(anonymize(item.get("question", ""), language))
                 out = consolidate(self.runtime, {
                     "text": text, "language": language, "industry": industry,
                     "answered": bool(item.get("answered")), "source": source,

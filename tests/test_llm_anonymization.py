@@ -15,7 +15,9 @@ from app.privacy.placeholder_store import PlaceholderStore
 from tests.fake_openai import FakeOpenAI
 
 NAME, PHONE, CEDULA = "María Gómez", "300 123 4567", "1.020.345.678"
-FIRST_MESSAGE = f"Hola, me llamo {NAME}, mi celular es {PHONE} y mi cédula {CEDULA}. ¿Cuánto vale el bótox?"
+# Routed to sales with low confidence: the optional LLM router is consulted too (and must see placeholders).
+FIRST_MESSAGE = f"¿Cuánto vale el bótox? Soy {NAME}, cédula {CEDULA}, cel {PHONE}"
+MASKED_FIRST = "¿Cuánto vale el bótox? Soy <PERSON_1>, cédula <CO_CEDULA_1>, cel <PHONE_NUMBER_1>"
 REPLY = "Hola <PERSON_1>, te llamamos al <PHONE_NUMBER_1> [1]"
 DOCUMENT = ("## Toxina botulínica (bótox)\n- Precio: $850.000 COP por tres zonas\n- Duración: 30 minutos\n"
             "- Resultados visibles entre 3 y 7 días")
@@ -85,7 +87,6 @@ def llm_server():
 def app(make_settings, redis_client, llm_server, embeddings_model):
     application = create_app(make_settings(openai_base_url=llm_server.url, openai_api_key="sk-test",
                                            llm_timeout_s=10.0, embeddings_model=embeddings_model))
-    assert application.extensions["misybot"].registry.get("alpha").privacy.anonymize_llm is not None
     yield application
     application.extensions["misybot"].vectors.close()
 
@@ -145,8 +146,9 @@ def test_the_llm_sees_placeholders_and_the_customer_sees_the_values(client, key,
     for value in (NAME, PHONE, CEDULA, "María", "Gómez", "3001234567"):
         assert value not in everything, value
     call = answer_call(llm_server)
-    assert question(call) == ("Hola, me llamo <PERSON_1>, mi celular es <PHONE_NUMBER_1> y mi cédula "
-                              "<CO_CEDULA_1>. ¿Cuánto vale el bótox?")
+    assert question(call) == MASKED_FIRST
+    router_calls = [b for b in completions(llm_server) if "tools" in b]
+    assert router_calls and "<PERSON_1>" in router_calls[0]["messages"][-1]["content"]
     assert "$850.000 COP" in call["messages"][-1]["content"]          # the passages go unchanged
 
     assert out["bot_response"] == f"Hola {NAME}, te llamamos al {PHONE} [1]"
@@ -166,18 +168,18 @@ def test_a_second_turn_reuses_the_conversations_placeholders(app, client, key, l
 
     before = len(llm_server.requests)
     llm_server.chat_reply = "Claro, <PERSON_2> puede ir con <PERSON_1> el viernes [1]"
-    out = chat(client, key, "ana-2", f"Mi hermana Laura Pérez también quiere bótox, ¿puede ir conmigo, {NAME}, "
-                                     "el viernes?")
+    out = chat(client, key, "ana-2", f"Mi hermana Laura Pérez también pregunta: ¿cuánto cuesta el bótox para "
+                                     f"ella? Soy {NAME}")
 
     everything = sent(llm_server, before)
     for value in (NAME, PHONE, CEDULA, "Laura Pérez", "Laura"):
         assert value not in everything, value
     call = answer_call(llm_server, before)
-    assert question(call) == ("Mi hermana <PERSON_2> también quiere bótox, ¿puede ir conmigo, <PERSON_1>, "
-                              "el viernes?")
+    assert question(call) == ("Mi hermana <PERSON_2> también pregunta: ¿cuánto cuesta el bótox para ella? "
+                              "Soy <PERSON_1>")
     # The previous turn reaches the model in the same placeholders.
     earlier = [m["content"] for m in call["messages"][1:-1]]
-    assert earlier[0].startswith("Hola, me llamo <PERSON_1>, mi celular es <PHONE_NUMBER_1>")
+    assert earlier[0] == MASKED_FIRST
     assert earlier[1] == "Hola <PERSON_1>, te llamamos al <PHONE_NUMBER_1> [1]"
     assert out["bot_response"] == f"Claro, Laura Pérez puede ir con {NAME} el viernes [1]"
 
@@ -255,7 +257,7 @@ def test_a_user_who_revoked_data_processing_still_gets_placeholders(client, key,
 
     # A second turn: still masked, still nothing kept as memory.
     before = len(llm_server.requests)
-    chat(client, chat_key, "rosa-1", f"Soy {NAME} otra vez, ¿el bótox duele?")
+    chat(client, chat_key, "rosa-1", f"Hola, soy {NAME}, ¿cuánto vale el bótox?")
     assert NAME not in sent(llm_server, before)
     assert client.get("/conversations/rosa-1", headers={"X-API-Key": chat_key}).status_code == 404
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
 
 from app.audit.logs import configure_logging
 
-from tests.test_meta_agent import GAMMA, PARKING_DOC, grant, process, say  # noqa: F401 (fixtures below)
+from tests.test_meta_agent import config_file, grant, keys, process, say  # noqa: F401 (fixtures)
 
 CANARIES = {
     "PERSON": "Xiomara Quintanilla",
@@ -30,25 +29,6 @@ MESSAGES = [
     f"puedo pagar con la tarjeta {CANARIES['CARD']}? ¿cuánto vale la limpieza facial?",
     "quiero hablar con una persona, por favor",
 ]
-
-
-@pytest.fixture
-def config_file(tmp_path):
-    from tests.conftest import FIXTURES
-
-    path = tmp_path / "companies_config.yaml"
-    path.write_text((FIXTURES / "companies_test.yaml").read_text() + GAMMA)
-    return path
-
-
-@pytest.fixture
-def keys(client, issue_key):
-    out = {}
-    for company in ("alpha", "beta", "gamma"):
-        out[company] = issue_key(company, ["chat", "documents:write", "documents:read"])
-        assert client.post("/documents", json={"content": PARKING_DOC},
-                           headers={"X-API-Key": out[company]}).status_code == 201
-    return out
 
 
 def _assert_clean(where: str, text: str) -> None:

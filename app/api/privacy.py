@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from app.api.errors import ApiError
 from app.api.validation import json_object
-from app.api.widget import widget_tenant
+from app.api.widget import tenant_cors
 from app.conversations.history import USER_ID_PATTERN
 from app.privacy.consent import CONSENT_CHANNELS, CONSENT_TYPES, MAX_SOURCE_CHARS, ConsentStore
 from app.privacy.learning_outbox import LearningOutbox, OutboxBusy
@@ -141,12 +141,4 @@ def widget_cors(response):
     CORS as /v1/widget/ (the page names its tenant with ?pk=); nothing else under /privacy does."""
     if not request.path.startswith("/privacy/consent"):
         return response
-    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
-    config = widget_tenant() if origin else None
-    if config is not None and origin in config.allowed_origins:
-        response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-        response.headers["Access-Control-Max-Age"] = "600"
-    response.headers.add("Vary", "Origin")
-    return response
+    return tenant_cors(response, "GET, POST, OPTIONS")

@@ -92,11 +92,16 @@ def add_cors_headers(response):
     """Per-tenant CORS: only that tenant's allowed origins get CORS headers, on widget routes only."""
     if not request.path.startswith("/v1/widget/"):
         return response
+    return tenant_cors(response, "POST, OPTIONS")
+
+
+def tenant_cors(response, methods: str):
+    """CORS headers for the page's origin when it is one of the ?pk= tenant's allowed origins."""
     origin = (request.headers.get("Origin") or "").rstrip("/").lower()
     config = widget_tenant() if origin else None
     if config is not None and origin in config.allowed_origins:
         response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = methods
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"
     response.headers.add("Vary", "Origin")

@@ -9,7 +9,7 @@ from qdrant_client import models
 
 from app.knowledge import lexical
 from app.storage.embeddings import Embedder
-from app.storage.qdrant_store import VectorStore
+from app.storage.qdrant_store import VectorStore, VectorStoreUnavailable  # noqa: F401 (re-exported)
 
 DENSE, LEXICAL = "dense", "lexical"
 SearchMode = Literal["hybrid", "dense", "lexical"]
@@ -21,10 +21,6 @@ _POINT_NS = uuid.UUID("6f1f6a0e-5b7c-4c1e-9d55-8d0c1b6b7a11")
 # fills gaps without displacing good lexical hits. A real multilingual endpoint gets equal weight.
 RRF_K = 2
 OFFLINE_DENSE_WEIGHT = 0.2
-
-
-class VectorStoreUnavailable(RuntimeError):
-    """Qdrant failed or is unreachable (a 503 for the caller)."""
 
 
 @dataclass(frozen=True)
@@ -57,13 +53,7 @@ class KnowledgeIndex:
         self.embedder = embedder
 
     def _call(self, fn):
-        try:
-            with self._store as client:
-                return fn(client)
-        except VectorStoreUnavailable:
-            raise
-        except Exception as exc:  # network errors, server 5xx, local-mode failures: all are "unavailable"
-            raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
+        return self._store.call(fn)
 
     def ensure_collection(self) -> None:
         dim = self.embedder.dimension

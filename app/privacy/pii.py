@@ -163,13 +163,31 @@ class Placeholders:
 
 
 def replace_spans(text: str, spans: list[PiiSpan], placeholders: Placeholders) -> str:
-    out, last = [], 0
+    """Presidio's anonymizer with a custom operator per entity type. Placeholders are numbered in text
+    order first (the anonymizer works from the end of the text backwards)."""
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+    if not spans:
+        return text
     for s in spans:
-        out.append(text[last:s.start])
-        out.append(placeholders.placeholder(s.entity_type, text[s.start:s.end]))
-        last = s.end
-    out.append(text[last:])
-    return "".join(out)
+        placeholders.placeholder(s.entity_type, text[s.start:s.end])
+    operators = {t: OperatorConfig("custom", {"lambda": lambda value, t=t: placeholders.placeholder(t, value)})
+                 for t in {s.entity_type for s in spans}}
+    return _presidio_anonymizer().anonymize(
+        text=text, analyzer_results=[RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans],
+        operators=operators).text
+
+
+_anonymizer_engine = None
+
+
+def _presidio_anonymizer():
+    global _anonymizer_engine
+    if _anonymizer_engine is None:
+        from presidio_anonymizer import AnonymizerEngine
+
+        _anonymizer_engine = AnonymizerEngine()
+    return _anonymizer_engine
 
 
 def anonymize(text: str, language: str, placeholders: Placeholders | None = None) -> str:

@@ -168,14 +168,7 @@ def chatwoot_section(platform, ctx) -> Section:
 
 
 def _vectors(platform, fn):
-    """The shared client under its lock; any failure is 'unavailable' (a retry may succeed)."""
-    try:
-        with platform.vectors as client:
-            return fn(client)
-    except VectorStoreUnavailable:
-        raise
-    except Exception as exc:
-        raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
+    return platform.vectors.call(fn)
 
 
 def vectors_section(platform, ctx) -> Section:

@@ -7,6 +7,10 @@ from pathlib import Path
 from qdrant_client import QdrantClient
 
 
+class VectorStoreUnavailable(RuntimeError):
+    """Qdrant failed or is unreachable (a 503 for the caller)."""
+
+
 class QdrantLockedError(RuntimeError):
     """The embedded Qdrant folder is open in another process (local mode is single-process)."""
 
@@ -47,6 +51,17 @@ class VectorStore:
 
     def __exit__(self, *exc) -> None:
         self._lock.__exit__(*exc)
+
+    def call(self, fn):
+        """Run fn(client) under the lock; any failure (network, server 5xx, local mode) is 'unavailable',
+        which a retry may fix."""
+        try:
+            with self as client:
+                return fn(client)
+        except VectorStoreUnavailable:
+            raise
+        except Exception as exc:
+            raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
 
     def close(self) -> None:
         with self:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from qdrant_client import models
 
 from app.knowledge import lexical
-from app.knowledge.index import RRF_K, VectorStoreUnavailable
+from app.knowledge.index import RRF_K
 from app.storage.qdrant_store import VectorStore
 from app.tenancy.config import GLOBAL_COLLECTION, PLATFORM_REDIS_PREFIX
 
@@ -72,13 +72,7 @@ class GlobalKnowledge:
         self.collection = GLOBAL_COLLECTION
 
     def _call(self, fn):
-        try:
-            with self._store as client:
-                return fn(client)
-        except VectorStoreUnavailable:
-            raise
-        except Exception as exc:
-            raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
+        return self._store.call(fn)
 
     @contextmanager
     def writing(self, wait_s: float = 30.0):

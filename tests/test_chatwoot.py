@@ -55,6 +55,8 @@ def test_incoming_message_gets_exactly_one_reply(setup, cw):
     assert len(msgs) == 1 and "$850.000" in msgs[0]["content"] and msgs[0]["message_type"] == "outgoing"
     assert msgs[0]["private"] is False and cw.posts[0]["token"] == "token-alpha"
     assert "**" not in msgs[0]["content"]                            # WhatsApp formatting
+    # The handled job (the customer's message and contact) does not linger in the shared stream.
+    assert app.extensions["misybot"].redis.xlen("misybot:chatwoot:jobs") == 0
 
 
 def test_duplicates_by_delivery_and_by_message_id(setup, cw):

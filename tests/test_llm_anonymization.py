@@ -167,7 +167,7 @@ def test_a_second_turn_reuses_the_conversations_placeholders(app, client, key, l
     assert stored_mapping(app, "ana-2") == {"<PERSON_1>": NAME, "<PHONE_NUMBER_1>": PHONE, "<CO_CEDULA_1>": CEDULA}
 
     before = len(llm_server.requests)
-    llm_server.chat_reply = "Claro, <PERSON_2> puede ir con <PERSON_1> el viernes [1]"
+    llm_server.chat_reply = "Claro, <PERSON_1>: para <PERSON_2> también son $850.000 COP [1]"
     out = chat(client, key, "ana-2", f"Mi hermana Laura Pérez también pregunta: ¿cuánto cuesta el bótox para "
                                      f"ella? Soy {NAME}")
 
@@ -181,7 +181,7 @@ def test_a_second_turn_reuses_the_conversations_placeholders(app, client, key, l
     earlier = [m["content"] for m in call["messages"][1:-1]]
     assert earlier[0] == MASKED_FIRST
     assert earlier[1] == "Hola <PERSON_1>, te llamamos al <PHONE_NUMBER_1> [1]"
-    assert out["bot_response"] == f"Claro, Laura Pérez puede ir con {NAME} el viernes [1]"
+    assert out["bot_response"] == f"Claro, {NAME}: para Laura Pérez también son $850.000 COP [1]"
 
     assert stored_mapping(app, "ana-2") == {"<PERSON_1>": NAME, "<PHONE_NUMBER_1>": PHONE,
                                             "<CO_CEDULA_1>": CEDULA, "<PERSON_2>": "Laura Pérez"}

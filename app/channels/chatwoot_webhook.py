@@ -194,7 +194,12 @@ class ChatwootWorker:
             else:
                 r.rpush(DEAD, json.dumps({**job, "error": type(exc).__name__}))
                 log.error("chatwoot job gave up: %s", type(exc).__name__, extra={"company_id": fields.get("company_id")})
-        r.xack(JOBS, GROUP, entry_id)
+        # A handled job leaves the stream at once: the payload holds the customer's message and contact,
+        # which must not outlive its use in a shared, platform-wide key.
+        pipe = r.pipeline(transaction=True)
+        pipe.xack(JOBS, GROUP, entry_id)
+        pipe.xdel(JOBS, entry_id)
+        pipe.execute()
 
     def process(self, company_id: str, payload: dict) -> None:
         p = self.platform

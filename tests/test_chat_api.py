@@ -153,6 +153,7 @@ def test_concurrent_messages_of_one_conversation_are_not_interleaved(app, key):
     ({"message": ""}, "u", "invalid_message"), ({}, "u", "invalid_message"), ({"message": 3}, "u", "invalid_message"),
     ({"message": "x" * 4001}, "u", "invalid_message"), ({"message": "hola", "channel": "fax"}, "u", "invalid_channel"),
     ({"message": "hola"}, "bad user!", "invalid_user_id"),
+    ({"message": "hola"}, "trailing-newline%0A", "invalid_user_id"),
 ])
 def test_bad_chat_input(client, key, body, user, code):
     r = client.post(f"/conversations/{user}/test", json=body, headers={"X-API-Key": key})

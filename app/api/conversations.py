@@ -16,7 +16,7 @@ bp = Blueprint("conversations", __name__)
 
 
 def _user_id(user_id: str) -> str:
-    if not USER_ID_PATTERN.match(user_id):
+    if not USER_ID_PATTERN.fullmatch(user_id):
         raise ApiError(400, "invalid_user_id", "user_id must be 1-128 characters of letters, digits and ._:@+-")
     return user_id
 

@@ -212,10 +212,6 @@ def test_mappings_are_per_conversation(app, client, key, llm_server, redis_clien
     assert stored_mapping(app, "ana-4")["<PERSON_1>"] == NAME
 
 
-@pytest.mark.xfail(strict=True, reason="production bug: a value restored into the assistant's answer loses the "
-                                       "context that made it detectable ('cédula'), and AnonymizingProvider "
-                                       "re-detects the history instead of reusing the known mapping, so the "
-                                       "next turn sends it to the LLM verbatim")
 def test_restored_values_in_the_history_are_masked_again(client, key, llm_server):
     llm_server.chat_reply = "Anotado: <CO_CEDULA_1> [1]"
     out = chat(client, key, "ana-6", FIRST_MESSAGE)
@@ -226,9 +222,6 @@ def test_restored_values_in_the_history_are_masked_again(client, key, llm_server
 
 
 @pytest.mark.parametrize("embeddings_model", ["test-embeddings"])
-@pytest.mark.xfail(strict=True, reason="production bug: with OpenAI-compatible embeddings the search query (the "
-                                       "customer's raw message) is embedded by the external server; "
-                                       "anonymize_llm covers only the chat model")
 def test_with_external_embeddings_the_search_query_is_masked_too(client, key, llm_server):
     before = len(llm_server.requests)
     out = chat(client, key, "ana-7", FIRST_MESSAGE)

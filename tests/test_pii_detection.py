@@ -96,8 +96,8 @@ def test_heldout_set_recall_leak_rate_and_false_alarms(heldout):
     pytest.param("tuning", "en", id="tuning-en"),
     pytest.param("heldout", "es", id="heldout-es"),
     pytest.param("heldout", "en", id="heldout-en", marks=pytest.mark.xfail(
-        strict=True, reason="measured 2/32 = 6.25 % on the held-out English rows: the bare name 'Derek' "
-                            "after 'attn:' and the compressed IPv6 '2001:db8:85a3::8a2e:370:7334' leak")),
+        strict=True, reason="measured 1/32 = 3.1 % on the held-out English rows: the bare name 'Derek' "
+                            "after 'attn:' leaks")),
 ], indirect=["scored"])
 def test_leak_rate_per_language(scored, language):
     assert language in scored.languages()
@@ -110,7 +110,7 @@ def test_leak_rate_per_language(scored, language):
 def test_heldout_english_leaks_no_more_than_measured(heldout):
     """Regression guard while the < 3 % target above is not met for held-out English."""
     leaked, values = heldout.leak_rate("en")
-    assert leaked <= 2, [leak for leak in heldout.report.leaks if leak[2] in
+    assert leaked <= 1, [leak for leak in heldout.report.leaks if leak[2] in
                          {r["text"] for r in heldout.rows if r["language"] == "en"}]
 
 
@@ -204,8 +204,6 @@ def test_restore_puts_values_back_also_in_the_forms_an_llm_writes():
     assert p.restore("ver [1] y [2]; <PERSON_7> y EMAIL_ADDRESS_1") == "ver [1] y [2]; <PERSON_7> y EMAIL_ADDRESS_1"
 
 
-@pytest.mark.xfail(strict=True, reason="production bug: Placeholders.restore's loose pattern "
-                   "([<\\[]?\\s*\\bTYPE_n\\b\\s*[>\\]]?) swallows the whitespace around a bare placeholder")
 def test_restore_keeps_the_spaces_around_a_bare_placeholder():
     p = Placeholders(values={"<PERSON_1>": "Camila Restrepo", "<PHONE_NUMBER_1>": "300 123 4567"})
     assert p.restore("Hola PERSON_1 te llamamos al PHONE_NUMBER_1 mañana") == \
@@ -243,10 +241,6 @@ def test_anonymized_text_is_left_alone(text, language):
 
 
 # -- look-alikes: no personal data, nothing must be flagged -------------------------------------------
-def _false_alarm(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"known false alarm: {reason}")
-
-
 LOOK_ALIKES = [
     # greetings and small talk
     ("es", "Hola"),
@@ -263,9 +257,7 @@ LOOK_ALIKES = [
     ("es", "¿Cuánto cuesta el Botox en la frente?"),
     ("es", "Quiero info del Hydrafacial y del Morpheus8"),
     ("es", "¿El Profhilo y el Sculptra son lo mismo?"),
-    pytest.param("es", "¿Usan Restylane o Juvéderm para labios?",
-                 marks=_false_alarm("PERSON 'Usan Restylane': spaCy NER span, and neither "
-                                                   "'Usan' nor 'Restylane' is in names.NON_NAMES")),
+    ("es", "¿Usan Restylane o Juvéderm para labios?"),
     ("es", "¿El láser CO2 fraccionado duele mucho?"),
     ("en", "I'm 42, is Ultherapy a good fit?"),
     # prices in every format
@@ -299,9 +291,7 @@ LOOK_ALIKES = [
     ("es", "el folio de la compra es 20240315887 por si acaso"),
     ("en", "tracking 1Z999AA10123456784 shows delayed"),
     ("en", "Invoice INV-2024-0042 still shows unpaid"),
-    pytest.param("en", "My order number is 123456789, any update?",
-                 marks=_false_alarm("PHONE_NUMBER '123456789': 'number' is a phone cue, and the "
-                                     "after-cue phone rule never applies the order/invoice filter")),
+    ("en", "My order number is 123456789, any update?"),
     # durations, ages, percentages, quantities
     ("es", "¿Cuánto dura la sesión? ¿unos 45 minutos?"),
     ("es", "La limpieza facial dura 1 hora y media"),
@@ -342,9 +332,7 @@ POSITIVES = [
     ("es", "hola, soy Joaquín Fuentealba, tengo hora mañana", "PERSON", "Joaquín Fuentealba"),
     ("es", "a nombre de guadalupe hernández porfa", "PERSON", "guadalupe hernández"),
     ("es", "la doctora Ximena Vargas me atendió súper bien", "PERSON", "Ximena Vargas"),
-    pytest.param("es", "soy ana torres, quiero cita para el viernes", "PERSON", "ana torres",
-                 marks=pytest.mark.xfail(strict=True, reason="known miss: after a weak cue ('soy') only 'ana' "
-                                                            "is masked; the lowercase surname 'torres' stays")),
+    ("es", "soy ana torres, quiero cita para el viernes", "PERSON", "ana torres"),
     ("en", "Hi, my name is Emily Carter and I want a consult", "PERSON", "Emily Carter"),
     ("en", "This is Daniel Brooks, running 10 minutes late", "PERSON", "Daniel Brooks"),
     ("en", "Please cancel it. Regards, Megan O'Brien", "PERSON", "Megan O'Brien"),
@@ -370,9 +358,7 @@ POSITIVES = [
     ("es", "el sistema me bloquea, mi IP es 181.52.77.203", "IP_ADDRESS", "181.52.77.203"),
     ("en", "my home IP 73.162.10.45 is blocked by your site", "IP_ADDRESS", "73.162.10.45"),
     ("en", "my server is 2600:1700:3e10:9f0::25, whitelist it", "IP_ADDRESS", "2600:1700:3e10:9f0::25"),
-    pytest.param("es", "mi IP es 2800:e2:1f00::7a3:51c y no me deja entrar", "IP_ADDRESS", "2800:e2:1f00::7a3:51c",
-                 marks=pytest.mark.xfail(strict=True, reason="known miss: the IPv6 pattern accepts '::' only at "
-                                                            "the end, not between groups")),
+    ("es", "mi IP es 2800:e2:1f00::7a3:51c y no me deja entrar", "IP_ADDRESS", "2800:e2:1f00::7a3:51c"),
     ("es", "vivo en Calle 85 # 15-32 apto 401, Bogotá", "LOCATION", "Calle 85 # 15-32 apto 401"),
     ("es", "envíenlo a Av. Providencia 1234 depto 56", "LOCATION", "Av. Providencia 1234 depto 56"),
     ("en", "ship it to 742 Evergreen Terrace, Springfield", "LOCATION", "742 Evergreen Terrace"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from dataclasses import dataclass
 
 from app.channels.formatting import CHANNELS, format_for_channel
@@ -11,7 +12,7 @@ from app.knowledge.index import VectorStoreUnavailable
 from app.privacy.consent import ConsentStore
 from app.privacy.learning_outbox import LearningOutbox
 from app.privacy.llm_guard import AnonymizingProvider, AnonymizingRouter
-from app.privacy.pii import Placeholders
+from app.privacy.pii import Placeholders, anonymize
 from app.privacy.placeholder_store import PlaceholderStore
 from app.storage.embeddings import EmbeddingError
 from graphs.llm import Passage, build_router
@@ -42,16 +43,22 @@ class TurnResult:
         return out
 
 
-def _searcher(tenant_ctx):
+def _searcher(tenant_ctx, mask=None):
+    """Search the tenant's knowledge; `mask` anonymizes the query first when it would go to an external
+    embeddings endpoint."""
     def search(query: str, k: int) -> list[Passage]:
         try:
-            hits = tenant_ctx.documents.search(query, k)
+            hits = tenant_ctx.documents.search(mask(query) if mask else query, k)
         except (VectorStoreUnavailable, EmbeddingError) as exc:
             # The customer still gets an honest answer (and the offer of a person) instead of an error.
             log.error("knowledge search failed during a chat turn: %s", exc)
             return []
         return [Passage(h.document_id, h.title, h.content, h.score) for h in hits]
     return search
+
+
+def _mask_query(query: str, language: str, placeholders: Placeholders) -> str:
+    return anonymize(query, language, placeholders)
 
 
 def _providers(platform, tenant_ctx, user_id: str, protect: bool):
@@ -85,7 +92,10 @@ def chat_turn(platform, tenant_ctx, user_id: str, message: str, channel: str) ->
         history = store.history(user_id) if keep_memory else []
         provider, router_llm, placeholders = _providers(platform, tenant_ctx, user_id,
                                                         config.privacy.anonymize_llm or not keep_memory)
-        runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(tenant_ctx), provider=provider,
+        mask = None
+        if placeholders is not None and platform.settings.use_openai_embeddings:
+            mask = partial(_mask_query, language=config.language, placeholders=placeholders)
+        runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(tenant_ctx, mask), provider=provider,
                                 bookings=tenant_ctx.bookings, schedule=platform.schedule_client(config),
                                 router_llm=router_llm)
         started = time.perf_counter()
@@ -97,7 +107,7 @@ def chat_turn(platform, tenant_ctx, user_id: str, message: str, channel: str) ->
         if keep_memory:
             store.append(user_id, {"role": "user", "content": message, "channel": channel},
                          {"role": "assistant", "content": text, "agent": out["route"]})
-        if placeholders is not None and placeholders.values:
+        if placeholders is not None and placeholders.values and keep_memory:
             PlaceholderStore(tenant_ctx.keyspace, platform.vault, config.memory.ttl_hours * 3600).save(
                 user_id, placeholders.to_dict())
         if (out["route"] in LEARNING_ROUTES and config.privacy.share_learnings

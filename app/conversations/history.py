@@ -100,7 +100,9 @@ class ConversationStore:
 
     def delete(self, user_id: str) -> bool:
         pipe = self.keys.redis.pipeline(transaction=True)
-        pipe.delete(self.keys.key("conversation", user_id), self.keys.key("bot_status", user_id))
+        # The conversation's placeholder mapping (app/privacy/placeholder_store.py) goes with it.
+        pipe.delete(self.keys.key("conversation", user_id), self.keys.key("bot_status", user_id),
+                    self.keys.key("pii_map", user_id))
         pipe.zrem(self._index, user_id)
         deleted, _ = pipe.execute()
         return bool(deleted)

@@ -4,7 +4,8 @@ When a tenant sets `privacy.anonymize_llm` (or the user revoked `data_processing
 words reach the model as "<PERSON_1> quiere una cita, su cel es <PHONE_NUMBER_1>", and the model's
 answer gets the values back before the customer sees it. The mapping is the conversation's own
 (app/privacy/placeholder_store.py), so a placeholder keeps its meaning across turns. The tenant's
-knowledge passages are the business's own text and go unchanged; retrieval never leaves the tenant.
+knowledge passages are the business's own text and go unchanged. The search query is anonymized too
+when it goes to an external embeddings endpoint (app/conversations/chat.py).
 """
 from __future__ import annotations
 

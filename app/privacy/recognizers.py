@@ -287,7 +287,8 @@ def _ip_ok(value: str) -> bool:
 
 def ip_recognizer(language: str) -> RuleRecognizer:
     rules = [Rule(re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)"), 0.9),
-             Rule(re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::?[0-9a-fA-F]{1,4}|:)(?![\w:])"), 0.8)]
+             # IPv6, compressed forms ("2001:db8::7334") included: any hex-and-colon run that parses
+             Rule(re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])"), 0.8)]
     return RuleRecognizer("IP_ADDRESS", language, rules, _ctx(r"ip"), validate=_ip_ok, numeric=False)
 
 
@@ -334,7 +335,8 @@ class PhoneRecognizer(EntityRecognizer):
         for m in INTERNATIONAL.finditer(text):
             spans.setdefault((m.start(), m.end()), 0.75)
         for m in LOCAL_AFTER_CUE.finditer(text):
-            if PHONE_CONTEXT.search(_before(text, m.start(), 25)) and 7 <= len(_digits(m.group())) <= 12:
+            if (PHONE_CONTEXT.search(_before(text, m.start(), 25)) and 7 <= len(_digits(m.group())) <= 12
+                    and not not_personal(text, m.start())):      # "my order number is 123456789"
                 spans.setdefault((m.start(), m.end()), 0.7)
         spans = {k: v for k, v in spans.items() if not IP_LIKE.match(text[k[0]:k[1]])}
         return [RecognizerResult("PHONE_NUMBER", s, e, score,

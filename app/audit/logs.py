@@ -39,7 +39,6 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():

@@ -57,11 +57,7 @@ def _searcher(tenant_ctx, mask=None):
     return search
 
 
-def _mask_query(query: str, language: str, placeholders: Placeholders) -> str:
-    return anonymize(query, language, placeholders)
-
-
-def _providers(platform, tenant_ctx, user_id: str, protect: bool):
+def _providers(platform, tenant_ctx, mappings: PlaceholderStore, user_id: str, protect: bool):
     """The tenant's chat provider and LLM router; behind placeholders when the customer's words must
     not reach an external LLM as written. Returns (provider, router, placeholders or None)."""
     config = tenant_ctx.config
@@ -69,8 +65,7 @@ def _providers(platform, tenant_ctx, user_id: str, protect: bool):
     router = build_router(config, provider)
     if not protect or provider.name == "retrieval":
         return provider, router, None          # nothing leaves the tenant
-    stored = PlaceholderStore(tenant_ctx.keyspace, platform.vault, config.memory.ttl_hours * 3600).load(user_id)
-    placeholders = Placeholders.from_dict(stored)
+    placeholders = Placeholders.from_dict(mappings.load(user_id))
     router = AnonymizingRouter(router, placeholders, config.language) if router else None
     return AnonymizingProvider(provider, placeholders), router, placeholders
 
@@ -90,11 +85,12 @@ def chat_turn(platform, tenant_ctx, user_id: str, message: str, channel: str) ->
                 store.append(user_id, {"role": "user", "content": message, "channel": channel})
             return TurnResult("", "human", config.company_id, [], True)
         history = store.history(user_id) if keep_memory else []
-        provider, router_llm, placeholders = _providers(platform, tenant_ctx, user_id,
+        mappings = PlaceholderStore(tenant_ctx.keyspace, platform.vault, config.memory.ttl_hours * 3600)
+        provider, router_llm, placeholders = _providers(platform, tenant_ctx, mappings, user_id,
                                                         config.privacy.anonymize_llm or not keep_memory)
         mask = None
         if placeholders is not None and platform.settings.use_openai_embeddings:
-            mask = partial(_mask_query, language=config.language, placeholders=placeholders)
+            mask = partial(anonymize, language=config.language, placeholders=placeholders)
         runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(tenant_ctx, mask), provider=provider,
                                 bookings=tenant_ctx.bookings, schedule=platform.schedule_client(config),
                                 router_llm=router_llm)
@@ -108,8 +104,7 @@ def chat_turn(platform, tenant_ctx, user_id: str, message: str, channel: str) ->
             store.append(user_id, {"role": "user", "content": message, "channel": channel},
                          {"role": "assistant", "content": text, "agent": out["route"]})
         if placeholders is not None and placeholders.values and keep_memory:
-            PlaceholderStore(tenant_ctx.keyspace, platform.vault, config.memory.ttl_hours * 3600).save(
-                user_id, placeholders.to_dict())
+            mappings.save(user_id, placeholders.to_dict())
         if (out["route"] in LEARNING_ROUTES and config.privacy.share_learnings
                 and consent.allows(user_id, "global_learning")):
             # Still the customer's own words: they stay in the tenant's keyspace until the meta worker

@@ -15,6 +15,7 @@ import unicodedata
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from app.knowledge.lexical import STOPWORDS
+from app.privacy.recognizers import result
 
 
 def fold(word: str) -> str:
@@ -152,9 +153,7 @@ class PersonRecognizer(EntityRecognizer):
         pass
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult("PERSON", start, end, score,
-                                recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                      RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+        return result(self, "PERSON", start, end, score)
 
     def analyze(self, text, entities, nlp_artifacts=None):
         if entities and "PERSON" not in entities:

@@ -20,7 +20,6 @@ from stdnum.ar import cuit as ar_cuit
 from stdnum.cl import rut as cl_rut
 from stdnum.es import nie as es_nie
 from stdnum.es import nif as es_nif
-from stdnum.mx import curp as mx_curp
 
 LANGUAGES = ("es", "en")
 CONTEXT_WINDOW = 40          # characters before a candidate that count as its context
@@ -47,6 +46,13 @@ def is_money(text: str, start: int, end: int) -> bool:
 
 def not_personal(text: str, start: int) -> bool:
     return bool(NOT_PERSONAL.search(_before(text, start, 30)))
+
+
+def result(recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float) -> RecognizerResult:
+    """A RecognizerResult that names the recognizer that found it (Presidio's decision process reads it)."""
+    return RecognizerResult(entity, start, end, score,
+                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+                                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 
 @dataclass(frozen=True)
@@ -122,9 +128,7 @@ class RuleRecognizer(EntityRecognizer):
                     continue
                 score = rule.context_score if (context and rule.context_score) else rule.score
                 seen.add((start, end))
-                out.append(RecognizerResult(entity, start, end, score,
-                                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                out.append(result(self, entity, start, end, score))
         return out
 
 
@@ -181,16 +185,6 @@ def cl_rut_recognizer(language: str) -> RuleRecognizer:
                           validate=lambda v: cl_rut.is_valid(re.sub(r"[^\dkK]", "", v)))
 
 
-def _curp_ok(value: str) -> bool:
-    return bool(mx_curp.is_valid(value.upper())) or _curp_shape_date(value)
-
-
-def _curp_shape_date(value: str) -> bool:
-    # A CURP typed with a wrong check digit is still a CURP: accept a valid birth date in the shape.
-    v = value.upper()
-    return _valid_yymmdd(v[4:10])
-
-
 def _valid_yymmdd(s: str) -> bool:
     return s.isdigit() and 1 <= int(s[2:4]) <= 12 and 1 <= int(s[4:6]) <= 31
 
@@ -201,8 +195,9 @@ MX_STATES = "AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|Q
 def mx_curp_recognizer(language: str) -> RuleRecognizer:
     pattern = re.compile(r"(?<![\w])[A-Z][AEIOUX][A-Z]{2}\d{6}[HM](?:" + MX_STATES + r")[B-DF-HJ-NP-TV-Z]{3}[A-Z\d]\d"
                          r"(?![\w])", re.IGNORECASE)
-    return RuleRecognizer("MX_CURP", language, [Rule(pattern, 0.9, 0.95)], _ctx(r"curp"), validate=_curp_ok,
-                          numeric=False)
+    # A CURP typed with a wrong check digit is still a CURP: the shape and a valid birth date decide.
+    return RuleRecognizer("MX_CURP", language, [Rule(pattern, 0.9, 0.95)], _ctx(r"curp"),
+                          validate=lambda v: _valid_yymmdd(v[4:10]), numeric=False)
 
 
 def mx_rfc_recognizer(language: str) -> RuleRecognizer:
@@ -339,9 +334,7 @@ class PhoneRecognizer(EntityRecognizer):
                     and not not_personal(text, m.start())):      # "my order number is 123456789"
                 spans.setdefault((m.start(), m.end()), 0.7)
         spans = {k: v for k, v in spans.items() if not IP_LIKE.match(text[k[0]:k[1]])}
-        return [RecognizerResult("PHONE_NUMBER", s, e, score,
-                                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                       RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+        return [result(self, "PHONE_NUMBER", s, e, score)
                 for (s, e), score in spans.items()]
 
 

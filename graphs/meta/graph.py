@@ -73,8 +73,7 @@ def match(state: LearningState, runtime: Runtime[MetaRuntime]) -> dict:
     for cand in runtime.context.knowledge.candidates(state["text"], state["language"], state["industry"]):
         if cand.payload.get("status") == "rejected" and cand.payload.get("text") != state["text"]:
             continue
-        sim = max(cand.score if cand.score <= 1.0 else 0.0,
-                  _jaccard(state["text"], cand.payload.get("text", ""), state["language"]))
+        sim = max(cand.score, _jaccard(state["text"], cand.payload.get("text", ""), state["language"]))
         if sim > best_sim:
             best, best_sim = cand, sim
     close = best is not None and (best_sim >= SAME_QUESTION_JACCARD or best.score >= SAME_QUESTION_COSINE)

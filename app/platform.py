@@ -4,15 +4,27 @@ Scripts use it too, so onboarding and migration work the same way with or withou
 """
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
+import time
 
 import redis
+from langchain_openai import ChatOpenAI
 
 from app.conversations.bookings import BookingStore
 from app.conversations.history import ConversationStore
+from app.conversations.schedule_service import ScheduleServiceClient
+from app.knowledge.global_knowledge import GlobalKnowledge
+from app.privacy.pseudonyms import Pseudonyms
+from app.workers.meta import MetaPipeline
+from graphs.llm import ChatProvider, build_provider
 
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import OFFLINE_DENSE_WEIGHT, KnowledgeIndex
+from app.privacy.consent import ConsentStore
+from app.privacy.learning_outbox import LearningOutbox
+from app.privacy.placeholder_store import PlaceholderStore
 from app.security.api_keys import ApiKeyStore
 from app.security.principal import Principal
 from app.settings import Settings
@@ -25,7 +37,7 @@ from app.security.vault import Vault, VaultError
 from app.storage.redis_store import TenantKeyspace, connect_redis, embedded_socket
 from app.tenancy.config import TenantConfig
 from app.tenancy.context import TenantContext
-from app.tenancy.registry import TenantRegistry
+from app.tenancy.registry import ConfigError, TenantRegistry
 
 
 class SecretsConfigError(VaultError):
@@ -38,12 +50,9 @@ def master_key(settings: Settings) -> str:
     if settings.environment == "production":
         raise SecretsConfigError("MISYBOT_MASTER_KEY must be set in production: it encrypts tenant secrets")
     # Development and tests: a key kept beside the embedded data, created once.
-    import logging
-    import secrets as _secrets
-
     path = settings.data_dir / "master_key"
     if not path.exists():
-        path.write_text(_secrets.token_urlsafe(48))
+        path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
         logging.getLogger("misybot.startup").warning("no MISYBOT_MASTER_KEY: generated a development key in %s", path)
     return path.read_text().strip()
@@ -66,9 +75,6 @@ class Platform:
         self._providers: dict = {}
         self._schedule_clients: dict = {}
         self.background: list = []       # worker threads to stop before the stores close
-        from app.privacy.pseudonyms import Pseudonyms
-        from graphs.meta.knowledge import GlobalKnowledge
-
         self.pseudonyms = Pseudonyms(redis_client, vault)
         self.global_knowledge = GlobalKnowledge(vectors, embedder, redis_client, self.dense_weight)
         self._meta_pipeline = None
@@ -100,9 +106,7 @@ class Platform:
 
     def sync_config(self) -> None:
         """If another process published a newer config version, load it (at most once a second)."""
-        import time as _time
-
-        now = _time.monotonic()
+        now = time.monotonic()
         if now - self._config_checked < 1.0:
             return
         self._config_checked = now
@@ -110,9 +114,7 @@ class Platform:
         if version and version != self.registry.snapshot.version:
             try:
                 self.registry.reload()
-            except Exception as exc:     # a bad file keeps the current config serving
-                import logging
-
+            except ConfigError as exc:     # a bad file keeps the current config serving
                 logging.getLogger("misybot.config").error("config reload failed: %s", exc)
 
     @property
@@ -133,12 +135,13 @@ class Platform:
         docs = DocumentService(config.company_id, keyspace, index, config.limits,
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
         return TenantContext(config, principal, keyspace, index, docs,
-                             ConversationStore(keyspace, config.memory), BookingStore(keyspace))
+                             ConversationStore(keyspace, config.memory), BookingStore(keyspace),
+                             ConsentStore(keyspace),
+                             PlaceholderStore(keyspace, self.vault, config.memory.ttl_hours * 3600),
+                             LearningOutbox(keyspace))
 
-    def chat_provider(self, config: TenantConfig):
+    def chat_provider(self, config: TenantConfig) -> ChatProvider:
         """The tenant's chat provider, cached per (tenant, provider, model): clients keep connection pools."""
-        from graphs.llm import build_provider
-
         key = (config.company_id, config.ai.provider, config.ai.model)
         with self._cache_lock:
             if key not in self._providers:
@@ -146,28 +149,23 @@ class Platform:
             return self._providers[key]
 
     def meta_pipeline(self):
-        """The meta worker's pipeline (graphs/meta/pipeline.py), with the platform LLM if one is set."""
-        from graphs.meta.pipeline import MetaPipeline
-
+        """The meta worker's pipeline (app/workers/meta.py), with the platform LLM if one is set."""
         with self._cache_lock:
             if self._meta_pipeline is None:
                 chat_model = None
                 s = self.settings
                 if s.meta_llm_model and (s.openai_base_url or s.openai_api_key):
-                    from langchain_openai import ChatOpenAI
-
                     chat_model = ChatOpenAI(model=s.meta_llm_model, base_url=s.openai_base_url,
                                             api_key=s.openai_api_key.get_secret_value() if s.openai_api_key
                                             else "not-needed", timeout=s.llm_timeout_s, max_retries=1)
-                self._meta_pipeline = MetaPipeline(self.registry, self.redis, self.global_knowledge,
-                                                   self.pseudonyms, chat_model)
+                worker = Principal("platform_admin", None)
+                self._meta_pipeline = MetaPipeline(self.registry, lambda config: self.tenant_context(config, worker),
+                                                   self.global_knowledge, self.pseudonyms, chat_model)
             return self._meta_pipeline
 
     def schedule_client(self, config: TenantConfig):
         if not config.schedule_service_url:
             return None
-        from app.conversations.schedule_service import ScheduleServiceClient
-
         with self._cache_lock:
             url = config.schedule_service_url
             if url not in self._schedule_clients:

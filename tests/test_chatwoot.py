@@ -6,7 +6,8 @@ import pytest
 
 from app import create_app
 from app.channels.chatwoot_events import decide, parse_event
-from app.channels.chatwoot_webhook import RETRY, ChatwootWorker
+from app.channels.chatwoot_webhook import RETRY
+from app.workers.chatwoot import ChatwootWorker
 from tests.chatwoot_fake import FakeChatwoot, conversation_event, message_event, signed
 from tests.conftest import ADMIN_TOKEN
 

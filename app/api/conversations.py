@@ -6,11 +6,10 @@ from flask import Blueprint, current_app, g, jsonify
 from app.api.errors import ApiError
 from app.api.validation import json_object, paginated, required_text
 from app.channels.formatting import CHANNELS
-from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
+from app.conversations.pipeline import MAX_MESSAGE_CHARS, Inbound, run_pipeline
 from app.conversations.history import USER_ID_PATTERN
 from app.security.guard import require_tenant
 from app.security.principal import CHAT
-from app.security.rate_limits import count_message, seconds_to_next_month
 
 bp = Blueprint("conversations", __name__)
 
@@ -30,11 +29,8 @@ def test_turn(user_id: str):
     channel = body.get("channel", "web")
     if channel not in CHANNELS:
         raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
-    allowed, _ = count_message(g.tenant.keyspace, g.tenant.config.limits.monthly_messages)
-    if not allowed:
-        raise ApiError(429, "monthly_quota_exceeded", "this company's monthly message quota is used up",
-                       {"Retry-After": str(seconds_to_next_month())})
-    result = chat_turn(current_app.extensions["misybot"], g.tenant, user_id, message, channel)
+    inbound = Inbound(user_id, message, channel, source="api")
+    result = run_pipeline(current_app.extensions["misybot"], g.tenant, inbound)
     return jsonify(result.public())
 
 

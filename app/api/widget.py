@@ -13,11 +13,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from app.api.errors import ApiError
 from app.api.tokens import limit_by_ip
 from app.api.validation import json_object, required_text
-from app.conversations.chat import MAX_MESSAGE_CHARS, chat_turn
+from app.conversations.pipeline import MAX_MESSAGE_CHARS, Inbound, run_pipeline
 from app.security.guard import bearer_token, require_tenant
 from app.security.principal import CHAT
 from app.security.tokens import TokenError
-from app.security.rate_limits import count_message, seconds_to_next_month
 
 bp = Blueprint("widget", __name__)
 
@@ -79,12 +78,8 @@ def widget_message():
         raise ApiError(403, "tenant_mismatch", "this session belongs to another company's widget")
     _allowed_origin(config)            # the token's origin was already checked against the request's
     message = required_text(json_object(), "message", MAX_MESSAGE_CHARS, "invalid_message")
-    allowed, _ = count_message(g.tenant.keyspace, config.limits.monthly_messages)
-    if not allowed:
-        raise ApiError(429, "monthly_quota_exceeded", "this company's monthly message quota is used up",
-                       {"Retry-After": str(seconds_to_next_month())})
-    user_id = f"web-{g.token_claims['visitor_id']}"
-    result = chat_turn(_platform(), g.tenant, user_id, message, "web")
+    inbound = Inbound(f"web-{g.token_claims['visitor_id']}", message, "web", source="widget")
+    result = run_pipeline(_platform(), g.tenant, inbound)
     return jsonify(result.public())
 
 

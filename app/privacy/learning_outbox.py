@@ -4,7 +4,7 @@
                         {"user_id", "question", "answered", "agent", "language", "ts"}
 
 Items still hold the customer's own words, so they never leave the tenant's keyspace: the meta worker
-(graphs/meta/pipeline.py) anonymizes each one, checks it a second time, and only then writes anything
+(app/workers/meta.py) anonymizes each one, checks it a second time, and only then writes anything
 to the global collection. Until then they belong to the user: export lists them, erasure and a
 revoked `global_learning` consent delete them. Every change except push happens under one lock, so a
 removal can never shift the items a worker is about to trim.

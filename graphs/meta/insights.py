@@ -7,13 +7,13 @@ can surface), with how often they were asked and how often no knowledge base had
 from __future__ import annotations
 
 from graphs.meta.industries import industry_category, label
-from graphs.meta.knowledge import GlobalKnowledge
+from graphs.meta.learning import LearningStore
 
 MIN_SOURCES = 2
 UNANSWERED_HINT = 0.4
 
 
-def tenant_insights(knowledge: GlobalKnowledge, industry: str, language: str, limit: int = 10) -> dict:
+def tenant_insights(knowledge: LearningStore, industry: str, language: str, limit: int = 10) -> dict:
     category = industry_category(industry)
     insights = []
     for item in knowledge.list(industry=category, statuses=["validated"]):

@@ -25,8 +25,10 @@ from qdrant_client import models
 
 from app.knowledge import lexical
 from app.knowledge.index import RRF_K
+from app.privacy.placeholder_syntax import PLACEHOLDER
 from app.storage.qdrant_store import VectorStore
 from app.tenancy.config import GLOBAL_COLLECTION, PLATFORM_REDIS_PREFIX
+from graphs.meta.learning import Learning
 
 DENSE, LEXICAL = "dense", "lexical"
 STATUSES = ("pending", "validated", "rejected")
@@ -38,25 +40,8 @@ class MetaBusy(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class Learning:
-    id: str
-    payload: dict
-    score: float = 0.0
-
-    def public(self) -> dict:
-        """What an admin sees: never contributor pseudonyms."""
-        p = self.payload
-        return {"id": self.id, "text": p["text"], "industry": p["industry"], "language": p.get("language"),
-                "count": p["count"], "answered": p["answered"], "unanswered": p["unanswered"],
-                "sources": len(p.get("sources", [])), "status": p["status"], "status_by": p.get("status_by"),
-                "first_seen": p.get("first_seen"), "last_seen": p.get("last_seen"),
-                "score": round(self.score, 4)}
-
-
 def topic_words(text: str) -> list[str]:
     """Unstemmed content words (accents folded), the vocabulary of an insight."""
-    from app.privacy.pii import PLACEHOLDER
 
     text = PLACEHOLDER.sub(" ", text)        # "<PERSON_1>" is not a topic
     return sorted({w for w in lexical._TOKEN.findall(lexical.fold(text))

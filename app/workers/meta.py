@@ -15,14 +15,19 @@ import re
 import threading
 from collections import Counter
 
-from app.privacy.consent import ConsentStore
-from app.privacy.learning_outbox import LearningOutbox, OutboxBusy
+from typing import Callable
+
+import redis
+
+from app.knowledge.global_knowledge import GlobalKnowledge, MetaBusy
+from app.knowledge.index import VectorStoreUnavailable
+from app.privacy.learning_outbox import OutboxBusy
 from app.privacy.pii import anonymize, detect_pii
 from app.privacy.pseudonyms import Pseudonyms
-from app.storage.redis_store import TenantKeyspace
+from app.tenancy.config import TenantConfig
+from app.tenancy.context import TenantContext
 from graphs.meta.graph import MetaRuntime, consolidate
 from graphs.meta.industries import industry_category
-from graphs.meta.knowledge import GlobalKnowledge, MetaBusy
 
 log = logging.getLogger("misybot.meta")
 BATCH = 10                # items leave the outbox per batch; a failure mid-batch repeats at most this many
@@ -41,10 +46,10 @@ def question_part(text: str) -> str:
 
 
 class MetaPipeline:
-    def __init__(self, registry, redis_client, knowledge: GlobalKnowledge, pseudonyms: Pseudonyms,
-                 chat_model=None):
+    def __init__(self, registry, open_tenant: Callable[[TenantConfig], TenantContext], knowledge: GlobalKnowledge,
+                 pseudonyms: Pseudonyms, chat_model=None):
         self.registry = registry
-        self.redis = redis_client
+        self.open_tenant = open_tenant      # the platform's TenantContext for a worker principal
         self.knowledge = knowledge
         self.pseudonyms = pseudonyms
         self.runtime = MetaRuntime(knowledge=knowledge, detect=detect_pii, chat_model=chat_model)
@@ -64,8 +69,8 @@ class MetaPipeline:
         return totals
 
     def _tenant(self, config) -> Counter:
-        keyspace = TenantKeyspace(self.redis, config.redis_prefix)
-        outbox, consent = LearningOutbox(keyspace), ConsentStore(keyspace)
+        ctx = self.open_tenant(config)
+        outbox, consent = ctx.outbox, ctx.consent
         counts: Counter = Counter()
         industry = industry_category(config.industry)
         source = self.pseudonyms.tenant(config.company_id)
@@ -100,6 +105,7 @@ class MetaWorker:
 
     def __init__(self, pipeline: MetaPipeline, interval_s: float = 30.0):
         self.pipeline = pipeline
+        self.failures: Counter[str] = Counter()      # unexpected errors by type
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="meta-worker", daemon=True)
@@ -115,5 +121,8 @@ class MetaWorker:
         while not self._stop.wait(self.interval_s):
             try:
                 self.pipeline.run_once()
-            except Exception as exc:         # Redis/Qdrant down: try again next round
+            except (redis.exceptions.RedisError, VectorStoreUnavailable) as exc:   # down: try next round
                 log.error("meta worker error: %s", type(exc).__name__)
+            except Exception as exc:         # a bug must not kill the thread: log it once, count it
+                log.exception("meta worker failed unexpectedly")
+                self.failures[type(exc).__name__] += 1

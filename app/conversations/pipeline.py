@@ -1,0 +1,261 @@
+"""One chat turn, the same ordered stages for every channel.
+
+    resolve -> quota -> lock -> consent -> graph -> format -> persist -> handoff -> learning -> audit -> deliver
+
+A channel adapter (test API, widget, Chatwoot, later the SDK stream) only parses its inbound event into
+an `Inbound` and says how to `deliver` the reply; everything else happens here, once. Each stage is a
+small function of the `Turn`; a stage that has nothing to do for this turn (the conversation is with a
+person, the user revoked consent) returns without acting, so every turn runs every stage and the
+trace (`Turn.trace`) shows it.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable
+
+from app.channels.formatting import CHANNELS, format_for_channel
+from app.conversations.history import USER_ID_PATTERN
+from app.knowledge.index import VectorStoreUnavailable
+from app.privacy.llm_guard import AnonymizingProvider, AnonymizingRouter
+from app.privacy.pii import Placeholders, anonymize
+from app.security.rate_limits import count_message, seconds_to_next_month
+from app.storage.embeddings import EmbeddingError
+from app.tenancy.context import TenantContext
+from graphs.llm import Passage, build_router
+from graphs.tenant.graph import run_turn
+from graphs.tenant.state import TenantRuntime
+
+log = logging.getLogger("misybot.chat")
+MAX_MESSAGE_CHARS = 4000
+# Questions worth learning from across tenants. Emergencies (health data), bookings (personal details)
+# and requests for a person are never queued for the meta-agent.
+LEARNING_ROUTES = ("sales", "support", "availability")
+
+
+class TurnRefused(Exception):
+    """A turn that must not run; adapters answer it in their own way (HTTP 4xx, a Chatwoot note)."""
+    status = 400
+    code = "invalid_turn"
+
+    def __init__(self, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class InvalidTurn(TurnRefused):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class QuotaExceeded(TurnRefused):
+    status = 429
+    code = "monthly_quota_exceeded"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A customer message as a channel adapter parsed it."""
+    user_id: str          # the end user within the tenant (never another tenant's: the context decides)
+    text: str
+    channel: str          # how the reply is formatted: one of app.channels.formatting.CHANNELS
+    source: str           # which adapter took it: "api", "widget", "chatwoot"
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    bot_response: str
+    agent: str
+    company_id: str
+    sources: list[dict]
+    handoff: bool
+    booking: dict | None = None
+
+    def public(self) -> dict:
+        out = {"bot_response": self.bot_response, "agent": self.agent, "company_id": self.company_id,
+               "sources": self.sources, "handoff": self.handoff}
+        if self.booking:
+            out["booking"] = self.booking
+        return out
+
+
+@dataclass
+class Turn:
+    """What the stages share. Adapters read the result; observers read the trace."""
+    platform: Any
+    tenant: TenantContext
+    inbound: Inbound
+    deliver: Callable[["Turn"], None] | None = None
+    resources: ExitStack = field(default_factory=ExitStack)
+    keep_memory: bool = True          # False once the user revoked data_processing
+    with_human: bool = False          # a person has the conversation: the bot stays quiet
+    placeholders: Placeholders | None = None
+    out: dict = field(default_factory=dict)     # the graph's output state
+    reply: str = ""
+    trace: list[tuple[str, float]] = field(default_factory=list)      # (stage, milliseconds)
+
+    @property
+    def agent(self) -> str:
+        return "human" if self.with_human else self.out.get("route", "")
+
+    @property
+    def handoff(self) -> bool:
+        return self.with_human or bool(self.out.get("handoff"))
+
+    def result(self) -> TurnResult:
+        return TurnResult(self.reply, self.agent, self.tenant.company_id, self.out.get("sources", []),
+                          self.handoff, self.out.get("booking"))
+
+
+# -- the stages, in order -----------------------------------------------------------------------------
+def resolve(turn: Turn) -> None:
+    """The tenant came from the adapter's credential (the context); check the end user and the message."""
+    msg = turn.inbound
+    if not USER_ID_PATTERN.fullmatch(msg.user_id):
+        raise InvalidTurn("invalid_user_id", "user_id must be 1-128 characters of letters, digits and ._:@+-")
+    if msg.channel not in CHANNELS:
+        raise InvalidTurn("invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    if not msg.text.strip() or len(msg.text) > MAX_MESSAGE_CHARS:
+        raise InvalidTurn("invalid_message", f"message must be 1-{MAX_MESSAGE_CHARS} characters")
+
+
+def count_quota(turn: Turn) -> None:
+    allowed, _ = count_message(turn.tenant.keyspace, turn.tenant.config.limits.monthly_messages)
+    if not allowed:
+        raise QuotaExceeded("this company's monthly message quota is used up",
+                            {"Retry-After": str(seconds_to_next_month())})
+
+
+def lock_conversation(turn: Turn) -> None:
+    """One turn at a time per conversation; held until the turn is delivered."""
+    store = turn.tenant.conversations
+    turn.resources.enter_context(store.turn_lock(turn.inbound.user_id))
+    turn.with_human = store.status(turn.inbound.user_id).handed_off
+
+
+def check_consent(turn: Turn) -> None:
+    # A user who revoked data_processing is still answered, but nothing of the turn is kept as memory
+    # and an external LLM only ever sees placeholders.
+    turn.keep_memory = turn.tenant.consent.state(turn.inbound.user_id, "data_processing") != "revoked"
+
+
+def run_graph(turn: Turn) -> None:
+    if turn.with_human:
+        return
+    ctx, user_id = turn.tenant, turn.inbound.user_id
+    config = ctx.config
+    history = ctx.conversations.history(user_id) if turn.keep_memory else []
+    provider, router_llm = _providers(turn)
+    mask = None
+    if turn.placeholders is not None and turn.platform.settings.use_openai_embeddings:
+        mask = partial(anonymize, language=config.language, placeholders=turn.placeholders)
+    runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(ctx, mask), provider=provider,
+                            bookings=ctx.bookings, schedule=turn.platform.schedule_client(config),
+                            router_llm=router_llm)
+    turn.out = dict(run_turn(runtime, turn.inbound.text, history, turn.inbound.channel))
+
+
+def format_reply(turn: Turn) -> None:
+    if turn.with_human:
+        return
+    config = turn.tenant.config
+    turn.reply = format_for_channel(turn.out["answer"], turn.inbound.channel,
+                                    language=turn.out.get("language", config.language),
+                                    company_name=config.company_name, agent_name=config.sales_agent_name)
+
+
+def persist(turn: Turn) -> None:
+    if not turn.keep_memory:
+        return
+    ctx, user_id = turn.tenant, turn.inbound.user_id
+    message = {"role": "user", "content": turn.inbound.text, "channel": turn.inbound.channel}
+    if turn.with_human:
+        ctx.conversations.append(user_id, message)        # kept for the person who has the conversation
+        return
+    ctx.conversations.append(user_id, message, {"role": "assistant", "content": turn.reply, "agent": turn.agent})
+    if turn.placeholders is not None and turn.placeholders.values:
+        ctx.placeholders.save(user_id, turn.placeholders.to_dict())
+
+
+def hand_off(turn: Turn) -> None:
+    if not turn.with_human and turn.out.get("handoff"):
+        turn.tenant.conversations.hand_off(turn.inbound.user_id, turn.out.get("handoff_reason") or turn.agent)
+
+
+def queue_learning(turn: Turn) -> None:
+    ctx, out = turn.tenant, turn.out
+    if (turn.with_human or out.get("route") not in LEARNING_ROUTES or not ctx.config.privacy.share_learnings
+            or not ctx.consent.allows(turn.inbound.user_id, "global_learning")):
+        return
+    # Still the customer's own words: they stay in the tenant's keyspace until the meta worker
+    # anonymizes them (app/workers/meta.py).
+    ctx.outbox.push(turn.inbound.user_id, turn.inbound.text, bool(out.get("sources")), out["route"],
+                    out.get("language", ctx.config.language))
+
+
+def audit(turn: Turn) -> None:
+    """The observability hook of every turn: a log record without customer text, then the platform's
+    observers (metrics, tests). The audit trail will hang off this stage."""
+    record = {"company_id": turn.tenant.company_id, "source": turn.inbound.source, "channel": turn.inbound.channel,
+              "agent": turn.agent, "handoff": turn.handoff, "with_human": turn.with_human,
+              "route_reasons": turn.out.get("route_reasons", []),
+              "stages_ms": {name: ms for name, ms in turn.trace}}
+    log.info("chat turn", extra=record)
+    for observer in getattr(turn.platform, "turn_observers", ()):
+        observer(turn)
+
+
+def deliver(turn: Turn) -> None:
+    if turn.deliver is not None:
+        turn.deliver(turn)
+
+
+STAGES: tuple[Callable[[Turn], None], ...] = (resolve, count_quota, lock_conversation, check_consent, run_graph,
+                                              format_reply, persist, hand_off, queue_learning, audit, deliver)
+STAGE_NAMES = tuple(stage.__name__ for stage in STAGES)
+
+
+def run_pipeline(platform, tenant: TenantContext, inbound: Inbound,
+                 deliver_reply: Callable[[Turn], None] | None = None) -> TurnResult:
+    """Run one customer message through every stage. Raises TurnRefused before anything is stored."""
+    turn = Turn(platform, tenant, inbound, deliver_reply)
+    with turn.resources:
+        for stage in STAGES:
+            started = time.perf_counter()
+            stage(turn)
+            turn.trace.append((stage.__name__, round((time.perf_counter() - started) * 1000, 2)))
+    return turn.result()
+
+
+# -- what the graph stage binds to the tenant -----------------------------------------------------------
+def _searcher(tenant: TenantContext, mask=None):
+    """Search the tenant's knowledge; `mask` anonymizes the query first when it would go to an external
+    embeddings endpoint."""
+    def search(query: str, k: int) -> list[Passage]:
+        try:
+            hits = tenant.documents.search(mask(query) if mask else query, k)
+        except (VectorStoreUnavailable, EmbeddingError) as exc:
+            # The customer still gets an honest answer (and the offer of a person) instead of an error.
+            log.error("knowledge search failed during a chat turn: %s", exc)
+            return []
+        return [Passage(h.document_id, h.title, h.content, h.score) for h in hits]
+    return search
+
+
+def _providers(turn: Turn):
+    """The tenant's chat provider and LLM router; behind placeholders when the customer's words must
+    not reach an external LLM as written (sets turn.placeholders then)."""
+    config = turn.tenant.config
+    provider = turn.platform.chat_provider(config)
+    router = build_router(config, provider)
+    protect = config.privacy.anonymize_llm or not turn.keep_memory
+    if not protect or provider.name == "retrieval":
+        return provider, router          # nothing leaves the tenant
+    turn.placeholders = Placeholders.from_dict(turn.tenant.placeholders.load(turn.inbound.user_id))
+    router = AnonymizingRouter(router, turn.placeholders, config.language) if router else None
+    return AnonymizingProvider(provider, turn.placeholders), router

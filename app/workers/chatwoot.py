@@ -1,0 +1,261 @@
+"""The Chatwoot worker: takes verified events off the shared stream (app/channels/chatwoot_webhook.py),
+turns each customer message into an `Inbound` for the one turn pipeline, and delivers the reply through
+Chatwoot's API exactly once.
+
+A failed delivery is retried with backoff (the job survives restarts in a Redis zset); the outbound
+record `{prefix}cw:out:{event}:{message_id}` keeps the generated reply, so a retry posts it again
+without running the turn (or counting the quota) a second time.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+import httpx
+import openai
+import redis
+from openai import OpenAI
+
+from app.channels.chatwoot_client import ChatwootClient, ChatwootError
+from app.channels.chatwoot_events import ChatwootEvent, customer_text, decide, parse_event
+from app.channels.chatwoot_webhook import DEAD, DEDUPE_TTL_S, GROUP, JOBS, RETRY, get_chatwoot_secret
+from app.conversations.history import ConversationBusy
+from app.conversations.pipeline import Inbound, QuotaExceeded, Turn, TurnRefused, run_pipeline
+from app.knowledge.index import VectorStoreUnavailable
+from app.security.principal import Principal
+from app.tenancy.context import TenantContext
+from graphs.tenant.language import detect_language
+
+log = logging.getLogger("misybot.chatwoot")
+MAX_ATTEMPTS = 8
+MAX_AUDIO_BYTES = 25 * 1024 * 1024
+CLAIM_IDLE_MS = 15 * 60 * 1000        # far longer than any job (LLM timeout 20 s), so no job runs twice
+# What can fail for a while and then work again: Chatwoot's API, the network, Redis, a busy conversation.
+TRANSIENT = (ChatwootError, httpx.HTTPError, redis.exceptions.RedisError, ConversationBusy, VectorStoreUnavailable,
+             OSError)
+
+AUDIO_REPLY = {"es": "Por ahora no puedo escuchar audios. ¿Me lo podrías escribir, por favor?",
+               "en": "I can't listen to voice messages yet. Could you type it for me, please?"}
+IMAGE_REPLY = {"es": "Recibí tu imagen. No puedo verla, pero si me cuentas en texto qué necesitas, te ayudo.",
+               "en": "I got your image. I can't see it, but if you tell me in text what you need, I'll help."}
+QUOTA_NOTE = ("🤖 Bot en pausa: la cuota mensual de mensajes de esta empresa está agotada. "
+              "Una persona debe responder esta conversación.")
+
+
+class ChatwootWorker:
+    def __init__(self, platform, consumer: str = "w1", client_factory=ChatwootClient):
+        self.platform = platform
+        self.consumer = consumer
+        self.client_factory = client_factory
+        self.failures: Counter[str] = Counter()      # unexpected errors by type, for /health and metrics
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            platform.redis.xgroup_create(JOBS, GROUP, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="chatwoot-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once(block_ms=1000)
+            except redis.exceptions.RedisError as exc:
+                if self._stop.is_set():
+                    return           # the stores closed at shutdown
+                log.error("chatwoot worker cannot reach Redis: %s", type(exc).__name__)
+                self._stop.wait(2)   # the service recovers by itself once Redis is back
+            except Exception:        # a bug must not kill the thread: log it once, count it, go on
+                if self._stop.is_set():
+                    return
+                log.exception("chatwoot worker loop error")
+                self.failures["loop"] += 1
+                self._stop.wait(2)
+
+    _MOVE = """
+    if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
+      local job = cjson.decode(ARGV[1])
+      redis.call('xadd', KEYS[2], '*', 'company_id', job['company_id'], 'payload', job['payload'],
+                 'attempt', tostring(job['attempt']))
+      return 1
+    end
+    return 0"""
+
+    def _requeue_due(self) -> None:
+        """Move due retries back to the stream; remove-and-add is one Lua step, so a crash loses nothing
+        and two workers never both take the same retry."""
+        r = self.platform.redis
+        move = r.register_script(self._MOVE)
+        for raw in r.zrangebyscore(RETRY, "-inf", time.time(), start=0, num=100):
+            move(keys=[RETRY, JOBS], args=[raw])
+
+    def run_once(self, block_ms: int = 0, count: int = 32) -> int:
+        """Process what is queued (and anything a crashed worker left unacknowledged). Returns jobs done."""
+        r = self.platform.redis
+        self._requeue_due()
+        _, claimed, *_ = r.xautoclaim(JOBS, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count)
+        batch = [(JOBS, claimed)] if claimed else r.xreadgroup(GROUP, self.consumer, {JOBS: ">"}, count=count,
+                                                               block=block_ms or None)
+        done = 0
+        for _, entries in batch or []:
+            for entry_id, fields in entries:
+                self._handle(entry_id, fields)
+                done += 1
+        return done
+
+    def _handle(self, entry_id: str, fields: dict) -> None:
+        r = self.platform.redis
+        company_id = fields.get("company_id")
+        try:
+            self.process(company_id, json.loads(fields["payload"]))
+        except TRANSIENT as exc:             # retry with backoff, never lose the job
+            self._retry_or_bury(fields, exc)
+        except Exception as exc:             # a bug: retrying would repeat it; keep the job for a person
+            log.exception("chatwoot job failed unexpectedly", extra={"company_id": company_id})
+            self.failures[type(exc).__name__] += 1
+            r.rpush(DEAD, json.dumps({**fields, "error": type(exc).__name__}))
+        # A handled job leaves the stream at once: the payload holds the customer's message and contact,
+        # which must not outlive its use in a shared, platform-wide key.
+        pipe = r.pipeline(transaction=True)
+        pipe.xack(JOBS, GROUP, entry_id)
+        pipe.xdel(JOBS, entry_id)
+        pipe.execute()
+
+    def _retry_or_bury(self, fields: dict, exc: Exception) -> None:
+        r = self.platform.redis
+        attempt = int(fields.get("attempt", 0)) + 1
+        job = {**fields, "attempt": attempt}
+        if getattr(exc, "retryable", True) and attempt < MAX_ATTEMPTS:
+            r.zadd(RETRY, {json.dumps(job): time.time() + min(2 ** attempt, 300)})
+            log.warning("chatwoot job failed, will retry: %s", type(exc).__name__,
+                        extra={"company_id": fields.get("company_id"), "attempt": attempt})
+        else:
+            r.rpush(DEAD, json.dumps({**job, "error": type(exc).__name__}))
+            log.error("chatwoot job gave up: %s", type(exc).__name__, extra={"company_id": fields.get("company_id")})
+
+    def process(self, company_id: str, payload: dict) -> None:
+        p = self.platform
+        config = p.registry.get(company_id)
+        if config is None:
+            return                           # offboarded since: nothing to do
+        ctx = p.tenant_context(config, Principal("chatwoot", company_id))
+        ev = parse_event(payload)
+        action = decide(ev)
+        user_id = f"cw-{ev.account_id or config.chatwoot.account_id}-{ev.conversation_id}"
+        if action == "pause":
+            ctx.conversations.hand_off(user_id, "human_takeover")
+        elif action == "resume":
+            ctx.conversations.release(user_id)
+        elif action == "reply":
+            self._reply(ctx, ev, user_id)
+
+    def _client(self, ctx: TenantContext) -> ChatwootClient:
+        token = get_chatwoot_secret(self.platform, ctx.keyspace, "api_token")
+        if not token or not ctx.config.chatwoot.base_url:
+            raise ChatwootError("this company has no Chatwoot URL or API token", retryable=False)
+        return self.client_factory(ctx.config.chatwoot.base_url, token)
+
+    # -- the channel adapter: inbound event -> pipeline -> deliver ---------------------------------------
+    def _reply(self, ctx: TenantContext, ev: ChatwootEvent, user_id: str) -> None:
+        r = self.platform.redis
+        out_key = ctx.keyspace.key("cw", "out", ev.event, str(ev.message_id))
+        record = r.hgetall(out_key)
+        if record.get("status") == "sent":
+            return                           # a retry after the post went through: never post twice
+        if record:
+            self._post(ctx, ev, out_key, record)      # generated before, not yet posted
+            return
+        text = customer_text(ev)
+        lang = detect_language(text, ctx.config.language) if text else ctx.config.language
+        kinds = {a.get("file_type") for a in ev.attachments}
+        if not text and "audio" in kinds:
+            text = self._transcribe(ev, ctx.config.chatwoot.base_url)
+            if not text:
+                self._save_and_post(ctx, ev, out_key, user_id, AUDIO_REPLY[lang], "")
+                return
+        elif not text and kinds & {"image", "file", "video"}:
+            self._save_and_post(ctx, ev, out_key, user_id, IMAGE_REPLY[lang], "")
+            return
+        if not text:
+            return
+        inbound = Inbound(user_id, text, ev.channel, source="chatwoot")
+        try:
+            run_pipeline(self.platform, ctx, inbound, deliver_reply=lambda turn: self._deliver(turn, ev, out_key))
+        except QuotaExceeded:
+            # The customer must not be left unanswered without anyone knowing: a person takes over.
+            client = self._client(ctx)
+            client.toggle_status(self._account(ctx, ev), ev.conversation_id, "open")
+            client.post_message(self._account(ctx, ev), ev.conversation_id, QUOTA_NOTE, private=True)
+        except TurnRefused as exc:
+            log.warning("chatwoot message refused: %s", exc.code, extra={"company_id": ctx.company_id})
+
+    def _deliver(self, turn: Turn, ev: ChatwootEvent, out_key: str) -> None:
+        if not turn.reply:
+            return                           # already with a human: stay quiet
+        self._save_and_post(turn.tenant, ev, out_key, turn.inbound.user_id, turn.reply,
+                            turn.agent if turn.handoff else "")
+
+    def _save_and_post(self, ctx: TenantContext, ev: ChatwootEvent, out_key: str, user_id: str, reply: str,
+                       handoff: str) -> None:
+        record = {"status": "generated", "reply": reply, "handoff": handoff, "user_id": user_id}
+        r = self.platform.redis
+        r.hset(out_key, mapping=record)
+        r.expire(out_key, DEDUPE_TTL_S)
+        self._post(ctx, ev, out_key, record)
+
+    @staticmethod
+    def _account(ctx: TenantContext, ev: ChatwootEvent) -> int:
+        return ev.account_id or ctx.config.chatwoot.account_id
+
+    def _post(self, ctx: TenantContext, ev: ChatwootEvent, out_key: str, record: dict) -> None:
+        client, account = self._client(ctx), self._account(ctx, ev)
+        if record.get("handoff"):
+            reason = "emergencia médica detectada" if record["handoff"] == "emergency" else "el cliente pidió una persona"
+            client.toggle_status(account, ev.conversation_id, "open")
+            client.post_message(account, ev.conversation_id, f"🤖 Bot en pausa: {reason}. Último mensaje: "
+                                f"{customer_text(ev)[:300]}", private=True)
+        client.post_message(account, ev.conversation_id, record["reply"])
+        self.platform.redis.hset(out_key, "status", "sent")
+
+    @staticmethod
+    def _from_chatwoot(url: str, base: str | None) -> bool:
+        return bool(base) and urlsplit(url).scheme in ("http", "https") and \
+            urlsplit(url).netloc == urlsplit(base).netloc
+
+    def _transcribe(self, ev: ChatwootEvent, chatwoot_base_url: str | None) -> str:
+        """Audio via an OpenAI-compatible transcription endpoint when TRANSCRIPTION_MODEL is configured."""
+        s = self.platform.settings
+        if not s.transcription_model or not (s.openai_base_url or s.openai_api_key):
+            return ""
+        url = next((a.get("data_url") for a in ev.attachments if a.get("file_type") == "audio"), None)
+        if not isinstance(url, str) or not self._from_chatwoot(url, chatwoot_base_url):
+            return ""                          # only fetch media from this tenant's own Chatwoot host
+        try:
+            with httpx.stream("GET", url, timeout=10) as resp:
+                resp.raise_for_status()
+                chunks, size = [], 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_AUDIO_BYTES:
+                        return ""
+                    chunks.append(chunk)
+            key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
+            out = OpenAI(base_url=s.openai_base_url, api_key=key, timeout=20).audio.transcriptions.create(
+                model=s.transcription_model, file=("audio.ogg", b"".join(chunks)))
+            return (out.text or "").strip()
+        except (httpx.HTTPError, openai.OpenAIError) as exc:    # a nicety: fall back to asking for text
+            log.warning("transcription failed: %s", type(exc).__name__)
+            return ""

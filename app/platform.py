@@ -75,6 +75,7 @@ class Platform:
         self._providers: dict = {}
         self._schedule_clients: dict = {}
         self.background: list = []       # worker threads to stop before the stores close
+        self.turn_observers: list = []   # called by the pipeline's audit stage with each finished Turn
         self.pseudonyms = Pseudonyms(redis_client, vault)
         self.global_knowledge = GlobalKnowledge(vectors, embedder, redis_client, self.dense_weight)
         self._meta_pipeline = None

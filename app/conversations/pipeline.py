@@ -206,7 +206,7 @@ def audit(turn: Turn) -> None:
               "route_reasons": turn.out.get("route_reasons", []),
               "stages_ms": {name: ms for name, ms in turn.trace}}
     log.info("chat turn", extra=record)
-    for observer in getattr(turn.platform, "turn_observers", ()):
+    for observer in turn.platform.turn_observers:
         observer(turn)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import httpx
 
+from graphs.tenant.state import ScheduleUnavailable
 
-class ScheduleServiceError(RuntimeError):
+
+class ScheduleServiceError(ScheduleUnavailable):
     pass
 
 

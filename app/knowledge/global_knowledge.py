@@ -21,6 +21,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import redis
 from qdrant_client import models
 
 from app.knowledge import lexical
@@ -69,8 +70,8 @@ class GlobalKnowledge:
         finally:
             try:
                 lock.release()
-            except Exception:
-                pass
+            except redis.exceptions.RedisError:
+                pass      # expired meanwhile or Redis gone: the lock times out by itself; keep the real error
 
     def ensure(self) -> None:
         dim = self.embedder.dimension

@@ -20,12 +20,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from app.knowledge import lexical
 from app.privacy.placeholder_syntax import PLACEHOLDER
+from graphs.llm import LLM_ERRORS
 from graphs.meta.industries import label
 from graphs.meta.learning import Learning, LearningStore
 
@@ -155,8 +157,6 @@ def answer(state: QueryState, runtime: Runtime[MetaRuntime]) -> dict:
     listing = _listing(state)
     model = runtime.context.chat_model
     if model is not None and state.get("learnings"):
-        from langchain_core.messages import HumanMessage, SystemMessage
-
         try:
             out = model.invoke([SystemMessage(SUMMARY_PROMPT),
                                 HumanMessage(f"Consulta: {state['question']}\n\n{listing}")])
@@ -165,7 +165,7 @@ def answer(state: QueryState, runtime: Runtime[MetaRuntime]) -> dict:
             if text and not runtime.context.detect(text, state.get("language", "es")):
                 return {"answer": text, "answered_by": "llm"}
             log.warning("meta-agent LLM answer discarded (empty or flagged by the PII check)")
-        except Exception as exc:
+        except LLM_ERRORS as exc:
             log.warning("meta-agent LLM failed, answering with the listing: %s", type(exc).__name__)
     return {"answer": listing, "answered_by": "listing"}
 

@@ -11,6 +11,7 @@ import threading
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from graphs.llm import LLM_ERRORS
 from graphs.tenant.agents.availability import availability
 from graphs.tenant.agents.emergency import emergency
 from graphs.tenant.agents.human import human
@@ -45,7 +46,7 @@ def router(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
             if refined in INTENTS and refined != agent:
                 reasons.append(f"llm:{refined}")
                 agent = refined
-        except Exception as exc:
+        except LLM_ERRORS as exc:
             log.warning("router LLM failed, keeping the offline route: %s", type(exc).__name__)
     language = detect_language(state["message"], ctx.tenant.language)
     return {"route": agent, "route_reasons": reasons, "language": language}

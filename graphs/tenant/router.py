@@ -45,6 +45,7 @@ class Route:
 
 class IntentClassifier:
     def __init__(self, examples: list[dict]):
+        # scikit-learn is heavy to import; only building the classifier needs it
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, Pipeline

@@ -12,6 +12,11 @@ from app.tenancy.config import TenantConfig
 from graphs.llm import ChatProvider, Passage
 
 
+class ScheduleUnavailable(RuntimeError):
+    """The tenant's scheduling service failed; what the `schedule` port of the runtime raises (the app's
+    client subclasses it), so the agents fall back to a pending request instead of failing the turn."""
+
+
 class TurnState(TypedDict, total=False):
     message: str
     history: list[dict]            # earlier turns of this conversation: {"role", "content", "agent"?}

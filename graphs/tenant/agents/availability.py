@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from graphs.tenant.agents.schedule import _services, collect_booking
 from graphs.tenant.booking_slots import extract_service, extract_when
-from graphs.tenant.state import TenantRuntime, TurnState
+from graphs.tenant.state import ScheduleUnavailable, TenantRuntime, TurnState
 
 log = logging.getLogger("misybot.availability")
 
@@ -36,7 +36,7 @@ def availability(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
             label = f" ({service})" if service else ""
             return {"answer": SLOTS[lang].format(service=label, slots=", ".join(slots)), "sources": [],
                     "handoff": False}
-        except Exception as exc:
+        except ScheduleUnavailable as exc:
             log.warning("schedule service failed: %s", exc)
     out = collect_booking(state, runtime)
     out["answer"] = NO_AGENDA[lang] + out["answer"]

@@ -10,7 +10,7 @@ import logging
 from langgraph.runtime import Runtime
 
 from graphs.tenant.booking_slots import extract_name, extract_service, extract_when
-from graphs.tenant.state import TenantRuntime, TurnState
+from graphs.tenant.state import ScheduleUnavailable, TenantRuntime, TurnState
 
 log = logging.getLogger("misybot.schedule")
 
@@ -68,7 +68,7 @@ def collect_booking(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
             return {"answer": text, "sources": [], "handoff": False,
                     "booking": {"service": draft["service"], "when": draft["when"], "name": draft["name"],
                                 "status": status, "booking_id": result.get("booking_id")}}
-        except Exception as exc:     # the service is down: keep the request rather than lose it
+        except ScheduleUnavailable as exc:     # the service is down: keep the request rather than lose it
             log.warning("schedule service failed, recording a pending request: %s", exc)
     record = ctx.bookings.submit(ctx.user_id, state.get("channel", "api"), draft)
     text = DONE[lang].format(service=draft["service"], when=draft["when"], name=draft["name"],

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import admin, conversations, documents, health, meta, privacy, tokens, webhooks, widget
+from app.api import admin, contract, conversations, documents, health, meta, privacy, tokens, webhooks, widget
 from app.api.errors import error_response, register_error_handlers
 from app.audit.logs import configure_logging, init_request_logging
 from app.conversations.pipeline import TurnRefused
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     # Another process may have onboarded, offboarded or reloaded: pick up its config version first.
     app.before_request(platform.sync_config)
     register_error_handlers(app)
+    contract.init_app(app)
     app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers))
     for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
                meta.bp):

@@ -15,29 +15,29 @@ from langchain_openai import ChatOpenAI
 from app.conversations.bookings import BookingStore
 from app.conversations.history import ConversationStore
 from app.conversations.schedule_service import ScheduleServiceClient
-from app.knowledge.global_knowledge import GlobalKnowledge
-from app.privacy.pseudonyms import Pseudonyms
-from app.workers.meta import MetaPipeline
-from graphs.llm import ChatProvider, build_provider
-
 from app.knowledge.documents import DocumentService
+from app.knowledge.global_knowledge import GlobalKnowledge
 from app.knowledge.index import OFFLINE_DENSE_WEIGHT, KnowledgeIndex
 from app.privacy.consent import ConsentStore
 from app.privacy.learning_outbox import LearningOutbox
 from app.privacy.placeholder_store import PlaceholderStore
+from app.privacy.pseudonyms import Pseudonyms
 from app.security.api_keys import ApiKeyStore
 from app.security.principal import Principal
-from app.settings import Settings
-from app.storage.embeddings import Embedder, build_embedder
-from app.storage.qdrant_store import VectorStore, connect_qdrant
 from app.security.rate_limits import RateLimiter
 from app.security.tenant_secrets import TenantSecrets
 from app.security.tokens import TokenService
 from app.security.vault import Vault, VaultError
+from app.settings import Settings
+from app.storage.embeddings import Embedder, build_embedder
+from app.storage.qdrant_store import VectorStore, connect_qdrant
 from app.storage.redis_store import TenantKeyspace, connect_redis, embedded_socket
 from app.tenancy.config import TenantConfig
 from app.tenancy.context import TenantContext
+from app.tenancy.platform_keys import TenantPlatformKeys, tenant_lookups
 from app.tenancy.registry import ConfigError, TenantRegistry
+from app.workers.meta import MetaPipeline
+from graphs.llm import ChatProvider, build_provider
 
 
 class SecretsConfigError(VaultError):
@@ -93,8 +93,9 @@ class Platform:
         return cls(settings, registry, redis_client, vectors, build_embedder(settings), vault, rate_limit_uri)
 
     def tenant_platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
-        """Platform-namespace entries owned by a tenant: its API-key, client and publishable-key lookups."""
-        return self.api_keys.platform_keys(keyspace) + self.secrets.platform_keys(keyspace)
+        """A tenant's API-key, client and publishable-key lookups (onboarding's rollback; elsewhere
+        `ctx.platform_keys`). The keyspace itself only ever comes from a TenantContext."""
+        return tenant_lookups(keyspace)
 
     # -- one configuration across processes ----------------------------------------------------------
     _CONFIG_VERSION = "misybot:config:version"
@@ -124,13 +125,11 @@ class Platform:
             return self.settings.hybrid_dense_weight
         return 1.0 if self.settings.use_openai_embeddings else OFFLINE_DENSE_WEIGHT
 
-    def keyspace(self, config: TenantConfig) -> TenantKeyspace:
-        return TenantKeyspace(self.redis, config.redis_prefix)
-
     def tenant_context(self, config: TenantConfig, principal: Principal) -> TenantContext:
         if not principal.is_platform_admin and principal.company_id != config.company_id:
             raise PermissionError("a principal can only open its own tenant")
-        keyspace = self.keyspace(config)
+        # The only place a tenant keyspace is made: everything tenant-scoped hangs off this context.
+        keyspace = TenantKeyspace(self.redis, config.redis_prefix)
         index = KnowledgeIndex(self.vectors, config.vectorstore_index, config.company_id, config.language,
                                self.embedder, self.dense_weight)
         docs = DocumentService(config.company_id, keyspace, index, config.limits,
@@ -139,7 +138,7 @@ class Platform:
                              ConversationStore(keyspace, config.memory), BookingStore(keyspace),
                              ConsentStore(keyspace),
                              PlaceholderStore(keyspace, self.vault, config.memory.ttl_hours * 3600),
-                             LearningOutbox(keyspace))
+                             LearningOutbox(keyspace), TenantPlatformKeys(keyspace, config.company_id))
 
     def chat_provider(self, config: TenantConfig) -> ChatProvider:
         """The tenant's chat provider, cached per (tenant, provider, model): clients keep connection pools."""

@@ -16,7 +16,7 @@ from typing import Literal, Protocol, Sequence
 import httpx
 import openai
 from langchain_core.exceptions import LangChainException
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
@@ -116,7 +116,7 @@ class RetrievalOnlyProvider:
         words = PHRASES.get(req.language, PHRASES["es"])
         q_terms = set(lexical.analyze(req.search_query, req.tenant_language))
         idx, vals = lexical.query_vector(req.search_query, req.tenant_language)
-        weights = dict(zip(idx, vals))
+        weights = dict(zip(idx, vals, strict=True))
         scored = []
         for rank, passage in enumerate(req.passages):
             for order, (heading, line) in enumerate(_lines_with_headings(passage.content)):
@@ -138,7 +138,7 @@ class RetrievalOnlyProvider:
             if text not in seen:
                 seen.add(text)
                 bullets.append(text)
-        sources = []
+        sources: list[Passage] = []
         for s in best:
             if s[5].document_id not in {p.document_id for p in sources}:
                 sources.append(s[5])
@@ -174,7 +174,7 @@ class OpenAIChatProvider:
         system = SYSTEM_PROMPT.format(agent_name=req.agent_name, company=req.company_name, persona=req.persona,
                                       language_name=language_name)
         passages = "\n\n".join(f"[{i}] {p.title}\n{p.content}" for i, p in enumerate(req.passages, 1))
-        msgs = [SystemMessage(system)]
+        msgs: list[BaseMessage] = [SystemMessage(system)]
         for turn in list(req.history)[-6:]:
             msgs.append(HumanMessage(turn["content"]) if turn["role"] == "user" else AIMessage(turn["content"]))
         msgs.append(HumanMessage(f"Pasajes:\n{passages or '(ninguno)'}\n\nPregunta del cliente: {req.question}"))

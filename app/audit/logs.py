@@ -58,9 +58,9 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, "_misybot", False):
+        if h.get_name() == "misybot":
             root.removeHandler(h)
-    handler._misybot = True
+    handler.set_name("misybot")      # so a second create_app replaces it instead of doubling every line
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)    # we write our own access line

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
 from app.storage.embeddings import offline_model_path
 
@@ -11,10 +11,10 @@ from app.storage.embeddings import offline_model_path
 _SEPARATORS = ["\n# ", "\n## ", "\n### ", "\n#### ", "\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 _lock = threading.Lock()
-_splitters: dict[tuple[int, int], RecursiveCharacterTextSplitter] = {}
+_splitters: dict[tuple[int, int], TextSplitter] = {}
 
 
-def _splitter(chunk_tokens: int, overlap_tokens: int) -> RecursiveCharacterTextSplitter:
+def _splitter(chunk_tokens: int, overlap_tokens: int) -> TextSplitter:
     with _lock:
         key = (chunk_tokens, overlap_tokens)
         if key not in _splitters:

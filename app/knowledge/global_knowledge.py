@@ -16,10 +16,10 @@ lost to a concurrent update.
 """
 from __future__ import annotations
 
+import builtins
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import redis
 from qdrant_client import models
@@ -205,7 +205,7 @@ class GlobalKnowledge:
     def save_payload(self, learning_id: str, payload: dict) -> None:
         self._call(lambda c: c.overwrite_payload(self.collection, payload=payload, points=[learning_id], wait=True))
 
-    def delete(self, ids: list[str]) -> None:
+    def delete(self, ids: builtins.list[str]) -> None:
         if ids:
             self._call(lambda c: c.delete(self.collection, points_selector=models.PointIdsList(points=ids),
                                           wait=True))

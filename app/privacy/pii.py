@@ -44,7 +44,7 @@ class PiiEngine:
 
         class _FastSpacy(SpacyNlpEngine):
             def load(self) -> None:
-                self.nlp = {}
+                self.nlp = {}  # type: ignore[assignment]  # Presidio declares it None until loaded
                 for m in self.models:
                     nlp = spacy.load(m["model_name"])
                     # NER only: our recognizers need no parse, tags or lemmas.

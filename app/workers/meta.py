@@ -14,7 +14,6 @@ import logging
 import re
 import threading
 from collections import Counter
-
 from typing import Callable
 
 import redis

@@ -85,6 +85,7 @@ def match(state: LearningState, runtime: Runtime[MetaRuntime]) -> dict:
 def merge(state: LearningState, runtime: Runtime[MetaRuntime]) -> dict:
     kb = runtime.context.knowledge
     learning = state["match"]
+    assert learning is not None        # the edge from match only leads here with one
     payload = kb.merge(learning, state["text"], state["answered"], state["source"], state["contributor"])
     if (payload["status"] == "pending" and payload["count"] >= VALIDATE_MIN_COUNT
             and len(payload["contributors"]) >= VALIDATE_MIN_CONTRIBUTORS):

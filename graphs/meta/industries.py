@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.knowledge.lexical import fold
 
-CATEGORIES = {
+CATEGORIES: dict[str, tuple[tuple[str, ...], str, str]] = {
     # category: (words that put a tenant in it, Spanish label, English label)
     "dental": (("dental", "odontolog", "ortodonc", "dentist"), "clínicas dentales", "dental clinics"),
     "aesthetic": (("estetic", "aesthetic", "dermatolog", "cosmetic", "medispa", "belleza", "beauty"),
@@ -27,4 +27,5 @@ def industry_category(industry: str) -> str:
 def label(category: str, language: str) -> str:
     if category not in CATEGORIES:
         return "otros negocios" if language == "es" else "other businesses"
-    return CATEGORIES[category][1 if language == "es" else 2]
+    _, spanish, english = CATEGORIES[category]
+    return spanish if language == "es" else english

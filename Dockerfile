@@ -23,4 +23,4 @@ EXPOSE 5000
 # With REDIS_URL and QDRANT_URL set, workers are stateless and can be scaled. On embedded stores use
 # WEB_CONCURRENCY=1: the embedded Qdrant admits one process.
 CMD gunicorn --workers ${WEB_CONCURRENCY:-2} --threads ${GUNICORN_THREADS:-8} --timeout 120 \
-    --bind ${HOST}:${PORT} "app:create_app()"
+    --bind ${HOST}:${PORT} "app.factory:create_app()"

@@ -8,7 +8,7 @@ import logging
 import secrets
 import sys
 
-from app import create_app
+from app.factory import create_app
 from pydantic import SecretStr
 
 from app.settings import Settings

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from app import create_app  # noqa: E402
+from app.factory import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 SETS = ("retrieval_questions.yaml", "retrieval_questions_holdout.yaml")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from app import create_app
+from app.factory import create_app
 from app.settings import Settings
 from app.storage.embeddings import build_embedder
 from app.storage.redis_store import embedded_socket

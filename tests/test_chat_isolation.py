@@ -2,7 +2,7 @@
 and prompt injection reveals neither other tenants' content nor the system prompt."""
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from tests.conftest import ADMIN_TOKEN
 from tests.fake_openai import FakeOpenAI
 

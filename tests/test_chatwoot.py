@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.channels.chatwoot_events import decide, parse_event
 from app.channels.chatwoot_webhook import RETRY
 from app.workers.chatwoot import ChatwootWorker

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from tests.docs_factory import docx_bytes, pdf_bytes
 
 BOTOX = ("# Toxina botulínica\n\nLa aplicación de bótox cuesta $850.000 COP por tres zonas y dura 30 minutos. "

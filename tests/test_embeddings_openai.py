@@ -1,7 +1,7 @@
 """Our OpenAI-compatible embeddings client against a local server that speaks the protocol."""
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.storage.embeddings import EmbeddingError, OpenAICompatibleEmbedder
 from tests.fake_openai import DIM, FakeOpenAI, embed
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from app import create_app
+from app.factory import create_app
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

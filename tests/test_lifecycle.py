@@ -13,7 +13,7 @@ import redis
 from qdrant_client import models
 
 import app.tenancy.migration as migration
-from app import create_app
+from app.factory import create_app
 from app.platform import Platform
 from app.security.principal import Principal
 from app.storage.redis_values import checksum, read_value

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from app import create_app
-from app.privacy.placeholder_store import PlaceholderStore
+from app.factory import create_app
+from app.security.principal import Principal
 from tests.fake_openai import FakeOpenAI
 
 NAME, PHONE, CEDULA = "María Gómez", "300 123 4567", "1.020.345.678"
@@ -131,10 +131,13 @@ def pii_map_key(user_id):
     return f"alpha:pii_map:{user_id}"
 
 
-def stored_mapping(app, user_id) -> dict:
+def alpha_ctx(app):
     p = app.extensions["misybot"]
-    config = p.registry.get("alpha")
-    return PlaceholderStore(p.keyspace(config), p.vault, config.memory.ttl_hours * 3600).load(user_id)
+    return p.tenant_context(p.registry.get("alpha"), Principal("platform_admin", None))
+
+
+def stored_mapping(app, user_id) -> dict:
+    return alpha_ctx(app).placeholders.load(user_id)
 
 
 # -- anonymize_llm: true --------------------------------------------------------------------------------
@@ -191,10 +194,7 @@ def test_a_second_turn_reuses_the_conversations_placeholders(app, client, key, l
 
 def test_the_mapping_is_read_back_from_redis(app, client, key, llm_server):
     """Not rebuilt from the history: a conversation with no history still gets its stored numbers."""
-    p = app.extensions["misybot"]
-    config = p.registry.get("alpha")
-    PlaceholderStore(p.keyspace(config), p.vault, 3600).save("ana-3", {"<PERSON_1>": "Laura Pérez",
-                                                                       "<PERSON_2>": NAME})
+    alpha_ctx(app).placeholders.save("ana-3", {"<PERSON_1>": "Laura Pérez", "<PERSON_2>": NAME})
     llm_server.chat_reply = "Hola <PERSON_2> [1]"
     out = chat(client, key, "ana-3", f"Hola, soy {NAME}, ¿cuánto vale el bótox?")
     assert question(answer_call(llm_server)) == "Hola, soy <PERSON_2>, ¿cuánto vale el bótox?"

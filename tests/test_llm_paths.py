@@ -4,7 +4,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app import create_app
+from app.factory import create_app
 from graphs.llm import AnswerRequest, OpenAIChatProvider, Passage, RetrievalOnlyProvider
 from tests.conftest import ADMIN_TOKEN
 from tests.fake_openai import FakeOpenAI

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app
+from app.factory import create_app
 from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent

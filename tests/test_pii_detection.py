@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.privacy import evaluation
-from app.privacy.pii import ENTITY_TYPES, PLACEHOLDER, Placeholders, anonymize, detect_pii, engine
+from app.privacy.pii import PLACEHOLDER, Placeholders, anonymize, detect_pii, engine
+from app.privacy.placeholder_syntax import ENTITY_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_FILE = ROOT / "bench/data/pii_messages.yaml"

@@ -8,6 +8,7 @@ import pytest
 
 from app.privacy.consent import LOG_LIMIT, ConsentError, ConsentStore
 from app.privacy.learning_outbox import LearningOutbox
+from app.security.principal import Principal
 from app.security.signatures import sign
 
 ALPHA = "https://alpha.example"
@@ -34,7 +35,7 @@ def widget(client, alpha_creds):
 
 def keyspace(app, company_id="alpha"):
     p = app.extensions["misybot"]
-    return p.keyspace(p.registry.get(company_id))
+    return p.tenant_context(p.registry.get(company_id), Principal("platform_admin", None)).keyspace
 
 
 def post(client, headers, status=200, **body):

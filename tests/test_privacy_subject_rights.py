@@ -47,11 +47,7 @@ def plant_vector(ctx, user, doc):
 
 
 def vector_count(ctx, user):
-    from qdrant_client import models
-
-    flt = models.Filter(must=[models.FieldCondition(key="user_id", match=models.MatchValue(value=user))])
-    with ctx.knowledge._store as c:
-        return c.count(ctx.knowledge.collection, count_filter=flt, exact=True).count
+    return ctx.knowledge.count(user)
 
 
 def snapshot(r) -> dict:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.tenancy.registry import ConfigError, load_companies_file, parse_companies
 
 ROOT = Path(__file__).resolve().parent.parent

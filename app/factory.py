@@ -1,0 +1,77 @@
+"""The app factory: builds the Flask service from Settings and wires every part of it."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.api import admin, contract, conversations, documents, health, meta, privacy, tokens, webhooks, widget
+from app.api.errors import error_response, register_error_handlers
+from app.audit.logs import configure_logging, init_request_logging
+from app.conversations.pipeline import TurnRefused
+from app.platform import Platform
+from app.privacy.pii import engine as pii_engine
+from app.settings import Settings
+from app.storage.embeddings import EmbeddingError
+from app.tenancy.onboarding import seed_tenant_documents
+from app.workers.chatwoot import ChatwootWorker
+from app.workers.meta import MetaWorker
+
+log = logging.getLogger("misybot.startup")
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
+    """The app factory. Tests pass Settings pointing at a temp DATA_DIR (and may share a Platform)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    # A little over the document limit so multipart overhead fits; werkzeug answers 413 past it.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
+    app.json.ensure_ascii = False
+    platform = platform or Platform.from_settings(settings)
+    app.extensions["misybot"] = platform
+
+    _warm_up(platform, settings)
+    if settings.chatwoot_worker:
+        # Slow work runs off the request path; with several processes each runs a worker in the same
+        # consumer group, so every job is taken by exactly one of them.
+        worker = ChatwootWorker(platform, consumer=f"w{os.getpid()}")
+        worker.start()
+        platform.background.append(worker)
+    if settings.meta_worker:
+        meta_worker = MetaWorker(platform.meta_pipeline(), settings.meta_interval_s)
+        meta_worker.start()
+        platform.background.append(meta_worker)
+
+    init_request_logging(app)
+    # Another process may have onboarded, offboarded or reloaded: pick up its config version first.
+    app.before_request(platform.sync_config)
+    register_error_handlers(app)
+    contract.init_app(app)
+    app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers))
+    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
+               meta.bp):
+        app.register_blueprint(bp)
+    app.after_request(widget.add_cors_headers)
+    if settings.trusted_proxy_count:
+        # Only behind proxies we run do we believe X-Forwarded-For, and only that many hops of it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1)  # type: ignore[method-assign]
+    return app
+
+
+def _warm_up(platform: Platform, settings: Settings) -> None:
+    """Load the embedder now rather than on the first request, and seed empty knowledge bases.
+    Neither may stop the service from starting: a dependency that is down shows in /health."""
+    try:
+        platform.embedder.embed_query("warm-up")
+    except EmbeddingError as exc:
+        log.warning("embedder not ready at start-up: %s", exc)
+        return
+    pii_engine()              # the spaCy models for PII detection: seconds on the first load
+    if settings.seed_tenant_documents:
+        try:
+            seed_tenant_documents(platform, settings.tenants_dir)
+        except Exception:     # a seed document must never keep the service down; the log says which
+            log.exception("seeding tenant documents failed; the service starts without them")

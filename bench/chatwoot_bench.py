@@ -24,8 +24,11 @@ sys.path.insert(0, str(ROOT))
 from app.factory import create_app  # noqa: E402
 from app.channels.chatwoot_webhook import JOBS, set_chatwoot_secrets  # noqa: E402
 from app.workers.chatwoot import ChatwootWorker  # noqa: E402
+from app.security.principal import Principal  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.chatwoot_fake import FakeChatwoot, message_event, signed  # noqa: E402
+
+ADMIN = Principal("platform_admin", None)
 
 QUESTIONS = ["cuánto vale el tratamiento?", "a qué hora abren?", "dónde quedan?", "tienen promociones?",
              "cuánto dura la sesión?", "aceptan tarjeta?"]
@@ -52,7 +55,7 @@ def main() -> None:
         accounts = {}
         for cid in p.registry.company_ids():
             cfg = p.registry.get(cid)
-            set_chatwoot_secrets(p, p.keyspace(cfg), api_token=f"tok-{cid}", webhook_secret=f"whsec-{cid}")
+            set_chatwoot_secrets(p, p.tenant_context(cfg, ADMIN).keyspace, api_token=f"tok-{cid}", webhook_secret=f"whsec-{cid}")
             accounts[cfg.chatwoot.account_id] = cid
         c = app.test_client()
         rng = random.Random(1)

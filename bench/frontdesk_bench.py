@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.platform import Platform  # noqa: E402
-from app.security.principal import CHAT  # noqa: E402
+from app.security.principal import CHAT, Principal  # noqa: E402
 from app.security.signatures import sign, verify_signature  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
@@ -44,7 +44,7 @@ def main() -> None:
                             redis_url=os.environ.get("REDIS_URL"), misybot_master_key="bench-master-key-0123456789abcdefghij")
         p = Platform.from_settings(settings)
         config = p.registry.get("benova")
-        ks = p.keyspace(config)
+        ks = p.tenant_context(config, Principal("platform_admin", None)).keyspace
         key, _ = p.api_keys.issue("benova", ks, {CHAT})
         token, _ = p.tokens.issue(tenant_id="benova", site_id="s", origin="https://benova.example",
                                   permissions=[CHAT], ttl_s=3600)

@@ -22,6 +22,7 @@ from _common import emit, open_platform
 from app.security.principal import Principal
 from app.settings import Settings
 from app.tenancy.onboarding import ALL_PERMISSIONS
+from app.tenancy.platform_keys import record_ids
 
 
 def main(argv=None) -> int:
@@ -42,8 +43,9 @@ def main(argv=None) -> int:
                 else {"kid": p.tokens.rotate_signing_key()}
         elif args.command == "master-key":
             n = p.tokens.rotate_encryption()
+            admin = Principal("platform_admin", None)
             for cid in p.registry.company_ids():
-                n += p.secrets.rotate_encryption(p.keyspace(p.registry.get(cid)))
+                n += p.secrets.rotate_encryption(p.tenant_context(p.registry.get(cid), admin).keyspace)
             result = {"re_encrypted": n}
         else:
             config = p.registry.get(args.company_id or "")
@@ -61,7 +63,7 @@ def main(argv=None) -> int:
                 key_id, secret = p.secrets.issue_hmac_secret(ks)
                 result = {"company_id": cid, "hmac_key_id": key_id, "hmac_secret": secret}
             elif args.command == "client":
-                old = [k.rsplit(":", 1)[-1] for k in ks.scan_keys("client")]
+                old = record_ids(ks, "client")
                 client_id, client_secret = p.secrets.issue_client(cid, ks)
                 result = {"company_id": cid, "client_id": client_id, "client_secret": client_secret,
                           "revoked_client_ids": [c for c in old if p.secrets.revoke_client(ks, c)]}

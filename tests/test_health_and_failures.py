@@ -119,7 +119,7 @@ def test_qdrant_unreachable_gives_503_and_stores_nothing(make_settings, redis_cl
 
 def test_every_log_line_of_a_request_carries_the_company(client, issue_key):
     key = issue_key("alpha")
-    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_misybot", False))
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "misybot")
     stream = io.StringIO()
     old = handler.setStream(stream)
     try:

@@ -5,8 +5,10 @@ chunks. A document is listed and searchable only once every chunk is stored (sta
 """
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -15,10 +17,11 @@ from datetime import datetime, timezone
 import redis
 
 from app.knowledge.chunking import split_text
-from app.knowledge.index import ChunkHit, KnowledgeIndex, SearchMode
+from app.knowledge.index import ChunkHit, KnowledgeIndex, SearchMode, VectorStoreUnavailable
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import Limits
 
+log = logging.getLogger("misybot.documents")
 DOCUMENT_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_TITLE = 300
 PREVIEW_CHARS = 500
@@ -167,7 +170,7 @@ class DocumentService:
             try:
                 self.index.ensure_collection()
                 self.index.upsert(points)
-            except Exception:
+            except BaseException:      # whatever stopped the write (even a worker timeout), undo it first
                 self._undo(document_id, len(chunks))
                 raise
             # Publish: status, listing and usage change together.
@@ -186,8 +189,9 @@ class DocumentService:
         same text overwrites them, since chunk ids are derived from the document id."""
         try:
             self.index.delete_document_points(document_id, chunks)
-        except Exception:
-            pass
+        except VectorStoreUnavailable as exc:
+            log.warning("could not remove the chunks of a failed ingestion: %s", exc,
+                        extra={"company_id": self.company_id, "document_id": document_id})
         finally:
             self.keys.redis.delete(self._doc_key(document_id))
 
@@ -219,12 +223,12 @@ class DocumentService:
         return True
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True) -> list[ChunkHit]:
+    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True) -> builtins.list[ChunkHit]:
         hits = self.index.search(query, k, mode, expand_query)
         if not hits:
             return hits
         # Only chunks of documents that are fully stored and still listed are answers.
         doc_ids = list({h.document_id for h in hits})
         scores = self.keys.redis.zmscore(self._ready_index, doc_ids)
-        ready = {d for d, s in zip(doc_ids, scores) if s is not None}
+        ready = {d for d, s in zip(doc_ids, scores, strict=True) if s is not None}
         return [h for h in hits if h.document_id in ready]

@@ -1,9 +1,15 @@
-"""One tenant's Qdrant collection: dense + lexical vectors per chunk, hybrid search with RRF."""
+"""One tenant's Qdrant collection: dense + lexical vectors per chunk, hybrid search with RRF.
+
+Every read, export and delete is limited to points whose payload names this company, so a point that
+reached the wrong collection (a bad migration, a tampered restore) is never served, exported or erased
+on another tenant's behalf. Backup, migration and erasure exchange points as plain, JSON-able dicts:
+  {"id": int | str, "dense": [float] | None, "lexical": {"indices", "values"} | None, "payload": {...}}
+"""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Iterable, Iterator, Literal, Sequence
 
 from qdrant_client import models
 
@@ -42,6 +48,25 @@ def embedding_text(title: str, chunk: str) -> str:
     return f"{title}\n{chunk}" if title else chunk
 
 
+def _match(key: str, value: str) -> models.FieldCondition:
+    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+
+
+def _portable(record) -> dict:
+    vectors = record.vector if isinstance(record.vector, dict) else {DENSE: record.vector}
+    sparse = vectors.get(LEXICAL)
+    return {"id": record.id, "dense": list(vectors[DENSE]) if vectors.get(DENSE) is not None else None,
+            "lexical": {"indices": list(sparse.indices), "values": list(sparse.values)} if sparse else None,
+            "payload": record.payload}
+
+
+def _struct(point: dict) -> models.PointStruct:
+    vector = {DENSE: point["dense"]} if point.get("dense") is not None else {}
+    if point.get("lexical"):
+        vector[LEXICAL] = models.SparseVector(**point["lexical"])
+    return models.PointStruct(id=point["id"], vector=vector, payload=point["payload"])
+
+
 class KnowledgeIndex:
     def __init__(self, store: VectorStore, collection: str, company_id: str, language: str,
                  embedder: Embedder, dense_weight: float = 1.0):
@@ -76,12 +101,70 @@ class KnowledgeIndex:
     def exists(self) -> bool:
         return self._call(lambda c: c.collection_exists(self.collection))
 
-    def count(self) -> int:
+    def _own(self, *conditions: models.FieldCondition) -> models.Filter:
+        return models.Filter(must=[_match("company_id", self.company_id), *conditions])
+
+    def count(self, user_id: str | None = None) -> int:
+        """This company's points (of one end user, when given)."""
+        flt = self._own(*([_match("user_id", user_id)] if user_id is not None else []))
+
         def run(client):
             if not client.collection_exists(self.collection):
                 return 0
-            return client.count(self.collection, exact=True).count
+            return client.count(self.collection, count_filter=flt, exact=True).count
         return self._call(run)
+
+    def scroll(self, user_id: str | None = None, with_vectors: bool = True, batch: int = 256) -> Iterator[dict]:
+        """Every point of this company (of one end user, when given), a page at a time: the lock of the
+        embedded store is held per page, never across the caller's work."""
+        flt = self._own(*([_match("user_id", user_id)] if user_id is not None else []))
+        offset = None
+        while True:
+            def run(client, offset=offset):
+                if not client.collection_exists(self.collection):
+                    return [], None
+                return client.scroll(self.collection, scroll_filter=flt, limit=batch, offset=offset,
+                                     with_payload=True, with_vectors=with_vectors)
+            records, offset = self._call(run)
+            yield from map(_portable, records)
+            if offset is None:
+                return
+
+    def get_points(self, ids: Sequence) -> list[dict]:
+        """The points with these ids that are this company's."""
+        def run(client):
+            if not ids or not client.collection_exists(self.collection):
+                return []
+            return client.retrieve(self.collection, ids=list(ids), with_payload=True, with_vectors=True)
+        return [_portable(r) for r in self._call(run) if (r.payload or {}).get("company_id") == self.company_id]
+
+    def upsert_points(self, points: Iterable[dict], batch: int = 256) -> None:
+        """Store portable points (a restore, a migration). Refuses, before writing, any point whose
+        payload names another company."""
+        points = list(points)
+        foreign = [p["id"] for p in points if (p.get("payload") or {}).get("company_id") != self.company_id]
+        if foreign:
+            raise ValueError(f"{len(foreign)} points are not {self.company_id!r}'s (e.g. id {foreign[0]!r})")
+        self.upsert([_struct(p) for p in points], batch)
+
+    def delete_for_user(self, user_id: str) -> int:
+        """Erase every point of this company that belongs to one end user. Returns how many went."""
+        flt = self._own(_match("user_id", user_id))
+
+        def run(client):
+            if not client.collection_exists(self.collection):
+                return 0
+            n = client.count(self.collection, count_filter=flt, exact=True).count
+            if n:
+                client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+            return n
+        return self._call(run)
+
+    def legacy(self, collection: str) -> "LegacyCollection":
+        """A single-tenant deployment's collection on the same store, for the migration into this one."""
+        if collection == self.collection:
+            raise ValueError("the legacy collection cannot be the tenant's own collection")
+        return LegacyCollection(self._store, collection)
 
     def build_points(self, document_id: str, title: str, chunks: Sequence[str],
                      extra_payload: dict | None = None) -> list[models.PointStruct]:
@@ -89,7 +172,7 @@ class KnowledgeIndex:
         texts = [embedding_text(title, c) for c in chunks]
         dense = self.embedder.embed_documents(texts)
         points = []
-        for i, (chunk, text, vec) in enumerate(zip(chunks, texts, dense)):
+        for i, (chunk, text, vec) in enumerate(zip(chunks, texts, dense, strict=True)):
             idx, vals = lexical.document_vector(text, self.language)
             payload = {"company_id": self.company_id, "document_id": document_id, "title": title,
                        "chunk_index": i, "content": chunk, **(extra_payload or {})}
@@ -109,8 +192,7 @@ class KnowledgeIndex:
         """Every chunk of a document: by the ids we derive, and by payload for chunks that came in
         with other ids (migrated from a single-tenant collection)."""
         ids = [point_id(self.company_id, document_id, i) for i in range(chunks)]
-        by_payload = models.Filter(must=[models.FieldCondition(key="document_id",
-                                                               match=models.MatchValue(value=document_id))])
+        by_payload = self._own(_match("document_id", document_id))
 
         def run(client):
             if not client.collection_exists(self.collection):
@@ -158,3 +240,36 @@ class KnowledgeIndex:
             hits.append(ChunkHit(pl.get("document_id", ""), pl.get("title", ""), pl.get("content", ""),
                                  int(pl.get("chunk_index", 0)), float(p.score)))
         return hits
+
+
+class LegacyCollection:
+    """The collection of a single-tenant deployment. It belongs to no company, so it has no company
+    check: the migration reads it whole into one tenant, after refusing any company's collection."""
+
+    def __init__(self, store: VectorStore, name: str):
+        self._store = store
+        self.name = name
+
+    def exists(self) -> bool:
+        return self._store.call(lambda c: c.collection_exists(self.name))
+
+    def pages(self, batch: int = 256) -> Iterator[list[dict]]:
+        """Pages of {"id", "dense", "payload"}; dense is the unnamed vector, the one named "dense", or the
+        only named one, and None when there is no list-shaped vector."""
+        offset = None
+        while True:
+            records, offset = self._store.call(lambda c, offset=offset: c.scroll(
+                self.name, limit=batch, offset=offset, with_payload=True, with_vectors=True))
+            page = []
+            for r in records:
+                vec = r.vector
+                if isinstance(vec, dict):
+                    vec = vec.get(DENSE, next(iter(vec.values())) if len(vec) == 1 else None)
+                page.append({"id": r.id, "dense": vec if isinstance(vec, list) else None,
+                             "payload": r.payload or {}})
+            yield page
+            if offset is None:
+                return
+
+    def drop(self) -> None:
+        self._store.call(lambda c: c.delete_collection(self.name))

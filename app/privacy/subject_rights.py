@@ -26,15 +26,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import redis
-from qdrant_client import models
 
 from app.conversations.history import ConversationBusy
+from app.knowledge.global_knowledge import MetaBusy
 from app.knowledge.index import VectorStoreUnavailable
-from app.privacy.consent import ConsentStore, now_iso
-from app.privacy.learning_outbox import LearningOutbox, OutboxBusy
-from app.privacy.placeholder_store import PlaceholderStore
+from app.privacy.consent import now_iso
+from app.privacy.learning_outbox import OutboxBusy
 from app.storage.redis_values import UnsupportedKeyType, read_value
-from graphs.meta.knowledge import MetaBusy
 
 log = logging.getLogger("misybot.privacy")
 
@@ -119,7 +117,7 @@ def bookings_section(platform, ctx) -> Section:
 
 
 def consent_section(platform, ctx) -> Section:
-    store = ConsentStore(ctx.keyspace)
+    store = ctx.consent
     return Section("consent", lambda u: {"consents": store.get(u), "history": store.history(u)},
                    lambda u: {"deleted_keys": store.erase(u)})
 
@@ -129,14 +127,14 @@ EXTRA_SECTIONS: list[Callable[[Any, Any], Section]] = []
 
 
 def placeholders_section(platform, ctx) -> Section:
-    store = PlaceholderStore(ctx.keyspace, platform.vault, ctx.config.memory.ttl_hours * 3600)
+    store = ctx.placeholders
     # The decrypted mapping is the user's own data, so it is what they get.
     return Section("pii_placeholders", lambda u: {"mapping": store.load(u)},
                    lambda u: {"deleted_keys": store.delete(u)})
 
 
 def learnings_section(platform, ctx) -> Section:
-    outbox = LearningOutbox(ctx.keyspace)
+    outbox = ctx.outbox
     return Section("pending_learnings", outbox.for_user, lambda u: {"deleted_items": outbox.drop_user(u)})
 
 
@@ -167,40 +165,14 @@ def chatwoot_section(platform, ctx) -> Section:
                                                   sorted(_hashes(keys, "cw:out", u).items())], erase)
 
 
-def _vectors(platform, fn):
-    return platform.vectors.call(fn)
-
-
 def vectors_section(platform, ctx) -> Section:
-    collection = ctx.config.vectorstore_index
-
-    def by_user(user_id: str) -> models.Filter:
-        return models.Filter(must=[models.FieldCondition(key="user_id", match=models.MatchValue(value=user_id))])
+    """Through the tenant's KnowledgeIndex, so only points that name this company are exported or erased."""
+    index = ctx.knowledge
 
     def export(user_id: str) -> list[dict]:
-        def run(client):
-            if not client.collection_exists(collection):
-                return []
-            out, offset = [], None
-            while True:
-                points, offset = client.scroll(collection, scroll_filter=by_user(user_id), limit=256, offset=offset,
-                                               with_payload=True, with_vectors=False)
-                out += [{"id": str(p.id), "payload": p.payload} for p in points]
-                if offset is None:
-                    return out
-        return _vectors(platform, run)
+        return [{"id": str(p["id"]), "payload": p["payload"]} for p in index.scroll(user_id, with_vectors=False)]
 
-    def erase(user_id: str) -> dict:
-        def run(client):
-            if not client.collection_exists(collection):
-                return 0
-            n = client.count(collection, count_filter=by_user(user_id), exact=True).count
-            if n:
-                client.delete(collection, points_selector=models.FilterSelector(filter=by_user(user_id)), wait=True)
-            return n
-        return {"deleted_points": _vectors(platform, run)}
-
-    return Section("tenant_vectors", export, erase)
+    return Section("tenant_vectors", export, lambda u: {"deleted_points": index.delete_for_user(u)})
 
 
 def owns_key(key: str, prefix: str, user_id: str) -> bool:
@@ -248,8 +220,8 @@ def sweep_section(platform, ctx) -> Section:
     return Section("sessions_and_cache", export, erase)
 
 
-BUILTIN_SECTIONS = (learnings_section, global_learnings_section, consent_section, conversation_section, bookings_section, placeholders_section,
-                    chatwoot_section, vectors_section)
+BUILTIN_SECTIONS = (learnings_section, global_learnings_section, consent_section, conversation_section,
+                    bookings_section, placeholders_section, chatwoot_section, vectors_section)
 
 
 def user_sections(platform, tenant_ctx) -> list[Section]:

@@ -14,17 +14,13 @@ import redis
 
 from app.security.principal import TENANT_PERMISSIONS, Principal
 from app.storage.redis_store import TenantKeyspace
-from app.tenancy.config import PLATFORM_REDIS_PREFIX
+from app.tenancy.platform_keys import api_key_lookup as _lookup_key
 
 KEY_PREFIX = "msk_"       # secret keys; publishable widget keys will be pk_live_…
 
 
 def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
-def _lookup_key(key_hash: str) -> str:
-    return f"{PLATFORM_REDIS_PREFIX}apikey:{key_hash}"
 
 
 def _now() -> str:
@@ -95,11 +91,6 @@ class ApiKeyStore:
         for old_id in old:
             self.revoke(keyspace, old_id)
         return plaintext, key_id, old
-
-    def platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
-        """The platform lookups of this tenant's keys (for backup)."""
-        hashes = [self.redis.hget(k, "key_hash") for k in keyspace.scan_keys("apikey")]
-        return [_lookup_key(h) for h in hashes if h and self.redis.exists(_lookup_key(h))]
 
     def purge_tenant(self, keyspace: TenantKeyspace) -> int:
         """Delete every key of a tenant, active or revoked (offboarding, failed onboarding)."""

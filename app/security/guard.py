@@ -102,11 +102,12 @@ def _token_principal(token: str, typ: str) -> Principal:
                      frozenset(claims.get("permissions", [])), claims["jti"])
 
 
-def _verify_hmac(company_id: str) -> None:
+def _verify_hmac(principal: Principal) -> None:
     p = platform()
-    config = p.registry.get(company_id)
+    # The secrets are read through a context of the principal the token just proved, like any tenant data.
+    ctx = p.tenant_context(p.registry.get(principal.company_id), principal)
     try:
-        verify_signature(p.redis, company_id, p.secrets.hmac_secrets(p.keyspace(config)), request.headers,
+        verify_signature(p.redis, ctx.company_id, p.secrets.hmac_secrets(ctx.keyspace), request.headers,
                          request.method, request.path, request.get_data(cache=True), p.settings.hmac_window_s)
     except SignatureError as exc:
         raise ApiError(401, exc.code, exc.message) from None
@@ -120,7 +121,7 @@ def authenticate_tenant(allowed: tuple[str, ...]) -> Principal:
     token = bearer_token()
     if token and "tat" in allowed:
         principal = _token_principal(token, "tat")
-        _verify_hmac(principal.company_id)      # a TAT alone is not enough for server-to-server calls
+        _verify_hmac(principal)                 # a TAT alone is not enough for server-to-server calls
         return principal
     if token and "widget" in allowed:
         return _token_principal(token, "widget")

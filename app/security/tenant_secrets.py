@@ -2,8 +2,8 @@
 HMAC signing secrets (server-to-server) and publishable widget keys.
 
 Secrets are stored encrypted with the master key (Vault), because they must be read back to verify a
-signature; lookups by id live in the platform namespace, and each tenant lists its own records under its
-prefix so rotation, backup and offboarding find them.
+signature; lookups by id live in the platform namespace (named in app/tenancy/platform_keys.py), and
+each tenant lists its own records under its prefix so rotation, backup and offboarding find them.
   misybot:client:{client_id}   -> company_id, secret (encrypted), status
   misybot:pk:{pk_live_…}       -> company_id
   {prefix}client:{client_id}, {prefix}hmac:{key_id}, {prefix}pk:{pk}
@@ -19,21 +19,15 @@ import redis
 
 from app.security.vault import Vault
 from app.storage.redis_store import TenantKeyspace
-from app.tenancy.config import PLATFORM_REDIS_PREFIX
+from app.tenancy.platform_keys import client_lookup as _client_key
+from app.tenancy.platform_keys import publishable_lookup as _pk_key
+from app.tenancy.platform_keys import record_ids
 
 MAX_ACTIVE_HMAC = 2        # the new and the previous secret verify during a rotation
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _client_key(client_id: str) -> str:
-    return f"{PLATFORM_REDIS_PREFIX}client:{client_id}"
-
-
-def _pk_key(pk: str) -> str:
-    return f"{PLATFORM_REDIS_PREFIX}pk:{pk}"
 
 
 class TenantSecrets:
@@ -108,15 +102,6 @@ class TenantSecrets:
         return self.redis.get(_pk_key(pk))
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
-        """The platform-namespace entries that belong to this tenant (for backup and offboarding)."""
-        out = []
-        for k in keyspace.scan_keys("client"):
-            out.append(_client_key(k[len(keyspace.key("client", "x")) - 1:]))
-        for k in keyspace.scan_keys("pk"):
-            out.append(_pk_key(k[len(keyspace.key("pk", "x")) - 1:]))
-        return [k for k in out if self.redis.exists(k)]
-
     def rotate_encryption(self, keyspace: TenantKeyspace) -> int:
         """Re-encrypt every stored secret of a tenant under the first master key."""
         n = 0
@@ -125,10 +110,10 @@ class TenantSecrets:
             if enc:
                 self.redis.hset(k, "secret", self.vault.rotate(enc))
                 n += 1
-        for k in self.platform_keys(keyspace):
-            enc = self.redis.hget(k, "secret") if self.redis.type(k) == "hash" else None
+        for client_id in record_ids(keyspace, "client"):
+            enc = self.redis.hget(_client_key(client_id), "secret")
             if enc:
-                self.redis.hset(k, "secret", self.vault.rotate(enc))
+                self.redis.hset(_client_key(client_id), "secret", self.vault.rotate(enc))
                 n += 1
         chatwoot = keyspace.key("chatwoot", "secrets")          # api_token, webhook_secret, url_token
         for field, enc in self.redis.hgetall(chatwoot).items():

@@ -5,7 +5,8 @@ The archive (.tar.gz) holds:
   company.json    the company's config block
   redis.jsonl     every key under the tenant's prefix, plus the platform's lookups of its credentials
                   (secrets stay encrypted: restore needs the same MISYBOT_MASTER_KEY)
-  qdrant.jsonl    every point of its collection: id, dense and lexical vectors, payload
+  qdrant.jsonl    every point of its collection (those naming the company): id, dense and lexical
+                  vectors, payload
 """
 from __future__ import annotations
 
@@ -16,12 +17,10 @@ import tarfile
 import time
 from pathlib import Path
 
-from qdrant_client import models
-
-from app.knowledge.index import DENSE, LEXICAL
 from app.storage.redis_values import read_value, write_value
 from app.tenancy.config import TenantConfig
 from app.tenancy.config_file import append_company, locked, write_atomically
+from app.tenancy.platform_keys import is_lookup
 
 FORMAT = "misybot-tenant-backup/1"
 
@@ -30,26 +29,8 @@ class BackupError(ValueError):
     pass
 
 
-def _tenant_redis_keys(platform, ctx) -> list[str]:
-    return sorted(ctx.keyspace.scan_keys()) + platform.tenant_platform_keys(ctx.keyspace)
-
-
-def _points(ctx) -> list[dict]:
-    out, offset = [], None
-    with ctx.knowledge._store as client:
-        if not client.collection_exists(ctx.config.vectorstore_index):
-            return out
-        while True:
-            batch, offset = client.scroll(ctx.config.vectorstore_index, limit=256, offset=offset,
-                                          with_payload=True, with_vectors=True)
-            for p in batch:
-                vec = p.vector if isinstance(p.vector, dict) else {DENSE: p.vector}
-                sparse = vec.get(LEXICAL)
-                out.append({"id": p.id, "dense": list(vec.get(DENSE) or []),
-                            "lexical": {"indices": list(sparse.indices), "values": list(sparse.values)} if sparse else None,
-                            "payload": p.payload})
-            if offset is None:
-                return out
+def _tenant_redis_keys(ctx) -> list[str]:
+    return sorted(ctx.keyspace.scan_keys()) + ctx.platform_keys.lookups()
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> str:
@@ -61,9 +42,10 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> str:
 
 def export_tenant(platform, ctx, path: Path) -> dict:
     r = ctx.keyspace.redis
-    keys = _tenant_redis_keys(platform, ctx)
-    redis_lines = [json.dumps({"key": k, **read_value(r, k)}, ensure_ascii=False) for k in keys if r.exists(k)]
-    points = _points(ctx)
+    keys = _tenant_redis_keys(ctx)
+    values = ((k, read_value(r, k)) for k in keys)
+    redis_lines = [json.dumps({"key": k, **v}, ensure_ascii=False) for k, v in values if v is not None]
+    points = list(ctx.knowledge.scroll())
     members = {
         "company.json": json.dumps(ctx.config.model_dump(mode="json"), ensure_ascii=False, indent=2).encode(),
         "redis.jsonl": "\n".join(redis_lines).encode(),
@@ -99,7 +81,7 @@ def read_archive(path: Path) -> tuple[dict, dict[str, bytes]]:
     return manifest, files
 
 
-def _check_keys_belong(platform, config, rows) -> None:
+def _check_keys_belong(config, rows) -> None:
     """An archive may only write this tenant's keys: everything under its prefix, and platform lookups
     that point at this tenant (a tampered archive must not plant credentials for another company)."""
     prefix = config.redis_prefix
@@ -107,7 +89,7 @@ def _check_keys_belong(platform, config, rows) -> None:
         key = row["key"]
         if key.startswith(prefix):
             continue
-        lookup = key.startswith(("misybot:apikey:", "misybot:client:", "misybot:pk:"))
+        lookup = is_lookup(key)
         owner = (row["value"].get("company_id") if isinstance(row["value"], dict) else row["value"]) if lookup else None
         if not lookup or owner != config.company_id:
             raise BackupError(f"the archive holds a key that is not this company's ({key[:60]}); refusing it")
@@ -123,11 +105,11 @@ def import_tenant(platform, path: Path) -> dict:
     redis_rows = [json.loads(line) for line in files["redis.jsonl"].decode().splitlines() if line]
     points = [json.loads(line) for line in files["qdrant.jsonl"].decode().splitlines() if line]
     ctx = platform.tenant_context(config, Principal("platform_admin", None))
-    r = platform.redis
+    r = ctx.keyspace.redis
     existing = platform.registry.get(config.company_id)
     if existing is not None and existing != config:
         raise BackupError(f"company {config.company_id!r} exists here with a different configuration")
-    _check_keys_belong(platform, config, redis_rows)
+    _check_keys_belong(config, redis_rows)
     clashes = [row["key"] for row in redis_rows if r.exists(row["key"])]
     if clashes:
         raise BackupError(f"{len(clashes)} keys already exist here (e.g. {clashes[0]}); restore into a "
@@ -145,11 +127,8 @@ def import_tenant(platform, path: Path) -> dict:
         for row in redis_rows:
             write_value(r, row["key"], row)
         ctx.knowledge.ensure_collection()
-        structs = [models.PointStruct(id=p["id"], payload=p["payload"], vector={
-            DENSE: p["dense"], **({LEXICAL: models.SparseVector(**p["lexical"])} if p["lexical"] else {})})
-            for p in points]
-        ctx.knowledge.upsert(structs)
-    except Exception:
+        ctx.knowledge.upsert_points(points)
+    except BaseException:
         # All or nothing: what this import wrote goes (nothing here existed before, checked above).
         written = [row["key"] for row in redis_rows]
         for start in range(0, len(written), 500):

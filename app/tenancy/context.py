@@ -1,6 +1,9 @@
 """TenantContext: the only door to one tenant's settings, Redis keyspace, collection and documents.
 
-It is built from a Principal that authentication produced, never from an id taken from the request.
+It is built by `Platform.tenant_context` from a Principal that authentication produced (or an explicit
+platform-admin principal for scripts and workers), never from an id taken from the request. Every
+tenant-scoped store is a field here, and tests/test_isolation_conformance.py runs its isolation tests
+against each of them: a new store field fails that suite until it has a conformance adapter.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from app.privacy.placeholder_store import PlaceholderStore
 from app.security.principal import Principal
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import TenantConfig
+from app.tenancy.platform_keys import TenantPlatformKeys
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class TenantContext:
     consent: ConsentStore
     placeholders: PlaceholderStore        # the conversation's <PERSON_1> mappings (encrypted)
     outbox: LearningOutbox                # consented questions waiting for the meta worker
+    platform_keys: TenantPlatformKeys     # the platform's lookups of its credentials, its migration log
 
     @property
     def company_id(self) -> str:

@@ -19,10 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from qdrant_client import models
 
 from app.knowledge import lexical
-from app.knowledge.index import DENSE, LEXICAL, embedding_text
+from app.knowledge.index import embedding_text
 from app.security.principal import Principal
 from app.storage.redis_values import checksum, read_value, write_value
 
@@ -107,38 +106,31 @@ def _same_point(expected: tuple[str, list[float]], payload: dict, dense) -> bool
 
 def migrate_qdrant(ctx, legacy_collection: str, report: MigrationReport) -> bool:
     """Copy legacy points into the tenant collection. Returns True when every point is verified."""
-    store, index = ctx.knowledge._store, ctx.knowledge
-    with store as client:
-        if not client.collection_exists(legacy_collection):
-            report.qdrant["legacy_collection"] = "absent"
-            return True
+    index = ctx.knowledge
+    legacy = index.legacy(legacy_collection)
+    if not legacy.exists():
+        report.qdrant["legacy_collection"] = "absent"
+        return True
     dim = index.embedder.dimension
     if not report.dry_run:
         index.ensure_collection()
     docs: dict[str, dict] = {}
     expected: dict = {}
-    offset = None
-    while True:
-        with store as client:
-            batch, offset = client.scroll(legacy_collection, limit=256, offset=offset, with_payload=True,
-                                          with_vectors=True)
+    for batch in legacy.pages():
         report.qdrant["found"] += len(batch)
         rows = []
         for p in batch:
-            payload = p.payload or {}
+            payload = p["payload"]
             meta = _legacy_meta(payload)
             content = _content(payload)
             legacy_doc = str(meta.get("document_id") or meta.get("doc_id") or meta.get("source") or content[:64])
             document_id = hashlib.sha256(f"{ctx.company_id}\x00legacy\x00{legacy_doc}".encode()).hexdigest()[:32]
             title = str(meta.get("title") or meta.get("source") or "Documento migrado")[:300]
-            vec = p.vector.get(DENSE) if isinstance(p.vector, dict) else p.vector
-            if isinstance(p.vector, dict) and vec is None and len(p.vector) == 1:
-                vec = next(iter(p.vector.values()))
             d = docs.setdefault(document_id, {"title": title, "chunks": 0, "bytes": 0, "legacy": legacy_doc,
                                               "preview": content[:500]})
             d["chunks"] += 1
             d["bytes"] += len(content.encode())
-            rows.append({"id": p.id, "dense": vec if isinstance(vec, list) and len(vec) == dim else None,
+            rows.append({"id": p["id"], "dense": p["dense"] if p["dense"] and len(p["dense"]) == dim else None,
                          "text": embedding_text(title, content), "payload": {
                              **{k: v for k, v in payload.items() if k != "company_id"},
                              "company_id": ctx.company_id, "document_id": document_id,
@@ -146,20 +138,18 @@ def migrate_qdrant(ctx, legacy_collection: str, report: MigrationReport) -> bool
                              "chunk_index": int(meta.get("chunk_index", 0) or 0), "content": content}})
         missing = [row for row in rows if row["dense"] is None]
         if missing:       # another embedding model wrote these: embed the text again with ours
-            for row, vec in zip(missing, index.embedder.embed_documents([row["text"] for row in missing])):
+            for row, vec in zip(missing, index.embedder.embed_documents([row["text"] for row in missing]), strict=True):
                 row["dense"] = vec
             report.qdrant["re_embedded"] += len(missing)
-        structs = []
+        points = []
         for row in rows:
             idx, vals = lexical.document_vector(row["text"], ctx.config.language)
-            structs.append(models.PointStruct(id=row["id"], payload=row["payload"], vector={
-                DENSE: row["dense"], LEXICAL: models.SparseVector(indices=idx, values=vals)}))
+            points.append({"id": row["id"], "dense": row["dense"], "lexical": {"indices": idx, "values": vals},
+                           "payload": row["payload"]})
             expected[row["id"]] = (hashlib.sha256(row["payload"]["content"].encode()).hexdigest(), row["dense"])
-        if not report.dry_run and structs:
-            index.upsert(structs)
-            report.qdrant["copied"] += len(structs)
-        if offset is None:
-            break
+        if not report.dry_run and points:
+            index.upsert_points(points)
+            report.qdrant["copied"] += len(points)
     if report.dry_run:
         report.qdrant["documents"] = len(docs)
         return False
@@ -168,11 +158,8 @@ def migrate_qdrant(ctx, legacy_collection: str, report: MigrationReport) -> bool
     ok = 0
     ids = list(expected)
     for start in range(0, len(ids), 256):
-        with store as client:
-            got = client.retrieve(index.collection, ids=ids[start:start + 256], with_payload=True, with_vectors=True)
-        for p in got:
-            vec = p.vector.get(DENSE) if isinstance(p.vector, dict) else p.vector
-            if _same_point(expected[p.id], p.payload, vec):
+        for p in index.get_points(ids[start:start + 256]):
+            if _same_point(expected[p["id"]], p["payload"], p["dense"]):
                 ok += 1
     report.qdrant["verified"] = ok
     return ok == len(expected)
@@ -208,7 +195,7 @@ def migrate(platform, company_id: str, legacy_collection: str = "documents", kin
                          "a legacy collection must not be any company's")
     ctx = platform.tenant_context(config, Principal("platform_admin", None))
     r = platform.redis
-    state_key = f"misybot:migration:{company_id}"
+    state_key = ctx.platform_keys.migration
     if not dry_run:
         r.hset(state_key, mapping={"started_at": time.time(), "phase": "copying"})
     verified_keys = migrate_redis(r, config.redis_prefix, kinds, report)
@@ -220,10 +207,10 @@ def migrate(platform, company_id: str, legacy_collection: str = "documents", kin
         r.hset(state_key, "phase", "deleting_source")
         for start in range(0, len(verified_keys), 500):
             report.redis["source_deleted"] += r.delete(*verified_keys[start:start + 500])
-        with ctx.knowledge._store as client:
-            if client.collection_exists(legacy_collection) and legacy_collection != config.vectorstore_index:
-                client.delete_collection(legacy_collection)
-                report.qdrant["legacy_collection"] = "deleted"
+        legacy = ctx.knowledge.legacy(legacy_collection)
+        if legacy.exists():
+            legacy.drop()
+            report.qdrant["legacy_collection"] = "deleted"
         report.source_deleted = True
     r.hset(state_key, mapping={"phase": "done" if report.source_deleted else "copied_not_deleted",
                                "finished_at": time.time(), "report": json.dumps(report.as_dict())})

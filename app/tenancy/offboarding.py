@@ -34,8 +34,7 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
     exported = export_tenant(platform, ctx, export_path) if export_path else None
 
     # Credentials first, so nothing can call in while the rest goes.
-    lookups = platform.tenant_platform_keys(ctx.keyspace) + [f"misybot:migration:{company_id}"]
-    credentials = platform.redis.delete(*lookups) if lookups else 0
+    credentials = ctx.platform_keys.delete()
     platform.tokens.revoke_tenant_tokens(company_id)
     redis_keys = 0
     batch: list[str] = []

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from app.security.principal import Principal
 from tests.security.conftest import signed_headers
 
 ALPHA = "https://alpha.example"
@@ -38,7 +39,7 @@ def test_hmac_replay_tamper_stale_and_rotation(client, creds, tat, app):
 
     # rotation: a new secret works and so does the previous one; a third retires the oldest
     p = app.extensions["misybot"]
-    ks = p.keyspace(p.registry.get("alpha"))
+    ks = p.tenant_context(p.registry.get("alpha"), Principal("platform_admin", None)).keyspace
     _, second = p.secrets.issue_hmac_secret(ks)
     for s in (secret, second):
         hh = signed_headers(s, "GET", "/documents", token=token)

@@ -117,7 +117,7 @@ def test_secrets_are_encrypted_at_rest(client, admin_headers, redis_client):
 
 
 def test_nothing_secret_reaches_the_logs(client, admin_headers):
-    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_misybot", False))
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "misybot")
     stream = io.StringIO()
     old = handler.setStream(stream)
     try:

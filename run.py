@@ -8,6 +8,7 @@ import logging
 import secrets
 import sys
 
+from app.api.errors import JsonErrorRequestHandler
 from app.factory import create_app
 from pydantic import SecretStr
 
@@ -42,7 +43,9 @@ def main() -> None:
     log = logging.getLogger("misybot")
     log.info("serving", extra={"host": settings.host, "port": settings.port,
                                "admin_token_file": str(settings.data_dir / "admin_token")})
-    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    # Our JSON error even for what werkzeug refuses before the app runs (a header line over 64 KB).
+    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False,
+            request_handler=JsonErrorRequestHandler)
 
 
 if __name__ == "__main__":

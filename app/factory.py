@@ -29,7 +29,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app = Flask(__name__)
     # A little over the document limit so multipart overhead fits; werkzeug answers 413 past it.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
-    app.json.ensure_ascii = False
     platform = platform or Platform.from_settings(settings)
     app.extensions["misybot"] = platform
 

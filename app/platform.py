@@ -34,7 +34,7 @@ from app.storage.qdrant_store import VectorStore, connect_qdrant
 from app.storage.redis_store import TenantKeyspace, connect_redis, embedded_socket
 from app.tenancy.config import TenantConfig
 from app.tenancy.context import TenantContext
-from app.tenancy.platform_keys import TenantPlatformKeys, tenant_lookups
+from app.tenancy.platform_keys import TenantPlatformKeys
 from app.tenancy.registry import ConfigError, TenantRegistry
 from app.workers.meta import MetaPipeline
 from graphs.llm import ChatProvider, build_provider
@@ -91,11 +91,6 @@ class Platform:
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         vectors = VectorStore(connect_qdrant(settings.qdrant_url, api_key, settings.data_dir))
         return cls(settings, registry, redis_client, vectors, build_embedder(settings), vault, rate_limit_uri)
-
-    def tenant_platform_keys(self, keyspace: TenantKeyspace) -> list[str]:
-        """A tenant's API-key, client and publishable-key lookups (onboarding's rollback; elsewhere
-        `ctx.platform_keys`). The keyspace itself only ever comes from a TenantContext."""
-        return tenant_lookups(keyspace)
 
     # -- one configuration across processes ----------------------------------------------------------
     _CONFIG_VERSION = "misybot:config:version"

@@ -1,22 +1,45 @@
 """Platform admin API (MISYBOT_ADMIN_TOKEN): companies, config reload, tenant API keys."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
+from app.api.contract import ADMIN, api, json_body, responses
 from app.api.errors import ApiError
-from app.api.validation import json_object, optional_str
+from app.api.models import (
+    ApiKeyList,
+    ApiKeyRevoked,
+    ChatwootSecretsIn,
+    ChatwootSecretsUpdated,
+    CompanyIn,
+    CompanyList,
+    ConfigReloaded,
+    Credentials,
+    CredentialsIn,
+    IssuedKey,
+    IssueKeyIn,
+    Onboarded,
+    RevokeTokensIn,
+    TokensRevoked,
+)
 from app.security.guard import require_company_or_admin, require_platform_admin
-from app.security.principal import TENANT_PERMISSIONS
-from app.tenancy.onboarding import (ALL_PERMISSIONS, OnboardingError, SeedDocument, issue_tenant_credentials,
-                                    onboard_company)
+from app.tenancy.onboarding import CompanyExists, OnboardingError, SeedDocument, issue_tenant_credentials, onboard_company
 from app.tenancy.registry import ConfigError
 
 bp = Blueprint("admin", __name__)
-MAX_ONBOARDING_DOCUMENTS = 50
+ADMIN_ERRORS = (401, 503)                 # 503: the server has no admin token configured
 
 
 def _platform():
     return current_app.extensions["misybot"]
+
+
+def _admin(*errors: int, json=None, **ok):
+    return api.validate(json=json, security=ADMIN, tags=["admin"], resp=responses(*ADMIN_ERRORS, *errors, **ok))
+
+
+def _company(*errors: int, json=None, **ok):
+    """Routes under /admin/companies/<company_id>/: 404 for an unknown company."""
+    return _admin(404, *errors, json=json, **ok)
 
 
 def _company_summary(c) -> dict:
@@ -26,7 +49,9 @@ def _company_summary(c) -> dict:
 
 @bp.get("/companies")
 @require_platform_admin
+@_admin(HTTP_200=CompanyList)
 def list_companies():
+    """Every configured company"""
     reg = _platform().registry
     return jsonify({"companies": [_company_summary(reg.get(cid)) for cid in reg.company_ids()],
                     "config_version": reg.snapshot.version})
@@ -34,39 +59,32 @@ def list_companies():
 
 @bp.post("/admin/companies")
 @require_platform_admin
+@_admin(409, json=CompanyIn, HTTP_201=Onboarded)
 def create_company():
-    body = json_object()
-    company_id = optional_str(body, "company_id", 64)
-    name = optional_str(body, "name", 200)
-    if not company_id or not name:
-        raise ApiError(400, "invalid_parameter", "'company_id' and 'name' are required")
-    docs_in = body.get("documents") or []
-    if not isinstance(docs_in, list) or len(docs_in) > MAX_ONBOARDING_DOCUMENTS:
-        raise ApiError(400, "invalid_parameter",
-                       f"'documents' must be a list of at most {MAX_ONBOARDING_DOCUMENTS} objects")
-    docs = []
-    for i, d in enumerate(docs_in):
-        if not isinstance(d, dict) or not isinstance(d.get("content"), str) or not d["content"].strip():
-            raise ApiError(400, "invalid_parameter", f"documents[{i}] needs a non-empty 'content' string")
-        title = d.get("title") if isinstance(d.get("title"), str) else f"Documento {i + 1}"
-        docs.append(SeedDocument(title, d["content"], len(d["content"].encode()), d.get("source")))
-    chatwoot = body.get("chatwoot") or {}
-    if not isinstance(chatwoot, dict) or not set(chatwoot) <= {"account_id", "base_url", "api_token", "webhook_secret"}:
-        raise ApiError(400, "invalid_parameter", "chatwoot takes account_id, base_url, api_token, webhook_secret")
+    """Onboard a company: config block, collection, seed documents, credentials (shown once)
+
+    Anything failing rolls everything back. 409 `company_exists` when the id, its collection or its Redis
+    prefix is taken.
+    """
+    body = json_body(CompanyIn)
+    docs = [SeedDocument(d.title or f"Documento {i + 1}", d.content, len(d.content.encode()), d.source)
+            for i, d in enumerate(body.documents or [])]
+    chatwoot = body.chatwoot.model_dump(exclude_none=True) if body.chatwoot else {}
     try:
-        result = onboard_company(_platform(), company_id, name, chatwoot=chatwoot,
-                                 language=optional_str(body, "language", 2) or "es",
-                                 industry=optional_str(body, "industry", 100) or "general",
-                                 timezone_name=optional_str(body, "timezone", 64), documents=docs)
+        result = onboard_company(_platform(), body.company_id, body.name, chatwoot=chatwoot, language=body.language,
+                                 industry=body.industry, timezone_name=body.timezone, documents=docs)
+    except CompanyExists as exc:
+        raise ApiError(409, "company_exists", str(exc)) from None
     except OnboardingError as exc:
-        status = 409 if "already" in str(exc) else 400
-        raise ApiError(status, "company_exists" if status == 409 else "invalid_company", str(exc)) from None
+        raise ApiError(400, "invalid_company", str(exc)) from None
     return jsonify(result), 201
 
 
 @bp.post("/admin/companies/reload-config")
 @require_platform_admin
+@_admin(422, HTTP_200=ConfigReloaded)
 def reload_config():
+    """Re-read companies_config.yaml; an invalid file is refused (422) and the old one keeps serving"""
     try:
         snap = _platform().reload_config()
     except ConfigError as exc:
@@ -74,25 +92,15 @@ def reload_config():
     return jsonify({"reloaded": True, "config_version": snap.version, "companies": sorted(snap.companies)})
 
 
-def _permissions(body: dict) -> set[str]:
-    perms = body.get("permissions", sorted(ALL_PERMISSIONS))
-    if not isinstance(perms, list) or not perms or not all(isinstance(p, str) for p in perms):
-        raise ApiError(400, "invalid_parameter", "'permissions' must be a non-empty list of strings")
-    unknown = set(perms) - TENANT_PERMISSIONS
-    if unknown:
-        raise ApiError(400, "invalid_parameter", f"unknown permissions {sorted(unknown)}; known: "
-                                                 f"{sorted(TENANT_PERMISSIONS)}")
-    return set(perms)
-
-
 @bp.post("/admin/companies/<company_id>/api-keys")
 @require_platform_admin
 @require_company_or_admin()
+@_company(json=IssueKeyIn, HTTP_201=IssuedKey)
 def issue_key(tenant):
-    body = json_object()
-    perms = _permissions(body)
-    label = optional_str(body, "label", 100) or ""
-    if body.get("rotate") is True:
+    """Issue an API key (shown once); `rotate` revokes the active keys with the same permissions"""
+    body = json_body(IssueKeyIn)
+    perms, label = set(body.permissions), body.label or ""
+    if body.rotate:
         key, key_id, revoked = _platform().api_keys.rotate(tenant.company_id, tenant.keyspace, perms, label)
     else:
         key, key_id = _platform().api_keys.issue(tenant.company_id, tenant.keyspace, perms, label)
@@ -104,14 +112,18 @@ def issue_key(tenant):
 @bp.get("/admin/companies/<company_id>/api-keys")
 @require_platform_admin
 @require_company_or_admin()
+@_company(HTTP_200=ApiKeyList)
 def list_keys(tenant):
+    """The company's API keys (never the keys themselves)"""
     return jsonify({"company_id": tenant.company_id, "keys": _platform().api_keys.list_keys(tenant.keyspace)})
 
 
 @bp.delete("/admin/companies/<company_id>/api-keys/<key_id>")
 @require_platform_admin
 @require_company_or_admin()
+@_company(HTTP_200=ApiKeyRevoked)
 def revoke_key(tenant, key_id: str):
+    """Revoke one API key"""
     if not _platform().api_keys.revoke(tenant.keyspace, key_id):
         raise ApiError(404, "key_not_found", "no active key with that id for this company")
     return jsonify({"company_id": tenant.company_id, "key_id": key_id, "revoked": True})
@@ -120,41 +132,38 @@ def revoke_key(tenant, key_id: str):
 @bp.post("/admin/companies/<company_id>/credentials")
 @require_platform_admin
 @require_company_or_admin()
+@_company(json=CredentialsIn, HTTP_201=Credentials)
 def issue_credentials(tenant):
-    """Client credentials (for tenant access tokens), an HMAC secret and a publishable widget key.
-    The secrets are shown once; they are stored encrypted."""
-    body = json_object() if request.data else {}
-    kinds = body.get("kinds", ["client", "hmac", "publishable"])
-    if not isinstance(kinds, list) or not set(kinds) <= {"client", "hmac", "publishable"} or not kinds:
-        raise ApiError(400, "invalid_parameter", "kinds must be a subset of client, hmac, publishable")
-    return jsonify(issue_tenant_credentials(_platform(), tenant, kinds)), 201
+    """Client credentials (for tenant access tokens), an HMAC secret and a publishable widget key
+
+    The secrets are shown once; they are stored encrypted.
+    """
+    return jsonify(issue_tenant_credentials(_platform(), tenant, json_body(CredentialsIn).kinds)), 201
 
 
 @bp.post("/admin/companies/<company_id>/tokens/revoke")
 @require_platform_admin
 @require_company_or_admin()
+@_company(json=RevokeTokensIn, HTTP_200=TokensRevoked)
 def revoke_tokens(tenant):
-    """{"jti": "...", "exp": 1700000000} revokes one token; {} revokes every token issued until now."""
-    body = json_object() if request.data else {}
+    """Revoke one tenant access token ({"jti", "exp"}), or every token issued until now ({})"""
+    body = json_body(RevokeTokensIn)
     tokens = _platform().tokens
-    if body.get("jti"):
-        if not isinstance(body["jti"], str) or not isinstance(body.get("exp"), int):
-            raise ApiError(400, "invalid_parameter", "jti (string) and exp (unix time) are required")
-        tokens.revoke_jti(body["jti"], body["exp"])
-        return jsonify({"revoked": body["jti"]})
+    if body.jti is not None:
+        tokens.revoke_jti(body.jti, body.exp)
+        return jsonify({"revoked": body.jti})
     return jsonify({"company_id": tenant.company_id, "revoked_before": tokens.revoke_tenant_tokens(tenant.company_id)})
 
 
 @bp.put("/admin/companies/<company_id>/chatwoot")
 @require_platform_admin
 @require_company_or_admin()
+@_company(json=ChatwootSecretsIn, HTTP_200=ChatwootSecretsUpdated)
 def set_chatwoot(tenant):
-    """{"api_token"?, "webhook_secret"?, "url_token"?}: stored encrypted, never in companies_config.yaml."""
+    """Set the company's Chatwoot secrets: stored encrypted, never in companies_config.yaml"""
     from app.channels.chatwoot_webhook import set_chatwoot_secrets
 
-    body = json_object()
-    values = {k: optional_str(body, k, 500) for k in ("api_token", "webhook_secret", "url_token")}
-    if not any(values.values()):
-        raise ApiError(400, "invalid_parameter", "send at least one of api_token, webhook_secret, url_token")
+    body = json_body(ChatwootSecretsIn)
+    values = body.model_dump()
     set_chatwoot_secrets(_platform(), tenant.keyspace, **values)
     return jsonify({"company_id": tenant.company_id, "updated": sorted(k for k, v in values.items() if v)})

@@ -3,15 +3,32 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify
 
+from app.api.contract import TENANT, api, json_body, query_args, responses
 from app.api.errors import ApiError
-from app.api.validation import json_object, paginated, required_text
-from app.channels.formatting import CHANNELS
-from app.conversations.pipeline import MAX_MESSAGE_CHARS, Inbound, run_pipeline
+from app.api.models import (
+    BookingList,
+    Conversation,
+    ConversationDeleted,
+    ConversationList,
+    ConversationReleased,
+    PageQuery,
+    TurnIn,
+    TurnResult,
+)
+from app.api.validation import paginated
 from app.conversations.history import USER_ID_PATTERN
+from app.conversations.pipeline import Inbound, run_pipeline
 from app.security.guard import require_tenant
 from app.security.principal import CHAT
 
 bp = Blueprint("conversations", __name__)
+TENANT_ERRORS = (401, 403, 429, 503)
+USER_ID = {"user_id": "the end user within the company: 1-128 of letters, digits and ._:@+-"}
+
+
+def _doc(*errors: int, **ok):
+    return api.validate(security=TENANT, tags=["conversations"], path_parameter_descriptions=USER_ID,
+                        resp=responses(*TENANT_ERRORS, *errors, **ok))
 
 
 def _user_id(user_id: str) -> str:
@@ -22,13 +39,16 @@ def _user_id(user_id: str) -> str:
 
 @bp.post("/conversations/<user_id>/test")
 @require_tenant(CHAT)
+@api.validate(json=TurnIn, security=TENANT, tags=["conversations"], path_parameter_descriptions=USER_ID,
+              resp=responses(*TENANT_ERRORS, HTTP_200=TurnResult))
 def test_turn(user_id: str):
+    """One chat turn, as a customer on `channel` would get it
+
+    429 `monthly_quota_exceeded` when the company's monthly messages are used up.
+    """
     user_id = _user_id(user_id)
-    body = json_object()
-    message = required_text(body, "message", MAX_MESSAGE_CHARS, "invalid_message")
-    channel = body.get("channel", "web")
-    if channel not in CHANNELS:
-        raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    body = json_body(TurnIn)
+    message, channel = body.message, body.channel
     inbound = Inbound(user_id, message, channel, source="api")
     result = run_pipeline(current_app.extensions["misybot"], g.tenant, inbound)
     return jsonify(result.public())
@@ -36,13 +56,19 @@ def test_turn(user_id: str):
 
 @bp.get("/conversations")
 @require_tenant(CHAT)
+@api.validate(query=PageQuery, security=TENANT, tags=["conversations"],
+              resp=responses(*TENANT_ERRORS, HTTP_200=ConversationList))
 def list_conversations():
-    return jsonify(paginated("conversations", g.tenant.conversations.list))
+    """Conversations, most recently active first"""
+    q = query_args(PageQuery)
+    return jsonify(paginated("conversations", g.tenant.conversations.list, q.page, q.per_page))
 
 
 @bp.get("/conversations/<user_id>")
 @require_tenant(CHAT)
+@_doc(404, HTTP_200=Conversation)
 def get_conversation(user_id: str):
+    """A conversation's history and whether the bot or a human has it"""
     store = g.tenant.conversations
     if not store.exists(_user_id(user_id)):
         raise ApiError(404, "conversation_not_found", "no such conversation")
@@ -53,7 +79,9 @@ def get_conversation(user_id: str):
 
 @bp.delete("/conversations/<user_id>")
 @require_tenant(CHAT)
+@_doc(404, HTTP_200=ConversationDeleted)
 def delete_conversation(user_id: str):
+    """Forget a conversation"""
     if not g.tenant.conversations.delete(_user_id(user_id)):
         raise ApiError(404, "conversation_not_found", "no such conversation")
     return jsonify({"user_id": user_id, "deleted": True})
@@ -61,12 +89,17 @@ def delete_conversation(user_id: str):
 
 @bp.post("/conversations/<user_id>/release")
 @require_tenant(CHAT)
+@_doc(HTTP_200=ConversationReleased)
 def release_conversation(user_id: str):
+    """Hand a conversation back to the bot after a handoff"""
     released = g.tenant.conversations.release(_user_id(user_id))
     return jsonify({"user_id": user_id, "released": released, "status": "active"})
 
 
 @bp.get("/bookings")
 @require_tenant(CHAT)
+@api.validate(query=PageQuery, security=TENANT, tags=["conversations"], resp=responses(*TENANT_ERRORS, HTTP_200=BookingList))
 def list_booking_requests():
-    return jsonify(paginated("bookings", g.tenant.bookings.pending))
+    """Pending booking requests the bot collected, newest first"""
+    q = query_args(PageQuery)
+    return jsonify(paginated("bookings", g.tenant.bookings.pending, q.page, q.per_page))

@@ -1,36 +1,28 @@
 """Tenant API: a company's knowledge-base documents. Every route works only inside g.tenant."""
 from __future__ import annotations
 
-import json
+from flask import Blueprint, current_app, g, jsonify
 
-from flask import Blueprint, current_app, g, jsonify, request
-
+from app.api.contract import TENANT, api, form_body, json_body, query_args, responses
 from app.api.errors import ApiError
-from app.api.validation import int_arg, json_object, optional_str, paginated, required_text
-from app.knowledge.documents import MAX_TITLE
+from app.api.models import (
+    DocumentDeleted,
+    DocumentDetail,
+    DocumentIn,
+    DocumentList,
+    DocumentUpload,
+    DocumentUploaded,
+    PageQuery,
+    SearchIn,
+    SearchResults,
+)
+from app.api.validation import paginated
 from app.knowledge.parsing import UnreadableDocument, UnsupportedDocumentType, extract_text
 from app.security.guard import require_tenant
 from app.security.principal import DOCUMENTS_READ, DOCUMENTS_WRITE
 
 bp = Blueprint("documents", __name__)
-
-MAX_METADATA_BYTES = 8 * 1024
-MAX_QUERY_CHARS = 2000
-
-
-def _metadata(value) -> dict:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, "invalid_parameter", "metadata must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise ApiError(400, "invalid_parameter", "metadata must be a JSON object")
-    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
-        raise ApiError(400, "invalid_parameter", f"metadata must be at most {MAX_METADATA_BYTES} bytes")
-    return value
+TENANT_ERRORS = (401, 403, 429, 503)
 
 
 def _too_large(size: int) -> ApiError:
@@ -40,12 +32,17 @@ def _too_large(size: int) -> ApiError:
 
 @bp.post("/documents")
 @require_tenant(DOCUMENTS_WRITE)
+@api.validate(json=DocumentIn, form=DocumentUpload, security=TENANT, tags=["documents"],
+              resp=responses(*TENANT_ERRORS, 409, 413, 415, 422, HTTP_201=DocumentUploaded, HTTP_200=DocumentUploaded))
 def upload_document():
+    """Add a document (JSON text, or a file in multipart field `file`)
+
+    The same content again answers 200 with `"duplicate": true`; nothing is stored twice.
+    """
     limit = current_app.extensions["misybot"].settings.max_upload_bytes
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            raise ApiError(400, "missing_file", "send the document in a multipart field named 'file'")
+    form = form_body(DocumentUpload)
+    if form is not None:
+        upload = form.file
         data = upload.stream.read(limit + 1)
         if len(data) > limit:
             raise _too_large(len(data))
@@ -57,22 +54,17 @@ def upload_document():
             raise ApiError(415, "unsupported_document_type", str(exc)) from None
         except UnreadableDocument as exc:
             raise ApiError(422, "unreadable_document", str(exc)) from None
-        title = optional_str(request.form, "title", MAX_TITLE) or upload.filename
-        meta = _metadata(request.form.get("metadata"))
+        title, meta = form.title or upload.filename, form.metadata
         size, content_type, source = len(data), upload.mimetype or "application/octet-stream", upload.filename
     else:
-        body = json_object()
-        content = body.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise ApiError(400, "empty_document", "'content' must be a non-empty string")
-        size = len(content.encode())
+        body = json_body(DocumentIn)
+        size = len(body.content.encode())
         if size > limit:
             raise _too_large(size)
-        title = optional_str(body, "title", MAX_TITLE) or "Sin título"
-        meta = _metadata(body.get("metadata"))
-        text, content_type, source = content, "text/plain", None
+        title, meta = body.title or "Sin título", body.metadata
+        text, content_type, source = body.content, "text/plain", None
     record, created = g.tenant.documents.ingest(text, title, size_bytes=size, content_type=content_type,
-                                                source=source, metadata=meta)
+                                                source=source, metadata=meta or {})
     out = {"document_id": record.document_id, "title": record.title, "chunks": record.chunks,
            "duplicate": not created}
     return jsonify(out), 201 if created else 200
@@ -80,11 +72,14 @@ def upload_document():
 
 @bp.get("/documents")
 @require_tenant(DOCUMENTS_READ)
+@api.validate(query=PageQuery, security=TENANT, tags=["documents"], resp=responses(*TENANT_ERRORS, HTTP_200=DocumentList))
 def list_documents():
+    """List the company's documents, newest first"""
     def page_of_documents(page, per_page):
         records, total = g.tenant.documents.list(page, per_page)
         return [r.public() for r in records], total
-    return jsonify(paginated("documents", page_of_documents))
+    q = query_args(PageQuery)
+    return jsonify(paginated("documents", page_of_documents, q.page, q.per_page))
 
 
 def _not_found():
@@ -93,7 +88,9 @@ def _not_found():
 
 @bp.get("/documents/<document_id>")
 @require_tenant(DOCUMENTS_READ)
+@api.validate(security=TENANT, tags=["documents"], resp=responses(*TENANT_ERRORS, 404, HTTP_200=DocumentDetail))
 def get_document(document_id: str):
+    """One document, with a preview of its text"""
     record = g.tenant.documents.get(document_id)
     if record is None:
         raise _not_found()
@@ -102,7 +99,9 @@ def get_document(document_id: str):
 
 @bp.delete("/documents/<document_id>")
 @require_tenant(DOCUMENTS_WRITE)
+@api.validate(security=TENANT, tags=["documents"], resp=responses(*TENANT_ERRORS, 404, HTTP_200=DocumentDeleted))
 def delete_document(document_id: str):
+    """Delete a document and all its chunks"""
     if not g.tenant.documents.delete(document_id):
         raise _not_found()
     return jsonify({"document_id": document_id, "deleted": True})
@@ -110,15 +109,15 @@ def delete_document(document_id: str):
 
 @bp.post("/documents/search")
 @require_tenant(DOCUMENTS_READ)
+@api.validate(json=SearchIn, security=TENANT, tags=["documents"], resp=responses(*TENANT_ERRORS, HTTP_200=SearchResults))
 def search_documents():
+    """Search the company's documents, best first"""
     settings = current_app.extensions["misybot"].settings
-    body = json_object()
-    query = required_text(body, "query", MAX_QUERY_CHARS, "invalid_query")
-    k = int_arg("k", settings.search_default_k, 1, settings.search_max_k, source=body)
-    mode = body.get("mode", "hybrid")
-    if mode not in ("hybrid", "dense", "lexical"):
-        raise ApiError(400, "invalid_parameter", "mode must be one of hybrid, dense, lexical")
-    hits = g.tenant.documents.search(query, k, mode)
+    body = json_body(SearchIn)
+    k = settings.search_default_k if body.k is None else body.k
+    if k > settings.search_max_k:
+        raise ApiError(400, "invalid_parameter", f"k must be an integer between 1 and {settings.search_max_k}")
+    hits = g.tenant.documents.search(body.query, k, body.mode)
     results = [{"document_id": h.document_id, "title": h.title, "content": h.content,
                 "score": round(h.score, 6), "chunk_index": h.chunk_index} for h in hits]
     return jsonify({"results": results, "results_count": len(results)})

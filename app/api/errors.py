@@ -1,21 +1,27 @@
 """One JSON error shape for everything: {"error": {"code", "message"}} with the right status."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 import redis
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestHeaderFieldsTooLarge
+from werkzeug.serving import WSGIRequestHandler
 
 from app.conversations.history import ConversationBusy
 from app.knowledge.documents import DocumentError, IngestionBusy
+from app.knowledge.global_knowledge import MetaBusy
 from app.knowledge.index import VectorStoreUnavailable
 from app.privacy.learning_outbox import OutboxBusy
 from app.storage.embeddings import EmbeddingError
-from graphs.meta.knowledge import MetaBusy
 
 log = logging.getLogger("misybot.errors")
+
+# Below gunicorn's own limits (8190 bytes a line, 100 lines), so the app answers first with our JSON.
+MAX_HEADER_LINE_BYTES = 8000
+MAX_HEADERS_BYTES = 32 * 1024
 
 
 class ApiError(Exception):
@@ -34,6 +40,26 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 
 def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def refuse_oversized_headers() -> None:
+    sizes = [len(name) + len(value) + 2 for name, value in request.headers.items()]
+    if any(size > MAX_HEADER_LINE_BYTES for size in sizes) or sum(sizes) > MAX_HEADERS_BYTES:
+        raise RequestHeaderFieldsTooLarge(f"each header line must be at most {MAX_HEADER_LINE_BYTES} bytes and "
+                                          f"all of them at most {MAX_HEADERS_BYTES}")
+
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """For werkzeug's development server (`app.run(request_handler=...)`): the requests it refuses before
+    the app runs (a header line over 64 KB, over 100 headers, a bad request line) get our JSON error, not
+    http.server's HTML page."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        phrase = self.responses.get(code, ("error",))[0]
+        body = {"error": {"code": _snake(phrase), "message": explain or message or phrase}}
+        self.error_content_type = "application/json"
+        self.error_message_format = json.dumps(body).replace("%", "%%")
+        super().send_error(code, message, explain)
 
 
 def register_error_handlers(app: Flask) -> None:

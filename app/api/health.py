@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
+from app.api.contract import ADMIN, COMPANY_OR_ADMIN, api, responses
+from app.api.models import CompaniesHealth, CompanyStatus, Health
 from app.security.guard import require_company_or_admin, require_platform_admin
 from app.security.principal import Principal
 
@@ -19,7 +22,7 @@ def _check(fn) -> dict:
     start = time.perf_counter()
     try:
         detail = fn()
-        out = {"ok": True}
+        out: dict[str, Any] = {"ok": True}
         if isinstance(detail, dict):
             out.update(detail)
     except Exception as exc:       # a health check reports failures, it never raises them
@@ -29,7 +32,9 @@ def _check(fn) -> dict:
 
 
 @bp.get("/health")
+@api.validate(tags=["health"], resp=responses(HTTP_200=Health, HTTP_503=(Health, "a dependency is down")))
 def health():
+    """Liveness and readiness: Redis, Qdrant and the embedder"""
     p = _platform()
 
     def embedder():
@@ -60,21 +65,31 @@ def company_status(tenant) -> dict:
             "limits": {"max_documents": limits.max_documents, "storage_limit_mb": limits.storage_limit_mb}}
 
 
+_company_doc = api.validate(security=COMPANY_OR_ADMIN, tags=["health"],
+                           resp=responses(401, 403, 404, 503, HTTP_200=CompanyStatus))
+
+
 @bp.get("/health/company/<company_id>")
 @require_company_or_admin()
+@_company_doc
 def company_health(tenant):
+    """A company's documents, storage and conversations (that company's API key, or the admin)"""
     return jsonify(company_status(tenant))
 
 
 @bp.get("/company/<company_id>/status")
 @require_company_or_admin()
+@_company_doc
 def company_status_view(tenant):
+    """A company's documents, storage and conversations (that company's API key, or the admin)"""
     return jsonify(company_status(tenant))
 
 
 @bp.get("/health/companies")
 @require_platform_admin
+@api.validate(security=ADMIN, tags=["health"], resp=responses(401, 503, HTTP_200=CompaniesHealth))
 def companies_health():
+    """Every company's status; one company's failing store does not hide the others"""
     p = _platform()
     out = []
     for cid in p.registry.company_ids():

@@ -7,17 +7,20 @@ from functools import wraps
 import jwt
 from flask import Blueprint, current_app, g, jsonify, request
 
+from app.api.contract import TENANT, WIDGET, api, json_body, responses
 from app.api.errors import ApiError
-from app.api.validation import json_object
+from app.api.models import ConsentIn, ConsentRecorded, ConsentState, ErasureIncomplete, ErasureReceipt, UserExport
 from app.api.widget import tenant_cors
 from app.conversations.history import USER_ID_PATTERN
-from app.privacy.consent import CONSENT_CHANNELS, CONSENT_TYPES, MAX_SOURCE_CHARS, ConsentStore
+from app.privacy.consent import ConsentStore
 from app.privacy.learning_outbox import LearningOutbox, OutboxBusy
 from app.privacy.subject_rights import erase_user, export_user
 from app.security.guard import bearer_token, require_tenant
 from app.security.principal import ADMIN, CHAT
 
 bp = Blueprint("privacy", __name__)
+TENANT_ERRORS = (401, 403, 429, 503)
+USER_ID = {"user_id": "the end user within the company: 1-128 of letters, digits and ._:@+-"}
 
 
 def _platform():
@@ -71,22 +74,19 @@ def _subject(requested) -> str:
 
 @bp.post("/privacy/consent")
 @require_chat_or_widget
+@api.validate(json=ConsentIn, security=TENANT + WIDGET, tags=["privacy"],
+              resp=responses(*TENANT_ERRORS, HTTP_200=ConsentRecorded))
 def record_consent():
-    body = json_object()
-    user_id = _subject(body.get("user_id"))
-    consent_type = body.get("consent_type")
-    if consent_type not in CONSENT_TYPES:
-        raise ApiError(400, "invalid_consent_type", f"consent_type must be one of {', '.join(CONSENT_TYPES)}")
-    granted = body.get("granted")
-    if not isinstance(granted, bool):      # "false" or 0 must not be read as a choice
-        raise ApiError(400, "invalid_granted", "granted must be true or false")
+    """Record an end user's choice for one consent type
+
+    Revoking `global_learning` drops the user's queued learnings before the answer (503
+    `learning_outbox_busy`: the revocation is recorded, retry to drop them).
+    """
+    body = json_body(ConsentIn)
+    user_id = _subject(body.user_id)
+    consent_type, granted, source = body.consent_type, body.granted, body.source
     # The widget is the web channel; a server call says where the choice was made, or it is "api".
-    channel = body.get("channel", "web" if g.principal.kind == "widget" else "api")
-    if channel not in CONSENT_CHANNELS:
-        raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(CONSENT_CHANNELS)}")
-    source = body.get("source")
-    if source is not None and (not isinstance(source, str) or len(source) > MAX_SOURCE_CHARS):
-        raise ApiError(400, "invalid_source", f"source must be a string of at most {MAX_SOURCE_CHARS} characters")
+    channel = body.channel or ("web" if g.principal.kind == "widget" else "api")
 
     store = ConsentStore(g.tenant.keyspace)
     record = store.record(user_id, consent_type, granted, channel, source)
@@ -103,7 +103,10 @@ def record_consent():
 
 @bp.get("/privacy/consent/<user_id>")
 @require_chat_or_widget
+@api.validate(security=TENANT + WIDGET, tags=["privacy"], path_parameter_descriptions=USER_ID,
+              resp=responses(*TENANT_ERRORS, HTTP_200=ConsentState))
 def get_consent(user_id: str):
+    """An end user's consents and their log (no record means no consent)"""
     user_id = _subject(user_id)
     store = ConsentStore(g.tenant.keyspace)
     # An unknown user is an answer too (no consent), not a 404.
@@ -112,13 +115,21 @@ def get_consent(user_id: str):
 
 @bp.get("/privacy/users/<user_id>/export")
 @require_tenant(ADMIN)
+@api.validate(security=TENANT, tags=["privacy"], path_parameter_descriptions=USER_ID,
+              resp=responses(*TENANT_ERRORS, HTTP_200=UserExport))
 def export_user_data(user_id: str):
+    """Everything held about an end user in this company"""
     return jsonify(export_user(_platform(), g.tenant, _valid_user_id(user_id)))
 
 
 @bp.delete("/privacy/users/<user_id>")
 @require_tenant(ADMIN)
+@api.validate(security=TENANT, tags=["privacy"], path_parameter_descriptions=USER_ID,
+              resp=responses(401, 403, 429, HTTP_200=ErasureReceipt,
+                             HTTP_503=(ErasureIncomplete, "some stores failed, the others were erased: retry"),
+                             HTTP_500=(ErasureIncomplete, "some stores failed and a retry will not help")))
 def erase_user_data(user_id: str):
+    """Erase everything held about an end user in this company, with a receipt per store"""
     result = erase_user(_platform(), g.tenant, _valid_user_id(user_id))
     body = {"user_id": result["user_id"], "erased_at": result["erased_at"], "receipts": result["receipts"]}
     if result["complete"]:

@@ -6,18 +6,32 @@ Either way the signature is checked with that tenant's webhook secret; an unknow
 """
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, g, jsonify, request
 
+from app.api.contract import CHATWOOT, api, responses
 from app.api.errors import ApiError
+from app.api.models import WebhookAck, WebhookQuery
+from app.channels.chatwoot_events import ChatwootPayload, account_of
 from app.channels.chatwoot_webhook import WebhookRejected, accept_webhook
 
 bp = Blueprint("webhooks", __name__)
+# The body is read raw (the signature covers its bytes) and checked by accept_webhook, so spectree only
+# documents it.
+_doc = api.validate(json=ChatwootPayload, query=WebhookQuery, security=CHATWOOT, tags=["chatwoot"],
+                    skip_validation=True, resp=responses(400, 401, 403, 404, 503, HTTP_200=WebhookAck))
 
 
 def _platform():
     return current_app.extensions["misybot"]
+
+
+def _payload():
+    """The body through our strict JSON parser, so hostile JSON (deep nesting, lone surrogates) is a 400
+    before anything else reads it."""
+    try:
+        return current_app.json.loads(request.get_data(cache=True))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
 def _accept(config):
@@ -31,26 +45,22 @@ def _accept(config):
 
 
 @bp.post("/webhook/chatwoot")
+@_doc
 def chatwoot_by_account():
-    try:
-        payload = json.loads(request.get_data(cache=True))
-    except ValueError:
-        raise ApiError(400, "invalid_json", "the body is not JSON") from None
-    account = payload.get("account") if isinstance(payload, dict) and isinstance(payload.get("account"), dict) else {}
-    conv = payload.get("conversation") if isinstance(payload, dict) and isinstance(payload.get("conversation"), dict) else {}
-    account_id = account.get("id") or conv.get("account_id") or (payload.get("account_id") if isinstance(payload, dict) else None)
-    try:
-        config = _platform().registry.for_chatwoot_account(int(account_id)) if account_id is not None else None
-    except (TypeError, ValueError):
-        config = None
+    """A Chatwoot event; the company is the one configured for the payload's account"""
+    account_id = account_of(_payload())
+    config = _platform().registry.for_chatwoot_account(account_id) if account_id is not None else None
     if config is None:
         raise ApiError(404, "unknown_account", "no company is configured for this Chatwoot account")
     return _accept(config)
 
 
 @bp.post("/webhook/chatwoot/<company_id>")
+@_doc
 def chatwoot_by_company(company_id: str):
+    """A Chatwoot event for the company named in the URL"""
     config = _platform().registry.get(company_id)
     if config is None:
         raise ApiError(404, "unknown_company", "no such company")
+    _payload()
     return _accept(config)

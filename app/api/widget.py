@@ -10,10 +10,11 @@ import secrets
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from app.api.contract import WIDGET, api, json_body, responses
 from app.api.errors import ApiError
+from app.api.models import PublishableKeyQuery, TurnResult, WidgetMessageIn, WidgetSession
 from app.api.tokens import limit_by_ip
-from app.api.validation import json_object, required_text
-from app.conversations.pipeline import MAX_MESSAGE_CHARS, Inbound, run_pipeline
+from app.conversations.pipeline import Inbound, run_pipeline
 from app.security.guard import bearer_token, require_tenant
 from app.security.principal import CHAT
 from app.security.tokens import TokenError
@@ -52,7 +53,12 @@ def _returning_visitor(config) -> str | None:
 
 
 @bp.post("/v1/widget/session")
+@api.validate(query=PublishableKeyQuery, tags=["widget"], resp=responses(401, 403, 429, HTTP_200=WidgetSession))
 def widget_session():
+    """Start (or keep) a visitor's session, from a page of an allowed Origin
+
+    A returning visitor sends its still-valid token as `Authorization: Bearer` to keep its visitor id.
+    """
     limit_by_ip()
     config = widget_tenant()
     if config is None:
@@ -72,12 +78,15 @@ def widget_session():
 
 @bp.post("/v1/widget/messages")
 @require_tenant(CHAT, allowed=("widget",))
+@api.validate(query=PublishableKeyQuery, json=WidgetMessageIn, security=WIDGET, tags=["widget"],
+              resp=responses(401, 403, 429, 503, HTTP_200=TurnResult))
 def widget_message():
+    """The visitor's message; the answer is formatted for the web"""
     config = widget_tenant()
     if config is None or config.company_id != g.tenant.company_id:
         raise ApiError(403, "tenant_mismatch", "this session belongs to another company's widget")
     _allowed_origin(config)            # the token's origin was already checked against the request's
-    message = required_text(json_object(), "message", MAX_MESSAGE_CHARS, "invalid_message")
+    message = json_body(WidgetMessageIn).message
     inbound = Inbound(f"web-{g.token_claims['visitor_id']}", message, "web", source="widget")
     result = run_pipeline(_platform(), g.tenant, inbound)
     return jsonify(result.public())

@@ -43,13 +43,14 @@ class PiiSpan:
 
 class _FastSpacy(SpacyNlpEngine):
     def load(self) -> None:
-        self.nlp = {}  # type: ignore[assignment]  # Presidio declares it None until loaded
+        loaded = {}
         for m in self.models:
             nlp = spacy.load(m["model_name"])
             # NER only: our recognizers need no parse, tags or lemmas.
             keep = {"tok2vec", "ner"}
             nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
-            self.nlp[m["lang_code"]] = nlp
+            loaded[m["lang_code"]] = nlp
+        self.nlp = loaded  # type: ignore[assignment]  # Presidio declares it None until loaded
 
 
 class PiiEngine:

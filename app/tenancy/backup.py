@@ -66,7 +66,7 @@ def export_tenant(platform, ctx, path: Path) -> dict:
 def read_archive(path: Path) -> tuple[dict, dict[str, bytes]]:
     try:
         with tarfile.open(path, "r:gz") as tar:
-            files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+            files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]  # a regular file always has a reader
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BackupError(f"{path} is not a readable backup archive: {exc}") from None
     try:

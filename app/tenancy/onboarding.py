@@ -9,9 +9,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 from app.knowledge.parsing import SUPPORTED_EXTENSIONS, extract_text
-from app.security.principal import ADMIN, DOCUMENTS_READ, DOCUMENTS_WRITE, CHAT, Principal
+from app.security.principal import ADMIN, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, Principal
 from app.tenancy.config import is_valid_company_id
 from app.tenancy.config_file import append_company, locked, with_block_appended, write_atomically
 from app.tenancy.registry import ConfigError, parse_companies
@@ -24,6 +25,10 @@ DEFAULT_TIMEZONE = {"es": "America/Bogota", "en": "America/New_York"}
 
 class OnboardingError(ValueError):
     """The request cannot be honoured; nothing was changed."""
+
+
+class CompanyExists(OnboardingError):
+    """The company, its collection or its Redis prefix is already there."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def default_block(company_id: str, name: str, language: str = "es", industry: st
 
 
 def onboard_company(platform, company_id: str, name: str, language: str = "es", industry: str = "general",
-                    timezone_name: str | None = None, documents: list[SeedDocument] = (),
+                    timezone_name: str | None = None, documents: Sequence[SeedDocument] = (),
                     chatwoot: dict | None = None) -> dict:
     """chatwoot: {"account_id", "base_url", "api_token", "webhook_secret"}; the first two go into the
     config block, the secrets only into Redis, encrypted."""
@@ -93,7 +98,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
     with locked(path):
         platform.registry.reload()
         if platform.registry.get(company_id) is not None:
-            raise OnboardingError(f"company {company_id!r} already exists; nothing was changed")
+            raise CompanyExists(f"company {company_id!r} already exists; nothing was changed")
         block = default_block(company_id, name.strip(), language, industry, timezone_name)
         chatwoot = chatwoot or {}
         public = {k: chatwoot[k] for k in ("account_id", "base_url") if chatwoot.get(k) is not None}
@@ -108,9 +113,9 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         ctx = platform.tenant_context(config, Principal("platform_admin", None))
         # Refuse to adopt storage that already holds data: rollback must only ever remove what we made.
         if ctx.knowledge.exists():
-            raise OnboardingError(f"collection {config.vectorstore_index!r} already exists; nothing was changed")
+            raise CompanyExists(f"collection {config.vectorstore_index!r} already exists; nothing was changed")
         if any(True for _ in ctx.keyspace.scan_keys()):
-            raise OnboardingError(f"redis prefix {config.redis_prefix!r} already holds keys; nothing was changed")
+            raise CompanyExists(f"redis prefix {config.redis_prefix!r} already holds keys; nothing was changed")
         append_company(path, block)
         try:
             ctx.knowledge.ensure_collection()
@@ -161,7 +166,7 @@ def _rollback(platform, ctx, path: Path, previous_text: str) -> None:
     try:
         if ctx.knowledge.exists():
             ctx.knowledge.drop()
-        lookups = platform.tenant_platform_keys(ctx.keyspace)
+        lookups = ctx.platform_keys.lookups()
         keys = list(ctx.keyspace.scan_keys()) + lookups
         if keys:
             ctx.keyspace.redis.delete(*keys)

@@ -196,9 +196,9 @@ class ChatwootWorker:
             run_pipeline(self.platform, ctx, inbound, deliver_reply=lambda turn: self._deliver(turn, ev, out_key))
         except QuotaExceeded:
             # The customer must not be left unanswered without anyone knowing: a person takes over.
-            client, account = self._client(ctx), self._account(ctx, ev)
-            client.toggle_status(account, ev.conversation_id, "open")
-            client.post_message(account, ev.conversation_id, QUOTA_NOTE, private=True)
+            client, (account, conversation) = self._client(ctx), self._where(ctx, ev)
+            client.toggle_status(account, conversation, "open")
+            client.post_message(account, conversation, QUOTA_NOTE, private=True)
         except TurnRefused as exc:
             log.warning("chatwoot message refused: %s", exc.code, extra={"company_id": ctx.company_id})
 
@@ -217,20 +217,21 @@ class ChatwootWorker:
         self._post(ctx, ev, out_key, record)
 
     @staticmethod
-    def _account(ctx: TenantContext, ev: ChatwootEvent) -> int:
+    def _where(ctx: TenantContext, ev: ChatwootEvent) -> tuple[int, int]:
+        """(account, conversation) to post to."""
         account = ev.account_id or ctx.config.chatwoot.account_id
-        if account is None:
-            raise ChatwootError("neither the event nor the company names a Chatwoot account", retryable=False)
-        return account
+        if account is None or ev.conversation_id is None:
+            raise ChatwootError("the event names no Chatwoot account or conversation to answer", retryable=False)
+        return account, ev.conversation_id
 
     def _post(self, ctx: TenantContext, ev: ChatwootEvent, out_key: str, record: dict) -> None:
-        client, account = self._client(ctx), self._account(ctx, ev)
+        client, (account, conversation) = self._client(ctx), self._where(ctx, ev)
         if record.get("handoff"):
             reason = "emergencia médica detectada" if record["handoff"] == "emergency" else "el cliente pidió una persona"
-            client.toggle_status(account, ev.conversation_id, "open")
-            client.post_message(account, ev.conversation_id, f"🤖 Bot en pausa: {reason}. Último mensaje: "
+            client.toggle_status(account, conversation, "open")
+            client.post_message(account, conversation, f"🤖 Bot en pausa: {reason}. Último mensaje: "
                                 f"{customer_text(ev)[:300]}", private=True)
-        client.post_message(account, ev.conversation_id, record["reply"])
+        client.post_message(account, conversation, record["reply"])
         self.platform.redis.hset(out_key, "status", "sent")
 
     @staticmethod

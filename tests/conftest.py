@@ -15,6 +15,7 @@ from app.factory import create_app
 from app.settings import Settings
 from app.storage.embeddings import build_embedder
 from app.storage.redis_store import embedded_socket
+from tests.chatwoot_fake import FakeChatwoot
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -77,6 +78,14 @@ def app(make_settings, redis_client):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def cw():
+    """The local Chatwoot API stand-in (tests/chatwoot_fake.py)."""
+    server = FakeChatwoot()
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -4,22 +4,15 @@ import time
 
 import pytest
 
-from app.factory import create_app
 from app.channels.chatwoot_events import decide, parse_event
 from app.channels.chatwoot_webhook import RETRY
+from app.factory import create_app
 from app.workers.chatwoot import ChatwootWorker
-from tests.chatwoot_fake import FakeChatwoot, conversation_event, message_event, signed
+from tests.chatwoot_fake import conversation_event, message_event, signed
 from tests.conftest import ADMIN_TOKEN
 
 SECRETS = {"alpha": "whsec-alpha-0123456789", "beta": "whsec-beta-0123456789"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-@pytest.fixture
-def cw():
-    server = FakeChatwoot()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -37,9 +37,10 @@ def script_env(tmp_path, config_file, redis_url, redis_client, monkeypatch):
 
 
 def run_main(*args) -> tuple[int, dict]:
-    from scripts.onboard_company import main
     import contextlib
     import io
+
+    from scripts.onboard_company import main
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-
 from app.audit.logs import configure_logging
-
 from tests.test_meta_agent import config_file, grant, keys, process, say  # noqa: F401 (fixtures)
 
 CANARIES = {

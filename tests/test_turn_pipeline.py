@@ -2,25 +2,18 @@
 stages do what they say on their own (quota, lock, consent, handoff, learning)."""
 import pytest
 
-from app.factory import create_app
 from app.conversations.pipeline import STAGE_NAMES, Inbound, InvalidTurn, QuotaExceeded, run_pipeline
+from app.factory import create_app
 from app.security.principal import Principal
 from app.security.rate_limits import month_key
 from app.workers.chatwoot import QUOTA_NOTE, ChatwootWorker
-from tests.chatwoot_fake import FakeChatwoot, message_event, signed
+from tests.chatwoot_fake import message_event, signed
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ORIGIN = "https://alpha.example"
 SECRET = "whsec-alpha-0123456789"
 QUOTA = 4
-
-
-@pytest.fixture
-def cw():
-    server = FakeChatwoot()
-    yield server
-    server.close()
 
 
 @pytest.fixture

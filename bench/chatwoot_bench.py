@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.factory import create_app  # noqa: E402
 from app.channels.chatwoot_webhook import JOBS, set_chatwoot_secrets  # noqa: E402
-from app.workers.chatwoot import ChatwootWorker  # noqa: E402
+from app.factory import create_app  # noqa: E402
 from app.security.principal import Principal  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.workers.chatwoot import ChatwootWorker  # noqa: E402
 from tests.chatwoot_fake import FakeChatwoot, message_event, signed  # noqa: E402
 
 ADMIN = Principal("platform_admin", None)

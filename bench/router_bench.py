@@ -1,10 +1,15 @@
 """Router benchmark on the held-out labelled set (bench/data/intents_dev.yaml), offline, no LLM.
 
-    .venv/bin/python bench/router_bench.py [--errors]
+    .venv/bin/python bench/router_bench.py [--errors] [--emergency-sets FILE ...]
 
 Prints accuracy per intent and overall, emergency recall and false-alarm rate (share of
 non-emergency messages routed to emergency), and routing latency. The classifier is trained on
 graphs/tenant/data/intents_train.yaml only.
+
+Then, for each binary emergency set (`- text: ..., emergency: true|false`; by default the tuning set
+bench/data/emergency_tuning.yaml and, if present, the blind held-out bench/data/emergency_blind.yaml),
+one line with recall and false alarms. `--errors` lists misses for the tuning set only: messages of a
+blind set are never printed.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--errors", action="store_true", help="list every misrouted message")
     ap.add_argument("--data", type=Path, default=ROOT / "bench/data/intents_dev.yaml")
+    ap.add_argument("--emergency-sets", type=Path, nargs="*", default=None,
+                    help="binary emergency sets (default: tuning set, and the blind set if it exists)")
     args = ap.parse_args()
     rows = yaml.safe_load(args.data.read_text(encoding="utf-8"))
     t0 = time.perf_counter()
@@ -63,6 +70,49 @@ def main() -> None:
     if args.errors:
         for truth, got, text in sorted(errors):
             print(f"  {truth:>12} -> {got:12} {text}")
+
+    sets = args.emergency_sets
+    if sets is None:
+        sets = [p for p in (TUNING_SET, BLIND_SET) if p == TUNING_SET or p.exists()]
+    for path in sets:
+        emergency_report(path, show_errors=args.errors)
+
+
+TUNING_SET = ROOT / "bench/data/emergency_tuning.yaml"
+BLIND_SET = ROOT / "bench/data/emergency_blind.yaml"
+
+
+def _label(path: Path) -> str:
+    if "blind" in path.name:
+        return "blind held-out"
+    if path.resolve() == TUNING_SET.resolve():
+        return "tuning"
+    return path.stem
+
+
+def emergency_report(path: Path, *, show_errors: bool) -> None:
+    """Binary emergency recall / false alarms on one set. Messages are listed only for a non-blind set."""
+    rows = yaml.safe_load(path.read_text(encoding="utf-8"))
+    label = _label(path)
+    tp = fn = fp = tn = 0
+    misses = []
+    for row in rows:
+        route = route_message(row["text"])
+        got = route.agent == "emergency"
+        truth = bool(row["emergency"])
+        tp += truth and got
+        fn += truth and not got
+        fp += got and not truth
+        tn += not truth and not got
+        if got != truth:
+            misses.append((truth, route.agent, ",".join(route.reasons), row.get("category", ""), row["text"]))
+    pos, neg = tp + fn, fp + tn
+    print(f"emergency [{label}] ({path.name}, {len(rows)} messages): "
+          f"recall {tp}/{pos} = {tp / max(pos, 1):.3f}, false alarms {fp}/{neg} = {fp / max(neg, 1):.3f}")
+    if show_errors and label != "blind held-out" and "blind" not in path.name:
+        for truth, agent, reasons, category, text in sorted(misses, key=lambda m: (not m[0], m[3])):
+            kind = "missed" if truth else "false alarm"
+            print(f"  {kind:>11} [{category}] -> {agent} {reasons}: {text}")
 
 
 if __name__ == "__main__":

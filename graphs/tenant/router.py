@@ -17,6 +17,9 @@ from graphs.tenant.emergency import assess, normalize
 
 INTENTS = ("sales", "support", "schedule", "availability", "emergency", "human")
 CLASSIFIER_EMERGENCY_MIN = 0.75   # below this a symptom-like message goes to support, which offers a human
+# A danger sign next to a recent procedure is handed off unless the classifier is at least this sure
+# of another intent.
+CLASSIFIER_SURE = 0.6
 TRAINING_FILE = Path(__file__).with_name("data") / "intents_train.yaml"
 
 # An explicit request for a person is handed off whatever the classifier thinks.
@@ -98,9 +101,13 @@ def route_message(text: str, *, continues_booking: bool = False) -> Route:
     if continues_booking:
         return Route("schedule", 1.0, ("booking_in_progress",))
     intent, confidence = classifier().predict(text)
+    if emergency.uncertain and (intent == "emergency" or confidence < CLASSIFIER_SURE):
+        # a danger sign and a procedure co-occur and the classifier is unsure: hand off
+        return Route("emergency", confidence, ("emergency:danger_sign+procedure", "classifier_unsure"))
     if intent == "emergency":
-        # The rules missed it but the learned model is sure enough: err on the side of a human.
-        if confidence >= CLASSIFIER_EMERGENCY_MIN:
+        # The rules missed it but the learned model is sure enough: err on the side of a human,
+        # unless the message carries a calming cue (a question, worry before, resolved, mild).
+        if confidence >= CLASSIFIER_EMERGENCY_MIN and not emergency.reassuring:
             return Route("emergency", confidence, ("classifier",))
         intent = "support"
     return Route(str(intent), confidence)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -49,6 +50,19 @@ christina lauren joan evelyn judith megan cheryl hannah jacqueline martha gloria
 ava mia harper abigail chloe sophia isabella charlotte amelia ella zoe lily natalie sarah jessica
 """.split())
 
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _word_list(name: str) -> set[str]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return {fold(w) for w in lines if w.strip() and not w.startswith("#")}
+
+
+# Plus the given names and surnames of Faker's es_ES/es_MX/es_CO/es_CL/es_AR/en_US person providers
+# (app/privacy/data/*.txt, sources noted there).
+FIRST_NAMES |= _word_list("given_names.txt")
+SURNAMES = _word_list("surnames.txt")
+
 # Capitalized words that are not names: greetings, courtesy, treatments, days, months, places we serve.
 NON_NAMES = set(fold(w) for w in """
 hola holaa holi buenas buenos dias tardes noches buen dia hi hello hey gracias graciass thanks thank
@@ -76,7 +90,9 @@ covid iva ivaa cop mxn usd eur clp ars rut dni nie nif curp rfc cuit cuil cc iba
 
 # A first name after these is a place or an institution: "Santa Mónica", "San Ignacio", "Colegio Andrés Bello".
 PLACE_WORDS = {"santa", "san", "santo", "sta", "sto", "hospital", "clinica", "fundacion", "colegio", "calle",
-               "avenida", "av", "barrio", "parque", "plaza", "centro", "edificio", "universidad", "iglesia"}
+               "avenida", "av", "barrio", "parque", "plaza", "centro", "edificio", "universidad", "iglesia",
+               "avda", "carrera", "cra", "diagonal", "transversal", "pasaje", "paseo", "colonia", "col",
+               "boulevard", "bulevar"}
 
 # Words that end a name (function words, frequent verbs); "de", "del", "la" may sit inside a surname.
 _NAME_LINKERS = {"de", "del", "la", "las", "los", "y"}
@@ -107,6 +123,20 @@ WEAK_CUES = re.compile(
     r"-|—|–)\s+", re.IGNORECASE)
 
 
+def _surname_follows(text: str, pos: int, linker: str, strong: bool) -> bool:
+    """After "de", "del", "de la", "y" inside a name: is the next real word a surname? "María José de la
+    Fuente", "Juan del Castillo y Pérez"; not "Ana y Luis" (two people) nor "Laura de Bogotá"."""
+    m = re.match(r"\s+(?:(?:la|las|los|el)\s+)?(" + _WORD + ")", text[pos:pos + 40], re.IGNORECASE)
+    if not m:
+        return False
+    w, f = m.group(1), fold(m.group(1))
+    if f in _STOP or f in NON_NAMES or f in _NAME_LINKERS:
+        return False
+    if linker == "y":      # "y Pérez" is a second surname; "y Luis" is a second person
+        return f in SURNAMES and f not in FIRST_NAMES and (w[0].isupper() or strong)
+    return w[0].isupper() or (strong and f in SURNAMES)
+
+
 def _name_tokens(text: str, pos: int, strong: bool) -> tuple[int, int] | None:
     """The run of name words starting at `pos`, or None."""
     tokens = list(re.finditer(_WORD, text[pos:pos + 80]))
@@ -121,8 +151,7 @@ def _name_tokens(text: str, pos: int, strong: bool) -> tuple[int, int] | None:
         w, f = m.group(), fold(m.group())
         capital = w[0].isupper()
         if f in _NAME_LINKERS and words:
-            nxt = text[pos + m.end():pos + m.end() + 30].lstrip()
-            if f != "y" and nxt[:1].isupper():
+            if _surname_follows(text, pos + m.end(), f, strong):
                 words.append(m)
                 expected = m.end()
                 continue
@@ -135,13 +164,22 @@ def _name_tokens(text: str, pos: int, strong: bool) -> tuple[int, int] | None:
             break                                  # "soy ana torres": a known first name carries its surname
         words.append(m)
         expected = m.end()
-        if len(words) == 4:
+        if sum(1 for w in words if fold(w.group()) not in _NAME_LINKERS) == 4:
             break
     while words and fold(words[-1].group()) in _NAME_LINKERS:
         words.pop()
     if not words:
         return None
     return pos + words[0].start(), pos + words[-1].end()
+
+
+def _signature_line(text: str, start: int, end: int) -> bool:
+    """A name alone on the last lines of a message, under what it says: "Gracias!\n— Lucía"."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return (line_start > 0 and not re.search(r"\w", text[line_start:start])
+            and not re.search(r"\w", text[end:line_end]))
 
 
 class PersonRecognizer(EntityRecognizer):
@@ -178,7 +216,7 @@ class PersonRecognizer(EntityRecognizer):
                 if span:
                     single = span == (m.start(), m.end())
                     sentence_start = not text[:m.start()].strip() or text[:m.start()].rstrip()[-1:] in ".!?¿¡:"
-                    if not (single and sentence_start):      # "Rosa" opening a sentence may be a colour
+                    if not (single and sentence_start) or _signature_line(text, *span):
                         out.append(self._result(*span, 0.6 if single else 0.75))
         for ent in getattr(nlp_artifacts, "entities", None) or []:
             if ent.label_ not in ("PER", "PERSON"):
@@ -192,6 +230,9 @@ class PersonRecognizer(EntityRecognizer):
     def _ner_span(text: str, start: int, end: int) -> tuple[int, int, float] | None:
         words = list(re.finditer(_WORD, text[start:end]))
         # Trim non-names at the edges: "Hola María" -> "María", "Laura Botox" -> "Laura".
+        before = fold(text[max(0, start - 12):start]).split()
+        if (words and fold(words[0].group()) in PLACE_WORDS) or (before and before[-1].rstrip(".") in PLACE_WORDS):
+            return None                                # "Av. Corrientes", "Clínica Santa María"
         while words and (fold(words[0].group()) in NON_NAMES or fold(words[0].group()) in _STOP):
             words.pop(0)
         while words and (fold(words[-1].group()) in NON_NAMES or fold(words[-1].group()) in _STOP):

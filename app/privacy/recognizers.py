@@ -343,14 +343,20 @@ _STREET_ES = (r"(?:calle|cll?|cl\.|carrera|cra|kra|kr|cr|avenida|av|avda|diagona
               r"bv|bvd|bvar|pasaje|psje|calzada|calz|paseo|camino|plaza|pza|ronda|traves[ií]a|boulevard|bulevar|blvd|v[ií]a|"
               r"autopista|circunvalar|circular|callej[oó]n|prolongaci[oó]n|privada|cerrada|andador|"
               r"carretera|ctra|c/)")
-_UNIT = (r"(?:\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:[A-Za-z](?![\w]))?|\s*,?\s*(?:apto|apartamento|apt|ap|depto|dpto|departamento|piso|of|oficina|int|interior|local|"
+_SIDE = r"(?:izq(?:uierda|da)?|dcha|derecha|der|dch|centro|ctro|int|ext|bajo|ático|atico)\.?(?![\w])"
+_UNIT = (r"(?:\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:" + _SIDE + r"|[A-Za-z](?![\w]))?|\s*,?\s*" + _SIDE + r"|"
+         r"\s*,?\s*(?:apto|apartamento|apt|ap|depto|dpto|dto|dep|departamento|piso|of|oficina|int|interior|local|"
          r"casa|torre|bloque|bl|torre|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)\.?\s*[\w°º-]+"
-         r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?)*")
+         r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?)*"
+         # the colonia / neighbourhood and the postal code that often follow: ", Col. Del Valle", ", 28014", "CP 03100"
+         r"(?:\s*,?\s*(?:col\.|colonia|fracc\.|fraccionamiento)\s+(?:(?:del|de|la|las|los|el)\s+)*"
+         r"[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*(?:\s+(?:(?:del|de|la|las|los|el)\s+)*[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*){0,2})?"
+         r"(?:\s*,?\s*(?:c\.?\s?p\.?\s*|c[oó]digo postal\s*)?\d{5}(?![\w]|[.,]\d))?")
 _NUMBER_PART = (r"(?:\s*(?:#|n[°º]|no\.?|nro\.?|num\.?|número|numero)?\s*\d+[A-Za-z]?(?:\s*(?:bis)?\s*[-#]\s*\d+[A-Za-z]?)?"
                 r"(?:\s*[-]\s*\d+)?|\s*s/n)")
 ADDRESS_ES = re.compile(
     r"(?<![\w])" + _STREET_ES + r"\.?\s+(?:de\s+(?:la\s+|los\s+|las\s+)?)?"
-    r"(?:\d+[A-Za-z]?(?:\s?bis)?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.]*){0,3})"
+    r"(?:\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.]*){0,3})"
     + _NUMBER_PART + r"(?:\s*[°º]\s*[A-Za-z]?)?" + _UNIT,
     re.IGNORECASE)
 ADDRESS_EN = re.compile(
@@ -361,10 +367,14 @@ ADDRESS_EN = re.compile(
 
 # "domicilio fiscal Gorriti 4620", "mandenlo a Los Leones 456, of. 302": no street word, but a cue.
 ADDRESS_AFTER_CUE = re.compile(
-    r"(?:direcci[oó]n|domicilio(?:\s+fiscal)?|vivo\s+en|env[ií]\w*\s+a|mand\w*\s+a|lleg\w*\s+a|entreg\w*\s+en|"
-    r"address|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
+    r"(?:direcci[oó]n(?:\s+es)?|domicilio(?:\s+fiscal)?(?:\s+es)?|vivo\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
+    r"entreg\w*\s+en|despach\w*\s+a|address(?:\s+is)?|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
     r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,3})"
     r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
+
+
+# "la Calle 93", "sobre la carrera 11": a numbered street with no house number is a place, not an address.
+STREET_ONLY = re.compile(r"^" + _STREET_ES + r"\.?\s+\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste))?$", re.IGNORECASE)
 
 
 class AddressRecognizer(RuleRecognizer):
@@ -373,7 +383,8 @@ class AddressRecognizer(RuleRecognizer):
         for r in results:
             while r.end > r.start and text[r.end - 1] in " ,.;:":
                 r.end -= 1
-        return [r for r in results if any(c.isdigit() for c in text[r.start:r.end]) or "s/n" in text[r.start:r.end]]
+        return [r for r in results if (any(c.isdigit() for c in text[r.start:r.end]) or "s/n" in text[r.start:r.end])
+                and not (STREET_ONLY.match(text[r.start:r.end]) and not self.has_context(text, r.start))]
 
 
 def address_recognizer(language: str) -> RuleRecognizer:
@@ -387,20 +398,38 @@ def address_recognizer(language: str) -> RuleRecognizer:
 _MONTHS = (r"(?:ene(?:ro)?|feb(?:rero)?|mar(?:zo)?|abr(?:il)?|may(?:o)?|jun(?:io)?|jul(?:io)?|ago(?:sto)?|"
            r"sep(?:t(?:iembre)?)?|set(?:iembre)?|oct(?:ubre)?|nov(?:iembre)?|dic(?:iembre)?|"
            r"jan(?:uary)?|february|march|april|june|july|aug(?:ust)?|september|october|november|dec(?:ember)?)\.?")
+# Days and years in words: "doce de mayo de 1988", "el primero de abril del noventa", "the fourth of July".
+_DAY_WORDS = (r"(?:primero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince|"
+              r"diec?is[eé]is|diec?isiete|diec?iocho|diec?inueve|veinte|veinti(?:uno|d[oó]s|tr[eé]s|cuatro|cinco|"
+              r"s[eé]is|siete|ocho|nueve)|treinta(?:\s+y\s+uno)?|first|second|third|fourth|fifth|sixth|seventh|"
+              r"eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+              r"eighteenth|nineteenth|twentieth|twenty[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|"
+              r"ninth)|thirtieth|thirty[- ]first)")
+_TENS = r"(?:cincuenta|sesenta|setenta|ochenta|noventa)(?:\s+y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve))?"
+_YEAR = (r"(?:\d{4}|'\d{2}|(?:mil\s+novecientos\s+)?" + _TENS + r"|dos\s+mil(?:\s+(?:uno|dos|tres|cuatro|cinco|"
+         r"seis|siete|ocho|nueve|diez|once|doce))?)")
+_DAY = r"(?:\d{1,2}(?:st|nd|rd|th|º|°)?|" + _DAY_WORDS + r")"
 DATE_PATTERN = re.compile(
     r"(?<![\w/])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|"
-    r"\d{1,2}\s+(?:de\s+)?" + _MONTHS + r"\s+(?:de(?:l)?\s+)?\d{4}|"
-    + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
-    r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTHS + r",?\s+\d{4})(?![\w/])",
+    r"\d{1,2}[/.\s-]" + _MONTHS + r"[/.\s-](?:\d{4}|\d{2})|"
+    + _DAY + r"\s+(?:de\s+)?" + _MONTHS + r",?\s+(?:de(?:l)?\s+|of\s+)?(?:" + _YEAR + r"|\d{2})|"
+    + _MONTHS + r"\s+(?:the\s+)?" + _DAY + r",?\s+(?:of\s+)?" + _YEAR + r"|"
+    + _DAY + r"\s+(?:of\s+)?" + _MONTHS + r",?\s+" + _YEAR + r")(?![\w/])",
     re.IGNORECASE)
+# A birthday with no year ("nací el 3 de marzo", "my birthday is March 4th") right after the cue.
+BIRTHDAY_PATTERN = re.compile(
+    r"(?:naci(?:do|da)?|nac[ií]|cumplea[ñn]os|cumple|born|birthday|dob|nacimiento)\b[^.\n\d]{0,20}?"
+    r"(?<![\w/])(" + _DAY + r"\s+(?:de\s+|of\s+)?" + _MONTHS + r"|" + _MONTHS + r"\s+(?:the\s+)?" + _DAY
+    + r")(?![\w/]|\s+(?:de(?:l)?\s+|of\s+)?\d)", re.IGNORECASE)
 DOB_CONTEXT = _ctx(r"naci(?:do|da|mos|ste)?", r"nac[ií]", r"naci[oó]", r"nacieron", r"nacimiento", r"f\.?\s?nac\.?", r"fec\.?\s?nac\.?",
                    r"fecha de nac\w*", r"cumplea[ñn]os", r"cumple", r"dob", r"d\.o\.b\.?", r"born", r"birth\w*",
-                   r"date of birth", r"birthday", r"nac\.")
+                   r"date of birth", r"birthday", r"nac\.", r"soy\s+del", r"naci\w*")
 
 
 def dob_recognizer(language: str) -> RuleRecognizer:
     """A date is personal only when the text says it is a birth date; appointment dates are not."""
-    return RuleRecognizer("DATE_OF_BIRTH", language, [Rule(DATE_PATTERN, 0.3, 0.85, needs_context=True)],
+    return RuleRecognizer("DATE_OF_BIRTH", language, [Rule(DATE_PATTERN, 0.3, 0.85, needs_context=True),
+                                                      Rule(BIRTHDAY_PATTERN, 0.75, group=1)],
                           DOB_CONTEXT, numeric=False)
 
 

@@ -29,7 +29,9 @@ _add(PHRASES, "how much, cuanto es, cuanto me sale, cuanto sale, cuanto vale, cu
      "precio valor")
 _add(WORDS, "dura, duran, demora, demoran, tarda, tardan, demoro, long, duration, rato", "duración minutos")
 _add(WORDS, "promo, promos, promocion, oferta, ofertas, descuento, descuentos, rebaja, deal, deals, "
-            "discount, discounts, cheaper, sale", "promoción descuento")
+            "discount, discounts, cheaper", "promoción descuento")
+# Not the single word "sale": in Spanish chat it is "cuánto sale" (a price), far more often than English.
+_add(PHRASES, "on sale, for sale, a sale, any sale, sales", "promoción descuento")
 _add(WORDS, "horario, horarios, abren, cierran, cerrais, abris, atienden, open, opening, close, closing, "
             "hours", "horario atención")
 _add(WORDS, "donde, queda, quedan, ubicados, direccion, address, where, located, location, llegar",

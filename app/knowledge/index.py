@@ -8,12 +8,14 @@ on another tenant's behalf. Backup, migration and erasure exchange points as pla
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Literal, Sequence
 
 from qdrant_client import models
 
 from app.knowledge import lexical
+from app.knowledge import rerank as reranker
+from app.knowledge.rerank import RERANK_POOL
 from app.storage.embeddings import Embedder
 from app.storage.qdrant_store import VectorStore, VectorStoreUnavailable  # noqa: F401 (re-exported)
 
@@ -205,11 +207,16 @@ class KnowledgeIndex:
     def drop(self) -> None:
         self._call(lambda c: c.delete_collection(self.collection))
 
-    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True) -> list[ChunkHit]:
+    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True,
+               rerank: bool = True) -> list[ChunkHit]:
+        """The k best chunks. Hybrid mode fuses dense and lexical ranks (RRF), then, with `rerank`,
+        reorders the fused top RERANK_POOL by their structure (app/knowledge/rerank.py)."""
         dense_vec = self.embedder.embed_query(query) if mode != "lexical" else None
         idx, vals = lexical.query_vector(query, self.language, expand=expand_query)
         sparse_vec = models.SparseVector(indices=idx, values=vals)
         pool = max(4 * k, 20)
+        reranking = rerank and mode == "hybrid"
+        limit = max(k, RERANK_POOL) if reranking else k
 
         def run(client):
             if not client.collection_exists(self.collection):
@@ -229,7 +236,7 @@ class KnowledgeIndex:
                 weights = [self.dense_weight, 1.0][:len(prefetch)]
                 res = client.query_points(self.collection, prefetch=prefetch,
                                           query=models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=weights)),
-                                          limit=k, with_payload=True)
+                                          limit=limit, with_payload=True)
             return res.points
         points = self._call(run)
         hits = []
@@ -239,6 +246,10 @@ class KnowledgeIndex:
                 continue      # defence in depth: a point that is not this tenant's is never returned
             hits.append(ChunkHit(pl.get("document_id", ""), pl.get("title", ""), pl.get("content", ""),
                                  int(pl.get("chunk_index", 0)), float(p.score)))
+        if reranking and hits:
+            scores = reranker.score_candidates(query, hits, self.language)
+            order = sorted(range(len(hits)), key=lambda i: (-scores[i], i))[:k]
+            hits = [replace(hits[i], score=round(scores[i], 6)) for i in order]
         return hits
 
 

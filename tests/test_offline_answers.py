@@ -1,0 +1,75 @@
+"""The retrieval-only answer: every fact a multi-fact question asks for, and a FAQ's answer line.
+
+The provider is exercised on its own (passages in, answer out) and end to end through the chat
+endpoint (real index: embedded Qdrant, the offline embedder, the reranker)."""
+import pytest
+
+from graphs.llm import AnswerRequest, Passage, RetrievalOnlyProvider
+
+PRICES = ("# Tarifas\n\n## Microdermoabrasión\n\nExfoliación mecánica con punta de diamante.\n\n"
+          "- Precio: $210.000 COP por sesión\n- Duración: 50 minutos\n- Sesiones: 4, una cada 15 días\n\n"
+          "## Mesoterapia facial\n\n- Precio: $330.000 COP por sesión\n- Duración: 40 minutos\n\n"
+          "## Radiofrecuencia\n\n- Precio: $260.000 COP por sesión\n- Duración: 45 minutos")
+FAQ = ("# Dudas frecuentes\n\n**1. ¿La radiofrecuencia sirve para la flacidez del cuello?**\n"
+       "Sí, mejora la firmeza del cuello y la papada. Se notan cambios desde la tercera sesión y el resultado "
+       "completo llega a los 3 meses, cuando el colágeno nuevo madura.\n\n"
+       "**2. ¿Puedo ir al gimnasio después de la mesoterapia?**\n"
+       "Espera 24 horas antes de hacer ejercicio intenso. Caminar y actividades suaves no tienen problema.")
+
+
+def _ask(question: str, passages: list[Passage]) -> str:
+    req = AnswerRequest(question=question, search_query=question, passages=passages, agent="sales",
+                        language="es", tenant_language="es", company_name="Clínica Alpha", agent_name="Ana",
+                        persona="cercano")
+    answer = RetrievalOnlyProvider().answer(req)
+    assert answer.grounded
+    return answer.text
+
+
+def test_multi_fact_question_gets_price_and_duration_of_the_same_service():
+    text = _ask("cuánto cuesta y cuánto dura la radiofrecuencia?",
+                [Passage("p", "Tarifas", PRICES, 1.0), Passage("f", "Dudas", FAQ, 0.5)])
+    assert "$260.000" in text and "45 minutos" in text
+    assert "$330.000" not in text          # not the price of another service
+
+
+def test_faq_is_answered_with_its_answer_line_not_only_the_question():
+    text = _ask("se puede ir al gym despues de la mesoterapia?",
+                [Passage("f", "Dudas", FAQ, 1.0), Passage("p", "Tarifas", PRICES, 0.5)])
+    assert "Espera 24 horas" in text
+
+
+def test_long_faq_answer_quotes_the_sentences_that_answer():
+    text = _ask("en cuanto tiempo veo el resultado completo de la radiofrecuencia en el cuello?",
+                [Passage("f", "Dudas", FAQ, 1.0)])
+    assert "3 meses" in text and "Sí, mejora la firmeza" in text     # the matching sentence and the direct answer
+
+
+def test_nothing_relevant_is_the_honest_answer():
+    req = AnswerRequest(question="tienen servicio de taxi?", search_query="tienen servicio de taxi?",
+                        passages=[Passage("p", "Tarifas", PRICES, 1.0)], agent="support", language="es",
+                        tenant_language="es", company_name="Clínica Alpha", agent_name="Ana", persona="cercano")
+    assert not RetrievalOnlyProvider().answer(req).grounded
+
+
+@pytest.fixture
+def key(client, issue_key):
+    k = issue_key("alpha", ["chat", "documents:write"])
+    for title, doc in (("Tarifas", PRICES), ("Dudas frecuentes", FAQ)):
+        r = client.post("/documents", json={"title": title, "content": doc}, headers={"X-API-Key": k})
+        assert r.status_code == 201, r.get_json()
+    return k
+
+
+def _say(client, key, text, user):
+    r = client.post(f"/conversations/{user}/test", json={"message": text, "channel": "web"},
+                    headers={"X-API-Key": key})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["bot_response"]
+
+
+def test_end_to_end_multi_fact_and_faq_answers(client, key):
+    both = _say(client, key, "cuanto vale la microdermoabrasion y cuanto dura la sesion?", "u-multi")
+    assert "$210.000" in both and "50 minutos" in both
+    faq = _say(client, key, "despues de la mesoterapia puedo ir al gimnasio?", "u-faq")
+    assert "24 horas" in faq

@@ -1,0 +1,80 @@
+"""The reranking stage: heading, FAQ-question and service-name matches come first.
+
+Unit tests feed candidates in a deliberately poor fused order; the end-to-end test goes through the
+real index (embedded Qdrant, the offline embedder) and the HTTP search endpoint."""
+from dataclasses import dataclass
+
+from app.knowledge import rerank
+
+
+@dataclass(frozen=True)
+class Doc:
+    title: str
+    content: str
+
+
+PRICES = Doc("Tarifas", "## Microdermoabrasión\n\n- Precio: $210.000 COP por sesión\n- Duración: 50 minutos\n\n"
+                        "## Mesoterapia facial\n\n- Precio: $330.000 COP por sesión\n- Duración: 40 minutos")
+CAPILAR = Doc("Tarifas capilares", "## Mesoterapia capilar\n\nVitaminas en el cuero cabelludo contra la caída.\n\n"
+                                   "- Precio: $260.000 COP por sesión\n- Duración: 35 minutos")
+FAQ = Doc("Dudas", "**4. ¿Cuántas sesiones de mesoterapia capilar necesito?**\nEntre 4 y 6, una cada 15 días.\n\n"
+                   "**5. ¿Se puede hacer con el cabello teñido?**\nSí, el tinte no interfiere.")
+POLICY = Doc("Políticas", "## Cancelaciones\n\nAvisa con 24 horas. Las sesiones de mesoterapia y de "
+                          "microdermoabrasión se pueden reprogramar una vez sin costo.")
+
+
+def test_sections_split_on_headings_and_faq_questions():
+    secs = rerank.sections(FAQ.content)
+    assert [s.heading for s in secs] == ["¿Cuántas sesiones de mesoterapia capilar necesito?",
+                                         "¿Se puede hacer con el cabello teñido?"]
+    assert all(s.is_question for s in secs)
+    assert secs[0].lines == ("Entre 4 y 6, una cada 15 días.",)
+    body = rerank.sections("texto suelto antes\n# Título\nlínea")
+    assert body[0].heading == "" and body[1].heading == "Título" and not body[1].is_question
+
+
+def test_service_name_in_heading_beats_a_better_fused_rank():
+    # Fusion put the general price list first; the question names the capillary service.
+    ranked = rerank.rerank("cuanto vale la mesoterapia capilar?", [PRICES, POLICY, CAPILAR], "es")
+    assert ranked[0] is CAPILAR
+
+
+def test_faq_question_match_comes_first():
+    ranked = rerank.rerank("cuantas sesiones de mesoterapia para el pelo necesito", [POLICY, PRICES, CAPILAR, FAQ],
+                           "es")
+    assert ranked[0] is FAQ
+
+
+def test_title_and_heading_decide_between_same_words():
+    ranked = rerank.rerank("si cancelo la cita de microdermoabrasion me cobran?", [PRICES, POLICY], "es")
+    assert ranked[0] is POLICY
+
+
+def test_no_query_terms_keeps_the_fused_order():
+    cands = [POLICY, PRICES, FAQ]
+    assert rerank.rerank("hola buenas", cands, "es") == cands
+    assert rerank.rerank("", [], "es") == []
+
+
+def test_end_to_end_search_puts_the_matching_section_first(client, app, issue_key):
+    key = issue_key("alpha")
+    docs = {
+        "Tarifas": PRICES.content + "\n\n## Peeling\n\n- Precio: $280.000 COP por sesión\n- Duración: 40 minutos",
+        "Tarifas capilares": CAPILAR.content,
+        "Dudas": FAQ.content,
+        "Políticas": POLICY.content,
+    }
+    for title, content in docs.items():
+        r = client.post("/documents", json={"title": title, "content": content}, headers={"X-API-Key": key})
+        assert r.status_code == 201, r.get_json()
+
+    def top(query):
+        r = client.post("/documents/search", json={"query": query, "k": 3}, headers={"X-API-Key": key})
+        assert r.status_code == 200
+        return r.get_json()["results"]
+
+    assert "$260.000" in top("y la mesoterapia del cuero cabelludo cuanto cuesta?")[0]["content"]
+    assert "Entre 4 y 6" in top("cuantas sesiones de mesoterapia capilar hay q hacerse")[0]["content"]
+    assert "reprogramar" in top("puedo cambiar la fecha de la microdermoabrasion?")[0]["content"]
+    results = top("mesoterapia capilar precio")
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)

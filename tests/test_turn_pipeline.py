@@ -152,3 +152,10 @@ def test_quota_is_counted_once_per_message_even_when_delivery_is_retried(env, cw
 def test_quota_exceeded_is_a_turn_refusal_with_retry_after():
     exc = QuotaExceeded("used up", {"Retry-After": "10"})
     assert exc.status == 429 and exc.code == "monthly_quota_exceeded" and exc.headers["Retry-After"] == "10"
+
+
+def test_the_test_api_refuses_a_bad_user_id_through_the_pipeline(env):
+    app, c, key, *_ = env
+    r = c.post("/conversations/bad%20id!/test", json={"message": "hola"}, headers={"X-API-Key": key})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_user_id"
+    assert _used(app) == 0

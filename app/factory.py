@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import admin, contract, conversations, documents, health, meta, privacy, tokens, webhooks, widget
+from app.api import admin, bookings, contract, conversations, documents, health, meta, privacy, tokens, webhooks, widget
 from app.api.errors import error_response, register_error_handlers
 from app.audit.logs import configure_logging, init_request_logging
 from app.conversations.pipeline import TurnRefused
@@ -15,7 +15,7 @@ from app.platform import Platform
 from app.privacy.pii import engine as pii_engine
 from app.settings import Settings
 from app.storage.embeddings import EmbeddingError
-from app.tenancy.onboarding import seed_tenant_documents
+from app.tenancy.onboarding import seed_tenant_catalogs, seed_tenant_documents
 from app.workers.chatwoot import ChatwootWorker
 from app.workers.meta import MetaWorker
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     register_error_handlers(app)
     contract.init_app(app)
     app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers))
-    for bp in (health.bp, documents.bp, conversations.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
+    for bp in (health.bp, documents.bp, conversations.bp, bookings.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
                meta.bp):
         app.register_blueprint(bp)
     app.after_request(widget.add_cors_headers)
@@ -70,6 +70,7 @@ def _warm_up(platform: Platform, settings: Settings) -> None:
         return
     pii_engine()              # the spaCy models for PII detection: seconds on the first load
     if settings.seed_tenant_documents:
+        seed_tenant_catalogs(platform, settings.tenants_dir)
         try:
             seed_tenant_documents(platform, settings.tenants_dir)
         except Exception:     # a seed document must never keep the service down; the log says which

@@ -12,7 +12,8 @@ import time
 import redis
 from langchain_openai import ChatOpenAI
 
-from app.conversations.bookings import BookingStore
+from app.bookings.catalog import CatalogStore
+from app.bookings.store import BookingStore
 from app.conversations.history import ConversationStore
 from app.conversations.schedule_service import ScheduleServiceClient
 from app.knowledge.documents import DocumentService
@@ -129,8 +130,10 @@ class Platform:
                                self.embedder, self.dense_weight)
         docs = DocumentService(config.company_id, keyspace, index, config.limits,
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+        catalog = CatalogStore(keyspace)
+        bookings = BookingStore(keyspace, config, catalog)
         return TenantContext(config, principal, keyspace, index, docs,
-                             ConversationStore(keyspace, config.memory), BookingStore(keyspace),
+                             ConversationStore(keyspace, config.memory), catalog, bookings,
                              ConsentStore(keyspace),
                              PlaceholderStore(keyspace, self.vault, config.memory.ttl_hours * 3600),
                              LearningOutbox(keyspace), TenantPlatformKeys(keyspace, config.company_id))

@@ -12,7 +12,7 @@ ALPHA_INFO = ("# Horarios y ubicación\n\nAtendemos de lunes a viernes de 8:00 a
 
 @pytest.fixture
 def key(client, issue_key):
-    k = issue_key("alpha", ["chat", "documents:write"])
+    k = issue_key("alpha", ["chat", "documents:write", "bookings:read"])
     for doc in (ALPHA_PRICES, ALPHA_INFO):
         assert client.post("/documents", json={"content": doc}, headers={"X-API-Key": k}).status_code == 201
     return k
@@ -63,10 +63,10 @@ def test_booking_is_collected_over_turns_and_never_confirmed(client, key):
     done = say(client, key, "me llamo Laura Gómez", user="ana")
     assert done["booking"]["status"] == "pending" and done["booking"]["name"] == "Laura Gómez"
     assert "no es una cita confirmada" in done["bot_response"].lower()
-    listed = client.get("/bookings", headers={"X-API-Key": key}).get_json()
+    listed = client.get("/bookings?status=pending", headers={"X-API-Key": key}).get_json()
     assert listed["total"] == 1
     b = listed["bookings"][0]
-    assert (b["service"], b["requested_time"], b["name"], b["status"]) == \
+    assert (b["service_name"], b["requested_time"], b["customer"]["name"], b["status"]) == \
         ("limpieza facial", "viernes a las 4 de la tarde", "Laura Gómez", "pending")
 
 
@@ -74,7 +74,7 @@ def test_availability_without_a_schedule_service_invents_nothing(client, key):
     out = say(client, key, "tienen hora disponible el jueves?")
     assert out["agent"] == "availability"
     assert "no puedo prometerte un horario" in out["bot_response"]
-    assert client.get("/bookings", headers={"X-API-Key": key}).get_json()["total"] == 0
+    assert client.get("/bookings?status=pending", headers={"X-API-Key": key}).get_json()["total"] == 0
 
 
 def test_emergency_stops_the_bot_until_released(client, key):

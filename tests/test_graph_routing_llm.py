@@ -2,7 +2,7 @@
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app.conversations.bookings import BookingStore
+from app.bookings.store import BookingStore
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.registry import load_companies_file
 from graphs.llm import LLMRouter, RetrievalOnlyProvider

@@ -16,11 +16,13 @@ import json
 import secrets
 import string
 import tarfile
+import time
 from typing import Any
 
 import pytest
 
-from app.conversations.bookings import BookingStore
+from app.bookings.catalog import CatalogStore, Professional, Service
+from app.bookings.store import BookingError, BookingStore, Customer
 from app.conversations.history import ConversationStore
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import KnowledgeIndex, point_id
@@ -149,23 +151,61 @@ class ConversationsAdapter(Adapter):
             store.delete(w.handle["user"])
 
 
+ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def _bookable(ctx, marker: str) -> None:
+    """A service and a professional who works around the clock, so a booking can be made at any time."""
+    ctx.catalog.put_service(Service(id="consulta", name=f"Consulta {marker}", duration_minutes=30))
+    ctx.catalog.put_professional(Professional(id="dra-ana", name="Dra. Ana", service_ids=["consulta"],
+                                              weekly_hours=ALWAYS_OPEN))
+
+
 class BookingsAdapter(Adapter):
     store = BookingStore
 
     def write(self, p, ctx, marker):
         store = ctx.bookings
-        booking = store.submit(USER, "web", {"service": f"facial {marker}", "when": "lunes", "name": "Ana"})
+        request = store.submit(USER, "web", {"service": f"facial {marker}", "when": "lunes", "name": "Ana"})
         store.update_draft(USER, service=f"masaje {marker}", when="viernes")
-        return Written((marker,), {"booking_id": booking["booking_id"]})
+        _bookable(ctx, "general")        # the catalog is not personal data: erasure keeps it (CatalogAdapter)
+        start = (int(time.time()) // 900 + 8) * 900          # two hours ahead, on the 15-minute grid
+        booking, _ = store.create("consulta", start, Customer(f"Ana {marker}", "+573001112233", None, USER),
+                                  idempotency_key=f"key-{USER}")
+        return Written((marker,), {"booking_id": booking["booking_id"], "request_id": request["booking_id"]})
 
     def views(self, p, ctx, probes):
-        ks = ctx.keyspace
-        return {"draft": ctx.bookings.draft(USER), "pending": ctx.bookings.pending(1, 100)[0],
-                "by_id": [ks.redis.hgetall(ks.key("booking", w.handle["booking_id"])) for w in probes]}
+        store = ctx.bookings
+        return {"draft": store.draft(USER), "pending": store.pending(1, 100)[0],
+                "list": store.list_bookings(1, 100)[0], "mine": store.for_user(USER),
+                "by_id": [store.get(w.handle[k]) for w in probes for k in ("booking_id", "request_id")]}
 
     def erase(self, p, ctx, probes):
         # Bookings are removed by the data-subject erasure only; that is the store's delete path.
         subject_rights.bookings_section(p, ctx).erase(USER)
+        own = {b["booking_id"] for b in ctx.bookings.list_bookings(1, 100)[0]}
+        for w in probes:         # another tenant's booking id is not found here: nothing to cancel
+            if w.handle["booking_id"] not in own:
+                with pytest.raises(BookingError, match="no booking"):
+                    ctx.bookings.cancel(w.handle["booking_id"], enforce_window=False)
+
+
+class CatalogAdapter(Adapter):
+    store = CatalogStore
+
+    def write(self, p, ctx, marker):
+        _bookable(ctx, marker)
+        return Written((marker,), {"service_id": "consulta"})
+
+    def views(self, p, ctx, probes):
+        catalog = ctx.catalog
+        return {"services": catalog.services(), "by_id": [catalog.service(w.handle["service_id"]) for w in probes],
+                "export": catalog.export()}
+
+    def erase(self, p, ctx, probes):
+        ctx.catalog.delete_professional("dra-ana")
+        for w in probes:
+            ctx.catalog.delete_service(w.handle["service_id"])
 
 
 class ConsentAdapter(Adapter):
@@ -245,7 +285,8 @@ class PlatformKeysAdapter(Adapter):
 
 ADAPTERS: dict[str, Adapter] = {
     "keyspace": KeyspaceAdapter(), "knowledge": KnowledgeAdapter(), "documents": DocumentsAdapter(),
-    "conversations": ConversationsAdapter(), "bookings": BookingsAdapter(), "consent": ConsentAdapter(),
+    "conversations": ConversationsAdapter(), "bookings": BookingsAdapter(), "catalog": CatalogAdapter(),
+    "consent": ConsentAdapter(),
     "placeholders": PlaceholdersAdapter(), "outbox": OutboxAdapter(), "platform_keys": PlatformKeysAdapter(),
 }
 

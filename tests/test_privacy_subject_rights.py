@@ -127,8 +127,9 @@ def test_export_returns_everything_held_about_the_user(client, keys, world):
     conv = s["conversation"]
     assert conv["status"] == "handoff" and conv["last_activity"] and conv["messages"]
     assert conv["messages"][-2]["content"] == "quiero hablar con una persona"
-    (booking,) = s["bookings"]["requests"]
-    assert (booking["name"], booking["service"], booking["user_id"]) == ("Laura Gómez", "limpieza facial", USER)
+    (booking,) = s["bookings"]["bookings"]
+    assert (booking["customer"]["name"], booking["service_name"], booking["customer"]["user_id"]) == (
+        "Laura Gómez", "limpieza facial", USER)
     assert s["bookings"]["draft"]["service"] == "toxina botulínica"
     assert set(s["consent"]["consents"]) == {"marketing", "global_learning"} and len(s["consent"]["history"]) == 2
     assert s["pii_placeholders"]["mapping"] == {"<PERSON_1>": "Laura Gómez", "<EMAIL_1>": PII[1], "<PHONE_1>": PII[2]}
@@ -173,7 +174,7 @@ def test_erasure_leaves_nothing_of_the_user_and_everything_of_the_others(app, cl
     rc = body["receipts"]
     assert BUILTIN <= set(rc)
     assert rc["conversation"] == {"deleted_keys": 2, "index_entries": 1}             # history + bot_status
-    assert rc["bookings"] == {"deleted_keys": 2, "index_entries": 1}                 # draft + request
+    assert rc["bookings"] == {"anonymized_bookings": 0, "deleted_requests": 1}       # the request (and the draft)
     assert rc["consent"] == {"deleted_keys": 2}
     assert rc["pii_placeholders"] == {"deleted_keys": 1}
     assert rc["pending_learnings"]["deleted_items"] >= 2
@@ -199,14 +200,15 @@ def test_erasure_leaves_nothing_of_the_user_and_everything_of_the_others(app, cl
     admin = {"X-API-Key": keys["admin"]}
     assert client.get(f"/conversations/{USER}", headers=admin).status_code == 404
     assert client.get(f"/privacy/consent/{USER}", headers=admin).get_json()["consents"] == {}
-    assert [b["name"] for b in client.get("/bookings", headers=admin).get_json()["bookings"]] == ["Pedro Pérez"]
+    pending = client.get("/bookings?status=pending", headers=admin).get_json()["bookings"]
+    assert [b["customer"]["name"] for b in pending] == ["Pedro Pérez"]
 
     again = client.delete(f"/privacy/users/{USER}", headers=admin)
     assert again.status_code == 200
     for name, receipt in again.get_json()["receipts"].items():
         assert all(v == 0 for v in receipt.values()), (name, receipt)
     export = client.get(f"/privacy/users/{USER}/export", headers=admin).get_json()["sections"]
-    assert export["conversation"]["messages"] == [] and export["bookings"] == {"draft": None, "requests": []}
+    assert export["conversation"]["messages"] == [] and export["bookings"] == {"draft": None, "bookings": []}
     assert all(not export[n] for n in ("pending_learnings", "chatwoot_replies", "sessions_and_cache",
                                        "tenant_vectors"))
 
@@ -253,7 +255,7 @@ def test_a_vector_store_failure_is_reported_and_a_retry_finishes(app, client, ke
         "global_learnings", "tenant_vectors"]
     assert body["failed"]["tenant_vectors"] == {"error": "VectorStoreUnavailable", "retryable": True}
     assert "tenant_vectors" not in body["receipts"] and body["receipts"]["conversation"]["deleted_keys"] == 1
-    assert body["receipts"]["bookings"]["deleted_keys"] == 1 and body["receipts"]["consent"]["deleted_keys"] == 2
+    assert body["receipts"]["bookings"]["deleted_requests"] == 1 and body["receipts"]["consent"]["deleted_keys"] == 2
     assert not any(USER in k for k in redis_client.scan_iter())     # the rest went anyway
     export = client.get(f"/privacy/users/{USER}/export", headers={"X-API-Key": keys["admin"]})
     assert export.status_code == 503 and export.get_json()["error"]["code"] == "vector_store_unavailable"

@@ -70,7 +70,7 @@ def test_booking_goes_to_the_service_and_repeats_its_answer(client_key, sched):
     assert "confirmada" in out["bot_response"]
     post = [call for call in sched.calls if call[0] == "POST"][0]
     assert post[2] == {"service": "limpieza facial", "when": "viernes a las 4", "name": "Laura Gómez", "user_id": "s1"}
-    assert c.get("/bookings", headers={"X-API-Key": key}).get_json()["total"] == 0
+    assert c.get("/bookings?status=pending", headers={"X-API-Key": key}).get_json()["total"] == 0
 
 
 def test_service_down_keeps_the_request_as_pending(client_key, sched):
@@ -82,4 +82,4 @@ def test_service_down_keeps_the_request_as_pending(client_key, sched):
     say(c, key, "mañana a las 10", user="s3")
     out = say(c, key, "soy Pedro Ruiz", user="s3")
     assert out["booking"]["status"] == "pending" and "no es una cita confirmada" in out["bot_response"].lower()
-    assert c.get("/bookings", headers={"X-API-Key": key}).get_json()["total"] == 1
+    assert c.get("/bookings?status=pending", headers={"X-API-Key": key}).get_json()["total"] == 1

@@ -72,7 +72,8 @@ def create_company():
     chatwoot = body.chatwoot.model_dump(exclude_none=True) if body.chatwoot else {}
     try:
         result = onboard_company(_platform(), body.company_id, body.name, chatwoot=chatwoot, language=body.language,
-                                 industry=body.industry, timezone_name=body.timezone, documents=docs)
+                                 industry=body.industry, timezone_name=body.timezone, documents=docs,
+                                 catalog=body.catalog)
     except CompanyExists as exc:
         raise ApiError(409, "company_exists", str(exc)) from None
     except OnboardingError as exc:

@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, g, jsonify
 from app.api.contract import TENANT, api, json_body, query_args, responses
 from app.api.errors import ApiError
 from app.api.models import (
-    BookingList,
     Conversation,
     ConversationDeleted,
     ConversationList,
@@ -92,12 +91,3 @@ def release_conversation(user_id: str):
     """Hand a conversation back to the bot after a handoff"""
     released = g.tenant.conversations.release(_user_id(user_id))
     return jsonify({"user_id": user_id, "released": released, "status": "active"})
-
-
-@bp.get("/bookings")
-@require_tenant(CHAT)
-@api.validate(query=PageQuery, security=TENANT, tags=["conversations"], resp=responses(*TENANT_ERRORS, HTTP_200=BookingList))
-def list_booking_requests():
-    """Pending booking requests the bot collected, newest first"""
-    q = query_args(PageQuery)
-    return jsonify(paginated("bookings", g.tenant.bookings.pending, q.page, q.per_page))

@@ -25,13 +25,15 @@ MAX_HEADERS_BYTES = 32 * 1024
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, **details):
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+        self.details = details
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None):
-    resp = jsonify({"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, headers: dict | None = None, **details):
+    """details: extra fields of the error object, e.g. {"limit": "monthly_bookings"} on a 429."""
+    resp = jsonify({"error": {"code": code, "message": message, **details}})
     resp.status_code = status
     for k, v in (headers or {}).items():
         resp.headers[k] = v
@@ -65,7 +67,7 @@ class JsonErrorRequestHandler(WSGIRequestHandler):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api(e: ApiError):
-        return error_response(e.status, e.code, e.message, e.headers)
+        return error_response(e.status, e.code, e.message, e.headers, **e.details)
 
     @app.errorhandler(DocumentError)
     def _doc(e: DocumentError):

@@ -23,6 +23,7 @@ from pydantic import (
 from werkzeug.datastructures import FileStorage
 
 from app.api.validation import strict_loads
+from app.bookings.catalog import Catalog
 from app.channels.formatting import CHANNELS
 from app.conversations.history import USER_ID_PATTERN
 from app.conversations.pipeline import MAX_MESSAGE_CHARS
@@ -296,10 +297,6 @@ class ConversationReleased(BaseModel):
     status: Literal["active"]
 
 
-class BookingList(Page):
-    bookings: list[dict[str, Any]]
-
-
 # -- platform admin ----------------------------------------------------------------------------------
 class CompanySummary(BaseModel):
     company_id: str
@@ -336,6 +333,7 @@ class CompanyIn(Model):
     timezone: str | None = Field(None, max_length=64)
     documents: list[SeedDocumentIn] | None = Field(None, max_length=50)
     chatwoot: ChatwootSetupIn | None = None
+    catalog: Catalog | None = Field(None, description="services and professionals, as in tenants/<id>/catalog.yaml")
 
 
 class Credentials(Open):
@@ -354,6 +352,7 @@ class Onboarded(Credentials):
     key_id: str
     permissions: list[str]
     documents: int
+    catalog: dict[str, int] | None = None
     redis_prefix: str
     vectorstore_index: str
 

@@ -90,7 +90,7 @@ def invalid_input(exc: ValidationError, model: type[BaseModel]) -> ApiError:
     first = exc.errors(include_url=False)[0]
     loc = first["loc"]
     codes = getattr(model, "error_codes", {})
-    code = codes.get(loc[0] if loc else None, "invalid_parameter")
+    code = codes.get(loc[0] if loc else None, codes.get("*", "invalid_parameter"))     # "*": every other field
     where = ".".join(str(part) for part in loc)
     message = first["msg"].removeprefix("Value error, ")
     return ApiError(400, code, f"{where}: {message}" if where else message)

@@ -6,8 +6,8 @@ partial failure finishes the job and counts zero for what is already gone. Keys 
 tenant's keyspace (another tenant's keys are never scanned):
 
   conversation        {prefix}conversation:{user_id}, {prefix}bot_status:{user_id}, member of {prefix}conversations
-  bookings            {prefix}booking_draft:{user_id}, {prefix}booking:{id} whose user_id matches, member of
-                      {prefix}bookings:pending
+  bookings            {prefix}booking_draft:{user_id}, {prefix}bookings:user:{user_id}; pending requests whose
+                      user_id matches are deleted, appointments keep their slot without the customer's data
   consent             {prefix}consent:{user_id}, {prefix}consent_log:{user_id}
   pii_placeholders    {prefix}pii_map:{user_id}
   pending_learnings   the user's items in {prefix}meta_outbox
@@ -93,27 +93,9 @@ def conversation_section(platform, ctx) -> Section:
 
 
 def bookings_section(platform, ctx) -> Section:
-    keys = ctx.keyspace
-
-    def export(user_id: str) -> dict:
-        try:
-            draft = keys.redis.hgetall(keys.key("booking_draft", user_id))
-        except redis.exceptions.ResponseError:
-            draft = {}
-        return {"draft": draft or None, "requests": sorted(_hashes(keys, "booking", user_id).values(),
-                                                           key=lambda b: float(b.get("created_at") or 0))}
-
-    def erase(user_id: str) -> dict:
-        found = _hashes(keys, "booking", user_id)
-        ids = [record.get("booking_id") or key.rsplit(":", 1)[-1] for key, record in found.items()]
-        pipe = keys.redis.pipeline(transaction=True)
-        pipe.delete(keys.key("booking_draft", user_id), *found)
-        if ids:
-            pipe.zrem(keys.key("bookings", "pending"), *ids)
-        deleted, *unindexed = pipe.execute()
-        return {"deleted_keys": int(deleted), "index_entries": int(unindexed[0]) if unindexed else 0}
-
-    return Section("bookings", export, erase)
+    """Appointments keep their slot in the agenda but lose the customer's name, phone and e-mail; pending
+    requests and the chat draft are deleted (app/bookings/store.py)."""
+    return Section("bookings", ctx.bookings.export_user, ctx.bookings.erase_user)
 
 
 def consent_section(platform, ctx) -> Section:

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 DOCUMENTS_READ = "documents:read"
 DOCUMENTS_WRITE = "documents:write"
 CHAT = "chat"
+BOOKINGS_READ = "bookings:read"
+BOOKINGS_WRITE = "bookings:write"
 ADMIN = "admin"
-TENANT_PERMISSIONS = frozenset({DOCUMENTS_READ, DOCUMENTS_WRITE, CHAT, ADMIN})
+TENANT_PERMISSIONS = frozenset({DOCUMENTS_READ, DOCUMENTS_WRITE, CHAT, BOOKINGS_READ, BOOKINGS_WRITE, ADMIN})
 
 
 @dataclass(frozen=True)

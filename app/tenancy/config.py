@@ -26,12 +26,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Plan = Literal["free", "pro", "enterprise"]
+# What a plan allows a month (seed 003); a company's `limits:` block may override each one.
+PLAN_LIMITS: dict[str, dict[str, int]] = {
+    "free": {"monthly_messages": 1_000, "monthly_bookings": 50, "monthly_llm_tokens": 200_000},
+    "pro": {"monthly_messages": 20_000, "monthly_bookings": 2_000, "monthly_llm_tokens": 5_000_000},
+    "enterprise": {"monthly_messages": 200_000, "monthly_bookings": 50_000, "monthly_llm_tokens": 50_000_000},
+}
+MONTHLY_LIMITS = ("monthly_messages", "monthly_bookings", "monthly_llm_tokens")
+
+
 class Limits(_Strict):
     requests_per_minute: int = Field(60, ge=1)
     requests_per_hour: int = Field(1000, ge=1)
-    monthly_messages: int = Field(10000, ge=1)
+    # Filled from the company's plan when the config leaves them out (TenantConfig._plan_limits).
+    monthly_messages: int = Field(PLAN_LIMITS["pro"]["monthly_messages"], ge=1)
+    monthly_bookings: int = Field(PLAN_LIMITS["pro"]["monthly_bookings"], ge=1)
+    monthly_llm_tokens: int = Field(PLAN_LIMITS["pro"]["monthly_llm_tokens"], ge=1)
     storage_limit_mb: float = Field(100, gt=0)
     max_documents: int = Field(200, ge=1)
+
+
+class BookingRules(_Strict):
+    """How the company takes appointments (its catalog is in tenants/<id>/catalog.yaml)."""
+    min_advance_minutes: int = Field(60, ge=0, le=60 * 24 * 30)
+    max_advance_days: int = Field(90, ge=1, le=730)
+    slot_step_minutes: int = Field(15, ge=5, le=240)
+    # Customers (chat, or the API without `admin`) cannot cancel or move a booking closer than this to its start.
+    cancellation_window_hours: int = Field(24, ge=0, le=24 * 30)
+    location: str | None = Field(None, max_length=300, description="where appointments happen, said in confirmations")
+    require_phone: bool = True
+    webhook_url: str | None = Field(None, description="receives signed booking.created|rescheduled|cancelled events")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL")
+        return v
 
 
 class Branding(_Strict):
@@ -84,6 +116,8 @@ class TenantConfig(_Strict):
     sales_agent_name: str = Field(min_length=1, max_length=100)
     persona: str = Field("cercano, claro y profesional", min_length=1, description="tone of voice")
     service_durations: dict[str, int] = Field(default_factory=dict)
+    plan: Plan = "pro"
+    booking: BookingRules = Field(default_factory=BookingRules)
     schedule_service_url: str | None = None
     allowed_origins: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
@@ -92,6 +126,17 @@ class TenantConfig(_Strict):
     chatwoot: ChatwootConfig = Field(default_factory=ChatwootConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_limits(cls, data):
+        """Monthly limits the config leaves out come from the plan."""
+        if isinstance(data, dict):
+            plan = data.get("plan", "pro")
+            limits = data.get("limits")
+            if plan in PLAN_LIMITS and (limits is None or isinstance(limits, dict)):
+                data = {**data, "limits": {**PLAN_LIMITS[plan], **(limits or {})}}
+        return data
 
     @field_validator("timezone")
     @classmethod

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.conversations.bookings import BookingStore
+from app.bookings.catalog import CatalogStore
+from app.bookings.store import BookingStore
 from app.conversations.history import ConversationStore
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import KnowledgeIndex
@@ -30,7 +31,8 @@ class TenantContext:
     knowledge: KnowledgeIndex
     documents: DocumentService
     conversations: ConversationStore
-    bookings: BookingStore
+    catalog: CatalogStore                 # services and professionals with their hours
+    bookings: BookingStore                # appointments, pending requests, chat drafts
     consent: ConsentStore
     placeholders: PlaceholderStore        # the conversation's <PERSON_1> mappings (encrypted)
     outbox: LearningOutbox                # consented questions waiting for the meta worker

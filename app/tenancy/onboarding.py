@@ -11,15 +11,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from app.bookings.catalog import Catalog, CatalogError, read_catalog_file
 from app.knowledge.parsing import SUPPORTED_EXTENSIONS, extract_text
-from app.security.principal import ADMIN, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, Principal
+from app.security.principal import ADMIN, BOOKINGS_READ, BOOKINGS_WRITE, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, Principal
 from app.tenancy.config import is_valid_company_id
 from app.tenancy.config_file import append_company, locked, with_block_appended, write_atomically
 from app.tenancy.registry import ConfigError, parse_companies
 
 log = logging.getLogger("misybot.onboarding")
 
-ALL_PERMISSIONS = {ADMIN, DOCUMENTS_READ, DOCUMENTS_WRITE, CHAT}
+ALL_PERMISSIONS = {ADMIN, DOCUMENTS_READ, DOCUMENTS_WRITE, CHAT, BOOKINGS_READ, BOOKINGS_WRITE}
 DEFAULT_TIMEZONE = {"es": "America/Bogota", "en": "America/New_York"}
 
 
@@ -85,7 +86,7 @@ def default_block(company_id: str, name: str, language: str = "es", industry: st
 
 def onboard_company(platform, company_id: str, name: str, language: str = "es", industry: str = "general",
                     timezone_name: str | None = None, documents: Sequence[SeedDocument] = (),
-                    chatwoot: dict | None = None) -> dict:
+                    chatwoot: dict | None = None, catalog: Catalog | None = None) -> dict:
     """chatwoot: {"account_id", "base_url", "api_token", "webhook_secret"}; the first two go into the
     config block, the secrets only into Redis, encrypted."""
     if not is_valid_company_id(company_id):
@@ -122,6 +123,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
             ctx.keyspace.redis.hset(ctx.keyspace.key("tenant", "meta"), mapping={
                 "company_id": company_id, "onboarded_at": datetime.now(timezone.utc).isoformat()})
             ingested = ingest_documents(ctx, documents)
+            catalog_loaded = ctx.catalog.replace(catalog) if catalog is not None else None
             api_key, key_id = platform.api_keys.issue(company_id, ctx.keyspace, ALL_PERMISSIONS, "onboarding")
             credentials = issue_tenant_credentials(platform, ctx, ["client", "hmac", "publishable"])
             if chatwoot.get("api_token") or chatwoot.get("webhook_secret"):
@@ -136,6 +138,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
     log.info("company onboarded", extra={"company_id": company_id, "documents": ingested})
     return {"company_id": company_id, "company_name": config.company_name, "api_key": api_key,
             "key_id": key_id, "permissions": sorted(ALL_PERMISSIONS), "documents": ingested,
+            "catalog": catalog_loaded,
             "redis_prefix": config.redis_prefix, "vectorstore_index": config.vectorstore_index, **credentials}
 
 
@@ -172,6 +175,26 @@ def _rollback(platform, ctx, path: Path, previous_text: str) -> None:
             ctx.keyspace.redis.delete(*keys)
     finally:
         write_atomically(path, previous_text)
+
+
+def seed_tenant_catalogs(platform, tenants_dir: Path) -> dict[str, dict]:
+    """At start-up: load tenants/<id>/catalog.yaml into any tenant whose booking catalog is empty. A bad file
+    is logged and skipped: it must not keep the other companies (or this one's chat) down."""
+    seeded = {}
+    for company_id in platform.registry.company_ids():
+        path = tenants_dir / company_id / "catalog.yaml"
+        if not path.is_file():
+            continue
+        ctx = platform.tenant_context(platform.registry.get(company_id), Principal("platform_admin", None))
+        if not ctx.catalog.is_empty():
+            continue
+        try:
+            seeded[company_id] = ctx.catalog.replace(read_catalog_file(path))
+        except CatalogError as exc:
+            log.error("seed catalog refused", extra={"company_id": company_id, "error": str(exc)})
+            continue
+        log.info("seed catalog loaded", extra={"company_id": company_id, **seeded[company_id]})
+    return seeded
 
 
 def seed_tenant_documents(platform, tenants_dir: Path) -> dict[str, int]:

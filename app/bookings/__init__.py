@@ -1,0 +1,1 @@
+"""Bookings: a company's catalog, availability, appointments, calendar feeds and booking webhooks."""

@@ -32,6 +32,7 @@ from app.bookings.catalog import CatalogStore, Professional, Service
 from app.security.rate_limits import month_key
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import TenantConfig
+from graphs.tenant.state import BookingRefused
 
 DRAFT_TTL_S = 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -95,7 +96,7 @@ return 'ok'
 """
 
 
-class BookingError(Exception):
+class BookingError(BookingRefused):
     """A booking the store refuses: the API answers `status` with `code`."""
     status = 409
 
@@ -229,9 +230,12 @@ class BookingStore:
         return free_slots(service, pros, self.busy((p.id for p in pros), start, end), self.rules(), start, end, limit)
 
     # -- writes that take a slot ---------------------------------------------------------------------
-    def create(self, service_id: str, start: int, customer: Customer, professional_id: str | None = None,
+    def create(self, service_id: str, start: int, customer: Customer | dict, professional_id: str | None = None,
                channel: str = "api", idempotency_key: str | None = None, fingerprint: str = "") -> tuple[dict, bool]:
-        """(booking, created). A retried Idempotency-Key returns the first booking with created False."""
+        """(booking, created). A retried Idempotency-Key returns the first booking with created False. The chat
+        agents pass the customer as a dict (graphs/ holds no store types)."""
+        if isinstance(customer, dict):
+            customer = Customer(**customer)
         if idempotency_key:
             earlier = self._idempotent(idempotency_key, fingerprint)
             if earlier is not None:

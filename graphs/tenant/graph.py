@@ -12,6 +12,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from graphs.llm import LLM_ERRORS
+from graphs.tenant.agents.appointments import booking_change, continues
 from graphs.tenant.agents.availability import availability
 from graphs.tenant.agents.emergency import emergency
 from graphs.tenant.agents.human import human
@@ -31,11 +32,15 @@ AGENTS = {"sales": sales, "support": support, "schedule": schedule, "availabilit
 
 def router(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
     ctx = runtime.context
-    awaiting = ctx.bookings.draft(ctx.user_id).get("awaiting")
+    draft = ctx.bookings.draft(ctx.user_id)
+    awaiting = draft.get("awaiting")
     message = state["message"]
     continues_booking = bool(awaiting) and bool(
         extract_when(message) or extract_name(message, expecting_name=awaiting == "name")
-        or extract_service(message, list(ctx.tenant.service_durations), ctx.tenant.language))
+        or extract_service(message, list(ctx.tenant.service_durations), ctx.tenant.language)
+        or continues(draft, message))
+    # "quiero cancelar mi cita" / "can I move my appointment?" is the schedule agent's, whatever the classifier says
+    continues_booking = continues_booking or booking_change(message) is not None
     route = route_message(message, continues_booking=continues_booking)
     agent, reasons = route.agent, list(route.reasons)
     if ctx.router_llm is not None and agent != "emergency" and route.confidence < LLM_REFINE_BELOW:

@@ -17,6 +17,12 @@ class ScheduleUnavailable(RuntimeError):
     client subclasses it), so the agents fall back to a pending request instead of failing the turn."""
 
 
+class BookingRefused(Exception):
+    """The booking engine refused a change (`code`: slot_taken, cancellation_window_passed, ...); what the
+    `bookings` port raises (app/bookings/store.py subclasses it), so agents can answer it in words."""
+    code = "booking_refused"
+
+
 class TurnState(TypedDict, total=False):
     message: str
     history: list[dict]            # earlier turns of this conversation: {"role", "content", "agent"?}
@@ -38,6 +44,6 @@ class TenantRuntime:
     user_id: str
     search: Callable[[str, int], Sequence[Passage]]     # bound to this tenant's collection only
     provider: ChatProvider
-    bookings: Any                                       # BookingStore of this tenant
+    bookings: Any                                       # BookingStore of this tenant (catalog, slots, drafts)
     schedule: Any = None                                # ScheduleServiceClient when configured
     router_llm: Any = None                              # optional LLM refinement of the route

@@ -6,6 +6,7 @@ import logging
 
 from langgraph.runtime import Runtime
 
+from graphs.tenant.agents.appointments import appointments, has_agenda
 from graphs.tenant.agents.schedule import _services, collect_booking
 from graphs.tenant.booking_slots import extract_service, extract_when
 from graphs.tenant.state import ScheduleUnavailable, TenantRuntime, TurnState
@@ -27,6 +28,8 @@ NONE_FREE = {"es": "La agenda no muestra horarios libres para eso. ¿Quieres pro
 def availability(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
     ctx = runtime.context
     lang = state.get("language", ctx.tenant.language)
+    if has_agenda(runtime):
+        return appointments(state, runtime)          # real free slots from the company's own agenda
     if ctx.schedule is not None:
         service = extract_service(state["message"], _services(runtime), ctx.tenant.language)
         try:

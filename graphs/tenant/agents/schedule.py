@@ -9,6 +9,7 @@ import logging
 
 from langgraph.runtime import Runtime
 
+from graphs.tenant.agents.appointments import appointments, has_agenda
 from graphs.tenant.booking_slots import extract_name, extract_service, extract_when
 from graphs.tenant.state import ScheduleUnavailable, TenantRuntime, TurnState
 
@@ -79,4 +80,7 @@ def collect_booking(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
 
 
 def schedule(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
+    """The company's own agenda when it has a catalog; else its scheduling service; else a pending request."""
+    if has_agenda(runtime):
+        return appointments(state, runtime)
     return collect_booking(state, runtime)

@@ -18,6 +18,7 @@ from app.storage.embeddings import EmbeddingError
 from app.tenancy.onboarding import seed_tenant_catalogs, seed_tenant_documents
 from app.workers.chatwoot import ChatwootWorker
 from app.workers.meta import MetaWorker
+from app.workers.webhooks import WebhookDeliverer
 
 log = logging.getLogger("misybot.startup")
 
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         worker = ChatwootWorker(platform, consumer=f"w{os.getpid()}")
         worker.start()
         platform.background.append(worker)
+    if settings.booking_webhook_worker:
+        deliverer = WebhookDeliverer(platform.redis, platform.webhook_target)
+        deliverer.start()
+        platform.background.append(deliverer)
     if settings.meta_worker:
         meta_worker = MetaWorker(platform.meta_pipeline(), settings.meta_interval_s)
         meta_worker.start()
@@ -49,7 +54,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.before_request(platform.sync_config)
     register_error_handlers(app)
     contract.init_app(app)
-    app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers))
+    app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers,
+                                                                                 **e.details))
     for bp in (health.bp, documents.bp, conversations.bp, bookings.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
                meta.bp):
         app.register_blueprint(bp)

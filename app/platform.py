@@ -14,6 +14,7 @@ from langchain_openai import ChatOpenAI
 
 from app.bookings.catalog import CatalogStore
 from app.bookings.store import BookingStore
+from app.bookings.webhooks import BookingWebhooks
 from app.conversations.history import ConversationStore
 from app.conversations.schedule_service import ScheduleServiceClient
 from app.knowledge.documents import DocumentService
@@ -131,7 +132,8 @@ class Platform:
         docs = DocumentService(config.company_id, keyspace, index, config.limits,
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
         catalog = CatalogStore(keyspace)
-        bookings = BookingStore(keyspace, config, catalog)
+        hooks = BookingWebhooks(keyspace, self.vault, config.booking.webhook_url)
+        bookings = BookingStore(keyspace, config, catalog, notify=hooks.enqueue if config.booking.webhook_url else None)
         return TenantContext(config, principal, keyspace, index, docs,
                              ConversationStore(keyspace, config.memory), catalog, bookings,
                              ConsentStore(keyspace),
@@ -169,6 +171,16 @@ class Platform:
             if url not in self._schedule_clients:
                 self._schedule_clients[url] = ScheduleServiceClient(url)
             return self._schedule_clients[url]
+
+    def webhook_target(self, redis_prefix: str) -> tuple[str | None, bytes | None] | None:
+        """For the webhook deliverer: the URL and signing secret of the company with this Redis prefix."""
+        for company_id in self.registry.company_ids():
+            config = self.registry.get(company_id)
+            if config is not None and config.redis_prefix == redis_prefix:
+                ctx = self.tenant_context(config, Principal("platform_admin", None))
+                hooks = BookingWebhooks(ctx.keyspace, self.vault, config.booking.webhook_url)
+                return config.booking.webhook_url, hooks.secret().encode()
+        return None
 
     def close(self) -> None:
         for worker in self.background:

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, gt=0)
     transcription_model: str | None = None          # e.g. whisper-1 on an OpenAI-compatible server
     chatwoot_worker: bool = True                    # run the webhook worker thread inside the app
+    booking_webhook_worker: bool = True             # deliver companies' booking webhooks from a thread in the app
 
     # Global meta-agent: a worker thread moves consented, anonymized questions into the global collection.
     meta_worker: bool = True

@@ -62,7 +62,8 @@ def make_settings(tmp_path, redis_url, config_file):
                       qdrant_url=None, misybot_admin_token=ADMIN_TOKEN, misybot_master_key=MASTER_KEY,
                       environment="test",
                       tenants_dir=tmp_path / "tenants", openai_api_key=None, openai_base_url=None,
-                      embeddings_model=None, chatwoot_worker=False, meta_worker=False)
+                      embeddings_model=None, chatwoot_worker=False, meta_worker=False,
+                      booking_webhook_worker=False)
         values.update(overrides)
         return Settings(**values)
     return make

@@ -387,3 +387,70 @@ def test_erasure_removes_the_customers_personal_data_from_bookings(client, keys,
     dump = " ".join(str(v) for k in p.redis.scan_iter("alpha:*") if p.redis.type(k) == "hash"
                     for v in p.redis.hgetall(k).values())
     assert "Pérez" not in dump and "ana@example.com" not in dump and "300 123" not in dump
+
+
+# -- calendar feeds and webhooks through the app ------------------------------------------------------------
+def test_calendar_feeds_are_secret_urls_that_rotate(client, keys, catalog):
+    from icalendar import Calendar
+    booked = book(client, keys["writer"], day_at(3, "09:00"), professional_id="dra-gomez",
+                  customer={"name": "Ana Pérez", "phone": "+57 300 123 4567", "email": "ana@example.com"})
+    assert client.get("/calendar/feeds", headers=h(keys["reader"])).status_code == 403
+    feeds = client.get("/calendar/feeds", headers=catalog).get_json()
+    company = feeds["company_feed"].replace("http://localhost", "")
+    r = client.get(company)
+    assert r.status_code == 200 and r.mimetype == "text/calendar"
+    events = Calendar.from_ical(r.data).walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [f"{booked['booking_id']}@misybot"]
+    assert "Ana" in r.get_data(as_text=True) and "ana@example.com" not in r.get_data(as_text=True)
+    other = client.get(feeds["professional_feeds"]["dr-ruiz"].replace("http://localhost", ""))
+    assert other.status_code == 200 and not Calendar.from_ical(other.data).walk("VEVENT")
+    rotated = client.post("/calendar/feeds/rotate", headers=catalog).get_json()
+    assert client.get(company).status_code == 404
+    assert client.get(rotated["company_feed"].replace("http://localhost", "")).status_code == 200
+    beta_feeds = client.get("/calendar/feeds", headers=h(keys["beta"])).get_json()
+    assert client.get(beta_feeds["company_feed"].replace("http://localhost", "")).get_data(as_text=True).count(
+        "BEGIN:VEVENT") == 0
+    assert client.get("/calendar/not-a-token/company.ics").status_code == 404
+
+
+@pytest.fixture
+def hooked(make_settings, redis_client, config_file):
+    """alpha with a booking webhook pointing at a local receiver."""
+    from app.factory import create_app
+    from tests.test_booking_webhooks import Receiver
+    receiver = Receiver()
+    text = config_file.read_text().replace("    chatwoot: {account_id: 101}",
+                                           f"    chatwoot: {{account_id: 101}}\n    booking: {{webhook_url: '{receiver.url}/hooks'}}")
+    config_file.write_text(text)
+    application = create_app(make_settings())
+    yield application, receiver
+    receiver.close()
+    application.extensions["misybot"].vectors.close()
+
+
+def test_booking_events_reach_the_companys_webhook_signed_once_each(hooked):
+    from app.bookings.webhooks import verify_webhook
+    from app.workers.webhooks import WebhookDeliverer
+    from tests.conftest import ADMIN_TOKEN
+    application, receiver = hooked
+    c = application.test_client()
+    key = c.post("/admin/companies/alpha/api-keys", json={}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).get_json()
+    admin = h(key["api_key"])
+    c.post("/catalog/services", json=service(), headers=admin)
+    c.post("/catalog/professionals", json=professional(), headers=admin)
+    booked = book(c, key["api_key"], day_at(3, "09:00"))
+    c.post(f"/bookings/{booked['booking_id']}/reschedule", json={"start": day_at(3, "10:00").isoformat()}, headers=admin)
+    c.post(f"/bookings/{booked['booking_id']}/cancel", headers=admin)
+    platform = application.extensions["misybot"]
+    receiver.fail_next = 1
+    deliverer = WebhookDeliverer(platform.redis, platform.webhook_target)
+    deliverer.run_once()
+    deliverer.run_once(now=time.time() + 3600)
+    secret = c.get("/booking-webhook", headers=admin).get_json()["secret"]
+    delivered = [r for r in receiver.requests]
+    types = [r["headers"]["X-Misy-Event-Type"] for r in delivered]
+    assert sorted(set(types)) == ["booking.cancelled", "booking.created", "booking.rescheduled"]
+    assert len(receiver.ids()) == 4 and len(set(receiver.ids())) == 3         # one retry, same event id
+    for r in delivered:
+        assert verify_webhook(secret, r["headers"]["X-Misy-Timestamp"], r["body"], r["headers"]["X-Misy-Signature"])
+        assert r["path"] == "/hooks"

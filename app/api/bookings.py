@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from app.api.booking_models import (
     Availability,
@@ -14,6 +14,7 @@ from app.api.booking_models import (
     BookingList,
     BookingOut,
     BookingQuery,
+    CalendarFeed,
     CatalogDeleted,
     ConfirmIn,
     ExceptionIn,
@@ -26,19 +27,23 @@ from app.api.booking_models import (
     ServiceOut,
     ServicePatch,
     StatusIn,
+    WebhookSettings,
     as_datetime,
 )
 from app.api.contract import TENANT, api, json_body, query_args, responses
 from app.api.errors import ApiError
 from app.api.validation import paginated
+from app.bookings.calendar import CalendarFeeds, booking_calendar
 from app.bookings.catalog import CATALOG_ID, CatalogError, Professional, Service, public_service
 from app.bookings.store import BookingError, Customer, fingerprint
+from app.bookings.webhooks import EVENT_TYPES, BookingWebhooks
 from app.security.guard import require_tenant
-from app.security.principal import ADMIN, BOOKINGS_READ, BOOKINGS_WRITE
+from app.security.principal import ADMIN, BOOKINGS_READ, BOOKINGS_WRITE, Principal
 
 bp = Blueprint("bookings", __name__)
 TENANT_ERRORS = (401, 403, 429, 503)
 MAX_RANGE_DAYS = 62
+FEED_PAST_DAYS = 60          # a feed shows the last two months and everything ahead
 
 
 def _doc(*errors: int, tag: str = "bookings", **kw):
@@ -363,3 +368,91 @@ def set_booking_status(booking_id: str):
         return jsonify(g.tenant.bookings.set_status(_booking_id(booking_id), json_body(StatusIn).status))
     except BookingError as exc:
         raise _booking_error(exc) from None
+
+
+# -- calendar feeds and booking webhooks --------------------------------------------------------------------
+def _feeds() -> CalendarFeeds:
+    return CalendarFeeds(g.tenant.keyspace.redis, g.tenant.keyspace, g.tenant.company_id)
+
+
+def _feed_urls(token: str) -> dict:
+    base = request.host_url.rstrip("/")
+    pros = g.tenant.catalog.professionals()
+    return {"company_feed": f"{base}/calendar/{token}/company.ics",
+            "professional_feeds": {p.id: f"{base}/calendar/{token}/professionals/{p.id}.ics" for p in pros}}
+
+
+@bp.get("/calendar/feeds")
+@require_tenant(ADMIN)
+@_doc(tag="calendar", HTTP_200=CalendarFeed)
+def calendar_feeds():
+    """The secret iCalendar feed URLs of the company and of each professional (subscribe from any calendar app)"""
+    return jsonify(_feed_urls(_feeds().token()))
+
+
+@bp.post("/calendar/feeds/rotate")
+@require_tenant(ADMIN)
+@_doc(tag="calendar", HTTP_200=CalendarFeed)
+def rotate_calendar_feeds():
+    """A new feed secret: the old URLs stop working at once"""
+    return jsonify(_feed_urls(_feeds().rotate()))
+
+
+def _feed_tenant(token: str):
+    """The feed's company, from its secret token alone (a calendar app sends no other credential)."""
+    platform = current_app.extensions["misybot"]
+    company_id = CalendarFeeds.company_for(platform.redis, token)
+    config = platform.registry.get(company_id) if company_id else None
+    if config is None:
+        raise ApiError(404, "feed_not_found", "no calendar feed at this address (it may have been rotated)")
+    return platform.tenant_context(config, Principal("calendar_feed", company_id, frozenset({BOOKINGS_READ})))
+
+
+def _calendar_response(ctx, professional_id: str | None):
+    now = ctx.bookings.clock()
+    lo, hi = int(now - FEED_PAST_DAYS * 86400), int(now + ctx.config.booking.max_advance_days * 86400)
+    rows = [b for b in ctx.bookings.list_range(lo, hi) if b["status"] != "pending"
+            and (professional_id is None or b["professional_id"] == professional_id)]
+    name = ctx.config.company_name
+    if professional_id is not None:
+        pro = ctx.catalog.professional(professional_id) if _valid_id(professional_id) else None
+        if pro is None:
+            raise ApiError(404, "professional_not_found", f"no professional {professional_id!r}")
+        name = f"{pro.name} — {ctx.config.company_name}"
+    body = booking_calendar(rows, company_name=ctx.config.company_name, location=ctx.config.booking.location,
+                            calendar_name=name, timezone=ctx.config.timezone)
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.get("/calendar/<token>/company.ics")
+def company_calendar(token: str):
+    return _calendar_response(_feed_tenant(token), None)
+
+
+@bp.get("/calendar/<token>/professionals/<professional_id>.ics")
+def professional_calendar(token: str, professional_id: str):
+    return _calendar_response(_feed_tenant(token), professional_id)
+
+
+def _webhook_settings(secret: str) -> dict:
+    return {"url": g.tenant.config.booking.webhook_url, "secret": secret, "events": list(EVENT_TYPES)}
+
+
+@bp.get("/booking-webhook")
+@require_tenant(ADMIN)
+@_doc(tag="calendar", HTTP_200=WebhookSettings)
+def booking_webhook():
+    """Where booking events go (`booking.webhook_url` in the company's config) and the secret that signs them"""
+    return jsonify(_webhook_settings(BookingWebhooks(g.tenant.keyspace, _vault(), None).secret()))
+
+
+@bp.post("/booking-webhook/rotate")
+@require_tenant(ADMIN)
+@_doc(tag="calendar", HTTP_200=WebhookSettings)
+def rotate_booking_webhook():
+    """A new signing secret; events still queued are signed with it"""
+    return jsonify(_webhook_settings(BookingWebhooks(g.tenant.keyspace, _vault(), None).rotate_secret()))
+
+
+def _vault():
+    return current_app.extensions["misybot"].vault

@@ -370,6 +370,11 @@ class BookingStore:
         begin = (page - 1) * per_page
         return [self.public(h) for h in rows[begin:begin + per_page]], total
 
+    def list_range(self, start: int, end: int) -> list[dict]:
+        """Every booking with a slot starting in [start, end), earliest first (calendar feeds)."""
+        ids = self.keys.redis.zrangebyscore(self.keys.key("bookings", "by_start"), start, f"({end}")
+        return [self.public(h) for h in self._load(ids) if h]
+
     def for_user(self, user_id: str, upcoming_only: bool = False) -> list[dict]:
         ids = sorted(self.keys.redis.smembers(self.keys.key("bookings", "user", user_id)))
         rows = [self.public(h) for h in self._load(ids) if h]

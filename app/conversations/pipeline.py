@@ -40,6 +40,7 @@ class TurnRefused(Exception):
     """A turn that must not run; adapters answer it in their own way (HTTP 4xx, a Chatwoot note)."""
     status = 400
     code = "invalid_turn"
+    details: dict[str, str] = {}
 
     def __init__(self, message: str, headers: dict | None = None):
         super().__init__(message)
@@ -56,6 +57,7 @@ class InvalidTurn(TurnRefused):
 class QuotaExceeded(TurnRefused):
     status = 429
     code = "monthly_quota_exceeded"
+    details = {"limit": "monthly_messages"}      # which of the plan's monthly limits (README, "Plans")
 
 
 @dataclass(frozen=True)

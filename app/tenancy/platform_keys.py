@@ -3,6 +3,7 @@
   misybot:apikey:{sha256 of the key}   -> company_id, key_id, permissions      (app/security/api_keys.py)
   misybot:client:{client_id}           -> company_id, secret (encrypted), status (app/security/tenant_secrets.py)
   misybot:pk:{pk_live_…}               -> company_id                            (publishable widget keys)
+  misybot:icalfeed:{sha256 of token}   -> company_id                            (calendar feeds, app/bookings/calendar.py)
   misybot:migration:{company_id}       the run log of a migration into the tenant (app/tenancy/migration.py)
 
 A tenant's lookups are found from the records it keeps under its own prefix ({prefix}apikey:{key_id}
@@ -11,10 +12,11 @@ name its own lookups. Backup, restore and offboarding reach them through `Tenant
 """
 from __future__ import annotations
 
+from app.bookings.calendar import feed_lookup_key
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 
-LOOKUP_KINDS = ("apikey", "client", "pk")
+LOOKUP_KINDS = ("apikey", "client", "pk", "icalfeed")
 
 
 def api_key_lookup(key_hash: str) -> str:
@@ -51,6 +53,9 @@ def tenant_lookups(keyspace: TenantKeyspace) -> list[str]:
     found = [api_key_lookup(h) for h in hashes if h]
     found += [client_lookup(c) for c in record_ids(keyspace, "client")]
     found += [publishable_lookup(pk) for pk in record_ids(keyspace, "pk")]
+    feed_token = r.get(keyspace.key("calendar", "feed_token"))
+    if feed_token:
+        found.append(feed_lookup_key(feed_token))
     return [k for k in found if r.exists(k)]
 
 

@@ -60,6 +60,7 @@ class Answer:
     grounded: bool                  # False: the knowledge base had no answer
     provider: str
     fallback_reason: str | None = None      # why an LLM answer was replaced by the retrieval-only one
+    tokens: int = 0                         # LLM tokens the answer cost (the plan's monthly_llm_tokens)
 
 
 class ChatProvider(Protocol):
@@ -241,8 +242,10 @@ class OpenAIChatProvider:
         if not req.passages:
             return self.fallback.answer(req)       # nothing to ground on: the honest canned answer
         messages = self._messages(req)
+        spent = 0
         try:
             out = self.chat_model.invoke(messages)
+            spent = int((getattr(out, "usage_metadata", None) or {}).get("total_tokens") or 0)
             text = (out.content if isinstance(out.content, str) else str(out.content)).strip()
             if not text:
                 raise ValueError("empty completion")
@@ -253,10 +256,10 @@ class OpenAIChatProvider:
                 raise UngroundedAnswer(f"figures in no passage: {', '.join(f.text for f in invented)}")
         except LLM_ERRORS as exc:       # timeouts, HTTP errors, bad payloads: the customer still gets an answer
             log.warning("LLM failed, answering from retrieval only: %s", type(exc).__name__)
-            return replace(self.fallback.answer(req), fallback_reason=type(exc).__name__)
+            return replace(self.fallback.answer(req), fallback_reason=type(exc).__name__, tokens=spent)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         sources = [p for i, p in enumerate(req.passages, 1) if i in cited] or list(req.passages[:1])
-        return Answer(text, sources, True, self.name)
+        return Answer(text, sources, True, self.name, tokens=spent)
 
 
 def _leaks_prompt(text: str, system_prompt: str) -> bool:

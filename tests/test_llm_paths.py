@@ -97,3 +97,23 @@ def test_server_errors_and_timeouts_fall_back(llm_app, llm_server):
     llm_server.fail_with, llm_server.delay_s = None, 3.0      # the client times out after 1 s
     out = c.post("/conversations/u3/test", json={"message": "cuánto vale el botox?"}, headers={"X-API-Key": key}).get_json()
     assert "Esto es lo que tengo" in out["bot_response"]
+
+
+def test_llm_tokens_are_counted_and_the_plans_allowance_is_a_429_naming_it(make_settings, redis_client, llm_server,
+                                                                             config_file):
+    config_file.write_text(config_file.read_text().replace(
+        "    chatwoot: {account_id: 101}",
+        "    chatwoot: {account_id: 101}\n    ai: {provider: openai, model: test-model}").replace(
+        "limits: {max_documents: 5, storage_limit_mb: 0.05}",
+        "limits: {max_documents: 5, storage_limit_mb: 0.05, monthly_llm_tokens: 3}"))
+    app = create_app(make_settings(openai_base_url=llm_server.url, openai_api_key="sk-test", llm_timeout_s=1.0))
+    c = app.test_client()
+    key = _alpha_key(c)
+    llm_server.chat_reply = "El bótox cuesta $850.000 COP por tres zonas [1]."
+    ask = {"message": "cuánto vale el botox?"}
+    for user in ("t1", "t2"):          # the local server reports 2 tokens an answer: 2, then 4 (over 3)
+        assert c.post(f"/conversations/{user}/test", json=ask, headers={"X-API-Key": key}).status_code == 200
+    r = c.post("/conversations/t3/test", json=ask, headers={"X-API-Key": key})
+    assert r.status_code == 429 and r.get_json()["error"]["limit"] == "monthly_llm_tokens" and r.headers["Retry-After"]
+    assert r.get_json()["error"]["code"] == "monthly_llm_token_limit_reached"
+    app.extensions["misybot"].vectors.close()

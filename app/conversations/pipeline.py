@@ -22,7 +22,7 @@ from app.conversations.history import USER_ID_PATTERN
 from app.knowledge.index import VectorStoreUnavailable
 from app.privacy.llm_guard import AnonymizingProvider, AnonymizingRouter
 from app.privacy.pii import Placeholders, anonymize
-from app.security.rate_limits import count_message, seconds_to_next_month
+from app.security.rate_limits import count_message, count_tokens, seconds_to_next_month, tokens_used
 from app.storage.embeddings import EmbeddingError
 from app.tenancy.context import TenantContext
 from graphs.llm import Passage, build_router
@@ -126,11 +126,20 @@ def resolve(turn: Turn) -> None:
         raise InvalidTurn("invalid_message", f"message must be 1-{MAX_MESSAGE_CHARS} characters")
 
 
+class TokenQuotaExceeded(QuotaExceeded):
+    code = "monthly_llm_token_limit_reached"
+    details = {"limit": "monthly_llm_tokens"}
+
+
 def count_quota(turn: Turn) -> None:
-    allowed, _ = count_message(turn.tenant.keyspace, turn.tenant.config.limits.monthly_messages)
+    """The plan's monthly limits that a chat turn spends: messages, and LLM tokens for a company on an LLM."""
+    config = turn.tenant.config
+    retry = {"Retry-After": str(seconds_to_next_month())}
+    if config.ai.provider == "openai" and tokens_used(turn.tenant.keyspace) >= config.limits.monthly_llm_tokens:
+        raise TokenQuotaExceeded("this company's monthly LLM token allowance is used up", retry)
+    allowed, _ = count_message(turn.tenant.keyspace, config.limits.monthly_messages)
     if not allowed:
-        raise QuotaExceeded("this company's monthly message quota is used up",
-                            {"Retry-After": str(seconds_to_next_month())})
+        raise QuotaExceeded("this company's monthly message quota is used up", retry)
 
 
 def lock_conversation(turn: Turn) -> None:
@@ -160,6 +169,8 @@ def run_graph(turn: Turn) -> None:
                             bookings=ctx.bookings, schedule=turn.platform.schedule_client(config),
                             router_llm=router_llm)
     turn.out = dict(run_turn(runtime, turn.inbound.text, history, turn.inbound.channel))
+    if turn.out.get("llm_tokens"):
+        count_tokens(ctx.keyspace, int(turn.out["llm_tokens"]))
 
 
 def format_reply(turn: Turn) -> None:

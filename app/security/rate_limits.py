@@ -74,3 +74,17 @@ def count_message(keyspace, monthly_limit: int) -> tuple[bool, int]:
         keyspace.redis.decr(key)      # a refused message does not count
         return False, used - 1
     return True, used
+
+
+def count_tokens(keyspace, tokens: int) -> int:
+    """Add an answer's LLM tokens to this month's count; the new total."""
+    key = keyspace.key("usage", "llm_tokens", month_key())
+    pipe = keyspace.redis.pipeline(transaction=True)
+    pipe.incrby(key, tokens)
+    pipe.expire(key, 40 * 24 * 3600)
+    total, _ = pipe.execute()
+    return int(total)
+
+
+def tokens_used(keyspace) -> int:
+    return int(keyspace.redis.get(keyspace.key("usage", "llm_tokens", month_key())) or 0)

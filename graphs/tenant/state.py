@@ -36,6 +36,7 @@ class TurnState(TypedDict, total=False):
     handoff_reason: str | None
     booking: dict | None
     provider: str                  # which provider wrote the answer (retrieval | openai)
+    llm_tokens: int                # tokens the answer cost at the LLM (counted against the plan)
 
 
 @dataclass(frozen=True)

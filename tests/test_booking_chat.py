@@ -61,28 +61,33 @@ def say(c, h, text, user="ana"):
     return r.get_json()
 
 
-def book_over_chat(c, h, opening: str, user: str) -> tuple[dict, list[str]]:
-    """Drive the dialogue like a customer: pick the first offer, give a name and a phone."""
-    replies = []
+def book_over_chat(c, h, opening: str, user: str) -> tuple[dict, list[str], str | None]:
+    """Drive the dialogue like a customer: pick the second offer (when offered), give a name, then a bare phone
+    number (a Colombian mobile starts with 3: it must not be read as "option 3")."""
+    replies, chosen = [], None
     out = say(c, h, opening, user)
-    for answer in ("1", "me llamo Laura Gómez", "mi número es 300 123 4567", "Laura Gómez", "3001234567"):
+    for answer in ("pick", "me llamo Laura Gómez", "300 123 4567"):
         replies.append(out["bot_response"])
         if out.get("booking", {}).get("status") == "confirmed":
             break
         assert out["agent"] == "schedule", (opening, out)
-        if out["booking"]["status"] != "offering" and answer == "1":
-            continue
+        if answer == "pick":
+            if out["booking"]["status"] != "offering":
+                continue
+            slots = out["booking"]["slots"]
+            answer, chosen = ("2", slots[1]) if len(slots) > 1 else ("1", slots[0])
         out = say(c, h, answer, user)
     replies.append(out["bot_response"])
-    return out, replies
+    return out, replies, chosen
 
 
 @pytest.mark.parametrize("when", PHRASINGS)
 def test_book_end_to_end_for_many_ways_of_saying_when(env, when):
     app, c, h = env
     user = "u" + str(abs(hash(when)) % 10**8)
-    out, replies = book_over_chat(c, h, f"hola, quiero agendar toxina botulínica {when}", user)
+    out, replies, chosen = book_over_chat(c, h, f"hola, quiero agendar toxina botulínica {when}", user)
     assert out["booking"]["status"] == "confirmed", replies
+    assert chosen is None or out["booking"]["start"] == chosen, (chosen, replies)
     booking = c.get(f"/bookings/{out['booking']['booking_id']}", headers=h).get_json()
     assert booking["status"] == "confirmed" and booking["customer"]["name"] == "Laura Gómez"
     assert booking["customer"]["phone"] and booking["customer"]["user_id"] == user and booking["channel"] == "whatsapp"
@@ -119,7 +124,7 @@ def test_a_taken_slot_is_never_claimed_and_the_next_ones_are_offered(env):
 
 def test_reschedule_and_cancel_my_own_booking_over_chat(env):
     app, c, h = env
-    out, _ = book_over_chat(c, h, "quiero una limpieza facial el viernes a las 10", "pedro")
+    out, _, _ = book_over_chat(c, h, "quiero una limpieza facial el viernes a las 10", "pedro")
     booking_id = out["booking"]["booking_id"]
     out = say(c, h, "necesito cambiar mi cita", "pedro")
     assert out["agent"] == "schedule" and "¿Para qué día" in out["bot_response"]
@@ -170,3 +175,13 @@ def test_book_through_a_chatwoot_webhook(env, cw, when):
     assert "confirmada" in replies[-1], replies
     listed = c.get("/bookings?status=confirmed", headers=h).get_json()["bookings"]
     assert len(listed) == 1 and listed[0]["channel"] == "whatsapp" and listed[0]["customer"]["name"] == "Laura Gómez"
+
+
+def test_a_professional_named_by_the_customer_is_the_one_booked(env):
+    app, c, h = env
+    out = say(c, h, "quiero agendar toxina botulínica con el Dr. Ruiz mañana en la tarde", "lucia")
+    assert out["booking"]["status"] == "offering" and "Dra. Laura Gómez" not in out["bot_response"]
+    say(c, h, "la primera", "lucia")
+    say(c, h, "me llamo Lucía Díaz", "lucia")
+    out = say(c, h, "3151234567", "lucia")
+    assert out["booking"]["status"] == "confirmed" and out["booking"]["professional"] == "Dr. Andrés Ruiz"

@@ -270,6 +270,9 @@ def test_reschedule_and_cancel_take_the_same_atomic_check_and_free_the_slot(clie
                     headers=h(writer))
     assert r.status_code == 200 and r.get_json()["start"].startswith(day_at(6, "11:00").isoformat()[:16])
     assert r.get_json()["sequence"] == 1
+    for bad, code in ((day_at(6, "11:07"), "off_grid"), (day_at(6, "22:00"), "outside_hours"), (day_at(-1, "10:00"), "in_the_past")):
+        r = client.post(f"/bookings/{b['booking_id']}/reschedule", json={"start": bad.isoformat()}, headers=h(writer))
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == code, r.get_json()
     assert book(client, writer, day_at(6, "10:00"), professional_id="dra-gomez")["status"] == "confirmed"
     r = client.post(f"/bookings/{a['booking_id']}/cancel", headers=h(writer))
     assert r.status_code == 200 and r.get_json()["status"] == "cancelled"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from app.bookings.catalog import Professional, Service
@@ -25,8 +26,7 @@ class SlotRefused(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):      # thousands a call: a tuple is several times cheaper to build than a dataclass
     start: int              # epoch seconds
     end: int
     professional_id: str
@@ -101,13 +101,15 @@ def free_slots(service: Service, professionals: list[Professional], busy: dict[s
         todays: list[Slot] = []
         for pro in professionals:
             taken = busy.get(pro.id) or Busy([], [])
+            starts, ends = taken.starts, taken.ends
             for span_start, span_end in pro.minutes_on(day):
                 for minute in range(span_start, span_end - duration + 1, step):
                     start = epoch_of(minute)
                     if start is None or start < lo or start >= hi:
                         continue
                     end = start + duration * 60
-                    if not taken.overlaps(start - before, end + after):
+                    i = bisect_left(starts, end + after)        # Busy.overlaps, inlined: the hot loop
+                    if not (i and ends[i - 1] > start - before):
                         todays.append(Slot(start, end, pro.id))
         todays.sort(key=lambda s: (s.start, s.professional_id))
         out.extend(todays[: limit - len(out)])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +47,7 @@ class CatalogError(ValueError):
     """A catalog that breaks a rule (unknown service, overlapping hours): the caller's 4xx."""
 
 
+@lru_cache(maxsize=4096)
 def parse_range(value: str) -> tuple[int, int]:
     """"09:00-13:00" -> (540, 780) minutes after midnight; the end may be 24:00."""
     m = _RANGE.match(value.strip())

@@ -82,6 +82,26 @@ if ARGV[6] == '1' then redis.call('SET', KEYS[6], ARGV[7], 'EX', ARGV[8]) end
 return {'ok', ARGV[1]}
 """
 
+# KEYS: busy_1, busy_to_1, busy_2, busy_to_2, ...; ARGV: lo, hi. For each professional, "from,to;from,to;..." of the
+# intervals that can touch [lo, hi): one round trip, and only the window's entries (not the whole history).
+_BUSY = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[i], tonumber(ARGV[1]), '(' .. ARGV[2], 'WITHSCORES')
+  local parts = {}
+  if #ids > 0 then
+    local members = {}
+    for j = 1, #ids, 2 do members[#members + 1] = ids[j] end
+    local ends = redis.call('HMGET', KEYS[i + 1], unpack(members))
+    for j = 1, #members do
+      if ends[j] then parts[#parts + 1] = ids[2 * j] .. ',' .. ends[j] end
+    end
+  end
+  out[#out + 1] = table.concat(parts, ';')
+end
+return out
+"""
+
 # KEYS: booking, busy, busy_to; ARGV: new status, updated_at. Only a confirmed booking changes status.
 _RELEASE = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -142,6 +162,7 @@ class BookingStore:
         self.clock = clock
         self._claim = keyspace.redis.register_script(_CLAIM)
         self._release = keyspace.redis.register_script(_RELEASE)
+        self._busy = keyspace.redis.register_script(_BUSY)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -214,15 +235,15 @@ class BookingStore:
 
     def busy(self, professional_ids: Iterable[str], start: int, end: int) -> dict[str, Busy]:
         ids = list(professional_ids)
-        pipe = self.keys.redis.pipeline(transaction=False)
-        for pid in ids:
-            pipe.zrangebyscore(self.keys.key("busy", pid), start - MAX_SPAN_S, f"({end}", withscores=True)
-        ranges = pipe.execute()
-        for pid in ids:
-            pipe.hgetall(self.keys.key("busy_to", pid))
-        ends = pipe.execute()
-        return {pid: Busy.of((int(score), int(tos[member])) for member, score in rows if member in tos)
-                for pid, rows, tos in zip(ids, ranges, ends, strict=True)}
+        if not ids:
+            return {}
+        keys = [k for pid in ids for k in (self.keys.key("busy", pid), self.keys.key("busy_to", pid))]
+        packed = self._busy(keys=keys, args=[start - MAX_SPAN_S, end])
+        out = {}
+        for pid, row in zip(ids, packed, strict=True):
+            pairs = (part.split(",") for part in row.split(";")) if row else ()
+            out[pid] = Busy.of((int(float(a)), int(float(b))) for a, b in pairs)
+        return out
 
     def availability(self, service_id: str, professional_id: str | None, start: int, end: int,
                      limit: int = 1000) -> list[Slot]:
@@ -231,7 +252,8 @@ class BookingStore:
 
     # -- writes that take a slot ---------------------------------------------------------------------
     def create(self, service_id: str, start: int, customer: Customer | dict, professional_id: str | None = None,
-               channel: str = "api", idempotency_key: str | None = None, fingerprint: str = "") -> tuple[dict, bool]:
+               channel: str = "api", idempotency_key: str | None = None, fingerprint: str = "",
+               source: str = "api") -> tuple[dict, bool]:
         """(booking, created). A retried Idempotency-Key returns the first booking with created False. The chat
         agents pass the customer as a dict (graphs/ holds no store types)."""
         if isinstance(customer, dict):
@@ -258,7 +280,7 @@ class BookingStore:
         for pro in candidates:          # without a professional named, the first one free at that time
             fields = self._fields(service, pro, start, customer, channel) | {
                 "booking_id": booking_id, "status": "confirmed", "created_at": str(self.clock()),
-                "source": channel if channel == "api" else "chat", "sequence": "0"}
+                "source": source, "sequence": "0"}
             outcome = self._run_claim(booking_id, service, pro, start, fields, "create", idempotency_key, fingerprint)
             if outcome[0] == "ok":
                 booking = self.get(booking_id)
@@ -280,7 +302,10 @@ class BookingStore:
             self._check_window(record)
         service, pros = self._bookable(record["service_id"], professional_id or record["professional_id"])
         pro = pros[0]
-        check_start(service, pro, start, self.rules())
+        try:
+            check_start(service, pro, start, self.rules())
+        except SlotRefused as exc:
+            raise BookingError(exc.code, exc.message, 422) from None
         fields = self._fields(service, pro, start, None, record.get("channel", "api"))
         outcome = self._run_claim(booking_id, service, pro, start, fields, "move", None, "", expected="confirmed",
                                   old_professional=record["professional_id"], user_id=record.get("user_id"))

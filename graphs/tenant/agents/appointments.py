@@ -187,11 +187,15 @@ class Conversation:
         found = extract_service(message, list(names), self.ctx.tenant.language)
         if found and names[found] != d.get("service_id") and d.get("intent", "book") == "book":
             updates |= {"service_id": names[found], "offers": "", "chosen": ""}
-        pro = self._professional_named(updates.get("service_id") or d.get("service_id"))
-        if pro:
+        # The customer's own name can be a professional's ("Laura"): names are not looked for while we ask for theirs.
+        pro = None if d.get("awaiting") in ("name", "phone") else self._professional_named(
+            updates.get("service_id") or d.get("service_id"))
+        if pro and pro != d.get("professional_id"):
             updates |= {"professional_id": pro, "offers": "", "chosen": ""}
-        when = parse_when(message, datetime.fromtimestamp(self.store.clock(), self.tz), self.lang)
-        choice = self._choice() if d.get("offers") else None
+        # A phone number is not a date or a time ("300 123 4567" is not "3 o'clock").
+        when = parse_when(_PHONE.sub(" ", message), datetime.fromtimestamp(self.store.clock(), self.tz), self.lang)
+        # Only a reply to the offers picks one: a phone number "300 123 4567" is not "option 3".
+        choice = self._choice() if d.get("offers") and d.get("awaiting") == "choice" else None
         if choice is not None:
             updates["chosen"] = f"{choice[0]}|{choice[1]}"
         elif when is not None:
@@ -283,7 +287,7 @@ class Conversation:
             else:
                 from app.bookings.store import Customer  # the engine's value type; the store is the runtime's
                 booking, _ = self.store.create(service.id, start, Customer(d["name"], d.get("phone"), None, self.user),
-                                               pro_id, channel=self.channel,
+                                               pro_id, channel=self.channel, source="chat",
                                                idempotency_key=f"chat:{self.user}:{d.get('created', '')}:{start}",
                                                fingerprint=f"{service.id}|{start}|{pro_id}")
                 text = self.t["booked"]

@@ -70,7 +70,7 @@ def book_over_chat(c, h, opening: str, user: str) -> tuple[dict, list[str], str 
         replies.append(out["bot_response"])
         if out.get("booking", {}).get("status") == "confirmed":
             break
-        assert out["agent"] == "schedule", (opening, out)
+        assert out["agent"] in ("schedule", "availability"), (opening, out)
         if answer == "pick":
             if out["booking"]["status"] != "offering":
                 continue
@@ -185,3 +185,28 @@ def test_a_professional_named_by_the_customer_is_the_one_booked(env):
     say(c, h, "me llamo Lucía Díaz", "lucia")
     out = say(c, h, "3151234567", "lucia")
     assert out["booking"]["status"] == "confirmed" and out["booking"]["professional"] == "Dr. Andrés Ruiz"
+
+
+def test_a_booking_dialogue_never_reaches_logs_or_the_meta_agents_outbox(env, caplog):
+    app, c, h = env
+    r = c.post("/privacy/consent", headers=h, json={"user_id": "sofia", "consent_type": "global_learning",
+                                                     "granted": True, "channel": "whatsapp"})
+    assert r.status_code in (200, 201), r.get_json()
+    with caplog.at_level("DEBUG"):
+        out, replies, _ = book_over_chat(c, h, "tienen hora disponible para toxina botulínica mañana en la tarde?", "sofia")
+    assert out["booking"]["status"] == "confirmed", replies
+    from app.security.principal import Principal
+    platform = app.extensions["misybot"]
+    ctx = platform.tenant_context(platform.registry.get("alpha"), Principal("platform_admin", None))
+    assert ctx.outbox.for_user("sofia") == []
+    assert "Sofía" not in caplog.text and "Laura Gómez" not in caplog.text and "300 123 4567" not in caplog.text
+
+
+def test_the_same_time_can_be_booked_again_over_chat_after_a_cancellation(env):
+    app, c, h = env
+    first, _, _ = book_over_chat(c, h, "quiero agendar toxina botulínica el jueves a las 10", "rosa")
+    say(c, h, "quiero cancelar mi cita", "rosa")
+    again, replies, _ = book_over_chat(c, h, "quiero agendar toxina botulínica el jueves a las 10", "rosa")
+    assert again["booking"]["status"] == "confirmed", replies
+    assert again["booking"]["booking_id"] != first["booking"]["booking_id"]
+    assert c.get(f"/bookings/{again['booking']['booking_id']}", headers=h).get_json()["status"] == "confirmed"

@@ -457,3 +457,42 @@ def test_booking_events_reach_the_companys_webhook_signed_once_each(hooked):
     for r in delivered:
         assert verify_webhook(secret, r["headers"]["X-Misy-Timestamp"], r["body"], r["headers"]["X-Misy-Signature"])
         assert r["path"] == "/hooks"
+
+
+def test_the_shipped_companies_catalogs_load_at_start_and_offer_slots(make_settings, redis_client):
+    from app.platform import Platform
+    from app.security.principal import Principal
+    from app.tenancy.onboarding import seed_tenant_catalogs
+    from tests.conftest import ROOT
+    platform = Platform.from_settings(make_settings(companies_config_file=ROOT / "companies_config.yaml",
+                                                    tenants_dir=ROOT / "tenants"))
+    try:
+        seeded = seed_tenant_catalogs(platform, ROOT / "tenants")
+        assert set(seeded) == {"benova", "medispa", "dental", "wellness"}
+        assert seed_tenant_catalogs(platform, ROOT / "tenants") == {}          # only into an empty catalog
+        for company_id in seeded:
+            config = platform.registry.get(company_id)
+            ctx = platform.tenant_context(config, Principal("platform_admin", None))
+            services = ctx.catalog.services()
+            assert {s.name for s in services} == set(config.service_durations), company_id
+            assert all(s.duration_minutes == config.service_durations[s.name] for s in services)
+            now = int(time.time())
+            for s in services:
+                assert ctx.bookings.availability(s.id, None, now, now + 14 * 86400, 5), (company_id, s.id)
+    finally:
+        platform.close()
+
+
+def test_onboarding_takes_a_catalog(client, admin_headers):
+    catalog = {"services": [service("consulta", "Consulta", 30, currency="EUR")],
+               "professionals": [professional("dra-x", services=("consulta",))]}
+    r = client.post("/admin/companies", json={"company_id": "nueva", "name": "Clínica Nueva", "timezone": "Europe/Madrid",
+                                              "catalog": catalog}, headers=admin_headers)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["catalog"] == {"services": 1, "professionals": 1}
+    key = r.get_json()["api_key"]
+    assert [s["id"] for s in client.get("/catalog/services", headers=h(key)).get_json()["services"]] == ["consulta"]
+    bad = {"services": [], "professionals": [professional("dra-y", services=("laser",))]}
+    r = client.post("/admin/companies", json={"company_id": "otra", "name": "Otra", "catalog": bad}, headers=admin_headers)
+    assert r.status_code == 400
+    assert client.get("/companies", headers=admin_headers).get_json()["companies"][-1]["company_id"] == "nueva"

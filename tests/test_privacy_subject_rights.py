@@ -174,7 +174,7 @@ def test_erasure_leaves_nothing_of_the_user_and_everything_of_the_others(app, cl
     rc = body["receipts"]
     assert BUILTIN <= set(rc)
     assert rc["conversation"] == {"deleted_keys": 2, "index_entries": 1}             # history + bot_status
-    assert rc["bookings"] == {"anonymized_bookings": 0, "deleted_requests": 1}       # the request (and the draft)
+    assert rc["bookings"] == {"anonymized_bookings": 0, "deleted_requests": 1, "deleted_keys": 2}   # + draft, index
     assert rc["consent"] == {"deleted_keys": 2}
     assert rc["pii_placeholders"] == {"deleted_keys": 1}
     assert rc["pending_learnings"]["deleted_items"] >= 2
@@ -255,7 +255,7 @@ def test_a_vector_store_failure_is_reported_and_a_retry_finishes(app, client, ke
         "global_learnings", "tenant_vectors"]
     assert body["failed"]["tenant_vectors"] == {"error": "VectorStoreUnavailable", "retryable": True}
     assert "tenant_vectors" not in body["receipts"] and body["receipts"]["conversation"]["deleted_keys"] == 1
-    assert body["receipts"]["bookings"]["deleted_requests"] == 1 and body["receipts"]["consent"]["deleted_keys"] == 2
+    assert body["receipts"]["bookings"]["deleted_keys"] == 1 and body["receipts"]["consent"]["deleted_keys"] == 2
     assert not any(USER in k for k in redis_client.scan_iter())     # the rest went anyway
     export = client.get(f"/privacy/users/{USER}/export", headers={"X-API-Key": keys["admin"]})
     assert export.status_code == 503 and export.get_json()["error"]["code"] == "vector_store_unavailable"

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.api.models import Model, Page
 from app.bookings.catalog import CATALOG_ID, DayException, Professional, Service
@@ -192,23 +192,6 @@ class WebhookSettings(BaseModel):
     url: str | None
     secret: str
     events: list[str]
-
-
-class CatalogLoaded(BaseModel):
-    services: int
-    professionals: int
-
-
-class CatalogFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    services: list[Service] = Field(default_factory=list)
-    professionals: list[Professional] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _checked(self) -> "CatalogFile":
-        from app.bookings.catalog import check_catalog
-        check_catalog(self.services, self.professionals)
-        return self
 
 
 def as_datetime(value: Any, tz, end_of_day: bool = False) -> datetime:

@@ -33,8 +33,8 @@ from app.api.booking_models import (
 from app.api.contract import TENANT, api, json_body, query_args, responses
 from app.api.errors import ApiError
 from app.api.validation import paginated
-from app.bookings.calendar import CalendarFeeds, booking_calendar
 from app.bookings.catalog import CATALOG_ID, CatalogError, Professional, Service, public_service
+from app.bookings.ical_feeds import CalendarFeeds, booking_calendar
 from app.bookings.store import BookingError, Customer, fingerprint
 from app.bookings.webhooks import EVENT_TYPES, BookingWebhooks
 from app.security.guard import require_tenant
@@ -424,13 +424,21 @@ def _calendar_response(ctx, professional_id: str | None):
     return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})
 
 
+# The secret token in the path is the credential: calendar apps send nothing else.
+_feed_doc = api.validate(tags=["calendar"], resp=responses(404, HTTP_200=None))
+
+
 @bp.get("/calendar/<token>/company.ics")
+@_feed_doc
 def company_calendar(token: str):
+    """The company's bookings as an iCalendar feed (text/calendar)"""
     return _calendar_response(_feed_tenant(token), None)
 
 
 @bp.get("/calendar/<token>/professionals/<professional_id>.ics")
+@_feed_doc
 def professional_calendar(token: str, professional_id: str):
+    """One professional's bookings as an iCalendar feed (text/calendar)"""
     return _calendar_response(_feed_tenant(token), professional_id)
 
 

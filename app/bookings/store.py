@@ -263,20 +263,8 @@ class BookingStore:
             if earlier is not None:
                 return earlier, False
         service, pros = self._bookable(service_id, professional_id)
-        rules = self.rules()
+        candidates = self._who_can_start(service, pros, start)
         booking_id = "bk_" + secrets.token_hex(8)
-        refusal: SlotRefused | None = None
-        candidates = []
-        for pro in pros:
-            try:
-                check_start(service, pro, start, rules)
-                candidates.append(pro)
-            except SlotRefused as exc:
-                refusal = refusal or exc
-        if not candidates:
-            if refusal is None:
-                raise BookingError("no_professional", f"nobody offers {service.name} at the moment", 422)
-            raise BookingError(refusal.code, refusal.message, 422)
         for pro in candidates:          # without a professional named, the first one free at that time
             fields = self._fields(service, pro, start, customer, channel) | {
                 "booking_id": booking_id, "status": "confirmed", "created_at": str(self.clock()),
@@ -321,18 +309,7 @@ class BookingStore:
         if record["status"] != "pending":
             raise BookingError("booking_not_pending", f"booking {booking_id} is {record['status']}, not pending")
         service, pros = self._bookable(service_id, professional_id)
-        rules = self.rules()
-        candidates = []
-        refusal = None
-        for pro in pros:
-            try:
-                check_start(service, pro, start, rules)
-                candidates.append(pro)
-            except SlotRefused as exc:
-                refusal = refusal or exc
-        if not candidates:
-            raise BookingError(refusal.code if refusal else "no_professional",
-                               refusal.message if refusal else f"nobody offers {service.name}", 422)
+        candidates = self._who_can_start(service, pros, start)
         customer = Customer(record.get("name") or record.get("customer_name") or "", None, None, record.get("user_id"))
         for pro in candidates:
             fields = self._fields(service, pro, start, customer, record.get("channel", "api")) | {
@@ -347,6 +324,22 @@ class BookingStore:
             if outcome[0] != "taken":
                 self._raise_unless_ok(outcome)
         raise SlotTaken()
+
+    def _who_can_start(self, service: Service, pros: list[Professional], start: int) -> list[Professional]:
+        """The professionals whose hours, grid and rules allow this start; the first refusal otherwise (422)."""
+        rules = self.rules()
+        candidates, refusal = [], None
+        for pro in pros:
+            try:
+                check_start(service, pro, start, rules)
+                candidates.append(pro)
+            except SlotRefused as exc:
+                refusal = refusal or exc
+        if not candidates:
+            if refusal is None:
+                raise BookingError("no_professional", f"nobody offers {service.name} at the moment", 422)
+            raise BookingError(refusal.code, refusal.message, 422)
+        return candidates
 
     def cancel(self, booking_id: str, enforce_window: bool = True) -> dict:
         record = self._record(booking_id)
@@ -433,8 +426,8 @@ class BookingStore:
                                                                                "updated_at": _now_iso()})
                 erased += 1
         pipe.delete(index, self.keys.key("booking_draft", user_id))
-        pipe.execute()
-        return {"anonymized_bookings": erased, "deleted_requests": deleted}
+        dropped = pipe.execute()[-1]
+        return {"anonymized_bookings": erased, "deleted_requests": deleted, "deleted_keys": int(dropped)}
 
     # -- helpers -------------------------------------------------------------------------------------
     def public(self, h: dict) -> dict:

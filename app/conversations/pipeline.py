@@ -202,7 +202,9 @@ def hand_off(turn: Turn) -> None:
 
 def queue_learning(turn: Turn) -> None:
     ctx, out = turn.tenant, turn.out
-    if (turn.with_human or out.get("route") not in LEARNING_ROUTES or not ctx.config.privacy.share_learnings
+    # A turn of a booking dialogue carries names, phones and dates of a real person: never learned from.
+    if (turn.with_human or out.get("route") not in LEARNING_ROUTES or out.get("booking")
+            or not ctx.config.privacy.share_learnings
             or not ctx.consent.allows(turn.inbound.user_id, "global_learning")):
         return
     # Still the customer's own words: they stay in the tenant's keyspace until the meta worker

@@ -3,7 +3,7 @@
   misybot:apikey:{sha256 of the key}   -> company_id, key_id, permissions      (app/security/api_keys.py)
   misybot:client:{client_id}           -> company_id, secret (encrypted), status (app/security/tenant_secrets.py)
   misybot:pk:{pk_live_…}               -> company_id                            (publishable widget keys)
-  misybot:icalfeed:{sha256 of token}   -> company_id                            (calendar feeds, app/bookings/calendar.py)
+  misybot:icalfeed:{sha256 of token}   -> company_id                            (calendar feeds, app/bookings/ical_feeds.py)
   misybot:migration:{company_id}       the run log of a migration into the tenant (app/tenancy/migration.py)
 
 A tenant's lookups are found from the records it keeps under its own prefix ({prefix}apikey:{key_id}
@@ -12,7 +12,7 @@ name its own lookups. Backup, restore and offboarding reach them through `Tenant
 """
 from __future__ import annotations
 
-from app.bookings.calendar import feed_lookup_key
+from app.bookings.ical_feeds import feed_lookup_key
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -149,6 +150,8 @@ class Conversation:
 
     # -- the turn --------------------------------------------------------------------------------------
     def run(self) -> dict:
+        if not self.draft.get("dialog"):
+            self.draft = self.store.update_draft(self.user, dialog=secrets.token_hex(6), lang=self.lang)
         change = booking_change(self.message)
         if change and self.draft.get("intent") != change:
             self._reset(intent=change)
@@ -285,10 +288,11 @@ class Conversation:
                 booking = self.store.reschedule(d["target"], start, pro_id)
                 text = self.t["moved"]
             else:
-                from app.bookings.store import Customer  # the engine's value type; the store is the runtime's
-                booking, _ = self.store.create(service.id, start, Customer(d["name"], d.get("phone"), None, self.user),
-                                               pro_id, channel=self.channel, source="chat",
-                                               idempotency_key=f"chat:{self.user}:{d.get('created', '')}:{start}",
+                customer = {"name": d["name"], "phone": d.get("phone"), "user_id": self.user}
+                # The same dialogue writing twice (a retried turn) gets its first booking back; a new dialogue
+                # (its own `dialog` nonce) books anew, even the same time after a cancellation.
+                booking, _ = self.store.create(service.id, start, customer, pro_id, channel=self.channel, source="chat",
+                                               idempotency_key=f"chat:{self.user}:{d.get('dialog', '')}:{start}",
                                                fingerprint=f"{service.id}|{start}|{pro_id}")
                 text = self.t["booked"]
         except BookingRefused as exc:
@@ -366,7 +370,7 @@ class Conversation:
 
     def _reset(self, **values: str) -> None:
         self.store.clear_draft(self.user)
-        self.draft = self.store.update_draft(self.user, lang=self.lang, **values)
+        self.draft = self.store.update_draft(self.user, lang=self.lang, dialog=secrets.token_hex(6), **values)
 
     def _ask(self, field: str, text: str) -> dict:
         self.draft = self.store.update_draft(self.user, awaiting=field, lang=self.lang)

@@ -42,7 +42,8 @@ FEED_LOOKUP_PREFIX = f"{PLATFORM_REDIS_PREFIX}icalfeed:"
 _ICAL_STATUS = {"confirmed": "CONFIRMED", "completed": "CONFIRMED", "no_show": "CONFIRMED", "cancelled": "CANCELLED"}
 _STATUS_LABEL = {"pending": "pendiente", "confirmed": "confirmada", "completed": "completada", "no_show": "no asistió",
                  "cancelled": "cancelada"}
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+FEED_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+_TOKEN = re.compile(FEED_TOKEN_PATTERN)
 
 
 # -- the feed ---------------------------------------------------------------------------------------------------

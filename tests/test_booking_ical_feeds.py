@@ -1,4 +1,4 @@
-"""The iCalendar feed of a company's bookings (app/bookings/calendar.py) and its secret feed tokens, on a real Redis."""
+"""The iCalendar feed of a company's bookings (app/bookings/ical_feeds.py) and its secret feed tokens, on a real Redis."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from icalendar import Calendar
 
-from app.bookings.calendar import CalendarFeeds, booking_calendar, feed_lookup_key
+from app.bookings.ical_feeds import CalendarFeeds, booking_calendar, feed_lookup_key
 from app.storage.redis_store import TenantKeyspace
 
 PHONE = "+573001234567"

@@ -16,7 +16,7 @@ import json
 import secrets
 import string
 import tarfile
-import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -169,7 +169,8 @@ class BookingsAdapter(Adapter):
         request = store.submit(USER, "web", {"service": f"facial {marker}", "when": "lunes", "name": "Ana"})
         store.update_draft(USER, service=f"masaje {marker}", when="viernes")
         _bookable(ctx, "general")        # the catalog is not personal data: erasure keeps it (CatalogAdapter)
-        start = (int(time.time()) // 900 + 8) * 900          # two hours ahead, on the 15-minute grid
+        day = datetime.now(store.tz).date() + timedelta(days=2)     # 10:00 local, two days ahead: on the grid
+        start = int(datetime.combine(day, datetime.min.time().replace(hour=10), tzinfo=store.tz).timestamp())
         booking, _ = store.create("consulta", start, Customer(f"Ana {marker}", "+573001112233", None, USER),
                                   idempotency_key=f"key-{USER}")
         return Written((marker,), {"booking_id": booking["booking_id"], "request_id": request["booking_id"]})

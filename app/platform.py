@@ -8,10 +8,12 @@ import logging
 import secrets
 import threading
 import time
+from functools import partial
 
 import redis
 from langchain_openai import ChatOpenAI
 
+from app.audit.events import Event, EventHub
 from app.bookings.catalog import CatalogStore
 from app.bookings.store import BookingStore
 from app.bookings.webhooks import BookingWebhooks
@@ -78,6 +80,7 @@ class Platform:
         self._schedule_clients: dict = {}
         self.background: list = []       # worker threads to stop before the stores close
         self.turn_observers: list = []   # called by the pipeline's audit stage with each finished Turn
+        self.events = EventHub()         # request, turn, delivery, admin and security events (app/audit/events.py)
         self.pseudonyms = Pseudonyms(redis_client, vault)
         self.global_knowledge = GlobalKnowledge(vectors, embedder, redis_client, self.dense_weight)
         self._meta_pipeline = None
@@ -133,7 +136,7 @@ class Platform:
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
         catalog = CatalogStore(keyspace)
         hooks = BookingWebhooks(keyspace, self.vault, config.booking.webhook_url)
-        bookings = BookingStore(keyspace, config, catalog, notify=hooks.enqueue if config.booking.webhook_url else None)
+        bookings = BookingStore(keyspace, config, catalog, notify=partial(self._booking_changed, config, hooks))
         return TenantContext(config, principal, keyspace, index, docs,
                              ConversationStore(keyspace, config.memory), catalog, bookings,
                              ConsentStore(keyspace),
@@ -171,6 +174,13 @@ class Platform:
             if url not in self._schedule_clients:
                 self._schedule_clients[url] = ScheduleServiceClient(url)
             return self._schedule_clients[url]
+
+    def _booking_changed(self, config: TenantConfig, hooks: BookingWebhooks, event_type: str, booking: dict) -> None:
+        """Every booking change: the company's signed webhook (when it has one) and an event for our observers."""
+        if config.booking.webhook_url:
+            hooks.enqueue(event_type, booking)
+        self.events.emit(Event("booking", config.company_id, "ok",
+                               fields={"event": event_type, "channel": booking.get("channel")}))
 
     def webhook_target(self, redis_prefix: str) -> tuple[str | None, bytes | None] | None:
         """For the webhook deliverer: the URL and signing secret of the company with this Redis prefix."""

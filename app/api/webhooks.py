@@ -13,6 +13,7 @@ from app.api.errors import ApiError
 from app.api.models import WebhookAck, WebhookQuery
 from app.channels.chatwoot_events import ChatwootPayload, account_of
 from app.channels.chatwoot_webhook import WebhookRejected, accept_webhook
+from app.security.principal import Principal
 
 bp = Blueprint("webhooks", __name__)
 # The body is read raw (the signature covers its bytes) and checked by accept_webhook, so spectree only
@@ -41,6 +42,7 @@ def _accept(config):
                                 request.args.get("token"))
     except WebhookRejected as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
+    g.principal = Principal("chatwoot", config.company_id)      # the signature proved it: an authenticated call
     return jsonify(result)
 
 

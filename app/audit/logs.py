@@ -7,8 +7,10 @@ import sys
 import time
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+
+from app.audit.events import request_events
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -86,9 +88,30 @@ def init_request_logging(app: Flask) -> None:
             for k, v in verdict.headers().items():
                 response.headers.setdefault(k, v)
         started = getattr(g, "started", None)
-        access.info("request", extra={
-            # The route's pattern, not the path: a path can name a user ("/conversations/+573001234567").
-            "method": request.method, "path": request.url_rule.rule if request.url_rule else "(unmatched)",
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
+        # The route's pattern, not the path: a path can name a user ("/conversations/+573001234567").
+        route = request.url_rule.rule if request.url_rule else "(unmatched)"
+        duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+        access.info("request", extra={"method": request.method, "path": route, "status": response.status_code,
+                                      "duration_ms": duration_ms})
+        _emit_request_events(response, route, duration_ms)
         return response
+
+
+def _error_code(response) -> str | None:
+    if response.status_code < 400 or not response.is_json:
+        return None
+    body = response.get_json(silent=True)
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def _emit_request_events(response, route: str, duration_ms: float | None) -> None:
+    platform = current_app.extensions.get("misybot")
+    hub = getattr(platform, "events", None)
+    if hub is None:
+        return
+    principal = getattr(g, "principal", None)
+    for event in request_events(principal, getattr(g, "company_id", None) or getattr(principal, "company_id", None),
+                                request.method, route, response.status_code, duration_ms, _error_code(response),
+                                getattr(g, "request_id", None), getattr(g, "trace_id", None)):
+        hub.emit(event)

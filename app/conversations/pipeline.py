@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
 
+from flask import g, has_request_context
+
+from app.audit.events import Event
 from app.channels.formatting import CHANNELS, format_for_channel
 from app.conversations.history import USER_ID_PATTERN
 from app.knowledge.index import VectorStoreUnavailable
@@ -100,6 +103,7 @@ class Turn:
     out: dict = field(default_factory=dict)     # the graph's output state
     reply: str = ""
     trace: list[tuple[str, float]] = field(default_factory=list)      # (stage, milliseconds)
+    emitted: bool = False             # its event went out (emit_turn)
 
     @property
     def agent(self) -> str:
@@ -223,6 +227,7 @@ def audit(turn: Turn) -> None:
     log.info("chat turn", extra=record)
     for observer in turn.platform.turn_observers:
         observer(turn)
+    emit_turn(turn, "handoff" if turn.handoff else "ok")
 
 
 def deliver(turn: Turn) -> None:
@@ -239,12 +244,49 @@ def run_pipeline(platform, tenant: TenantContext, inbound: Inbound,
                  deliver_reply: Callable[[Turn], None] | None = None) -> TurnResult:
     """Run one customer message through every stage. Raises TurnRefused before anything is stored."""
     turn = Turn(platform, tenant, inbound, deliver_reply)
-    with turn.resources:
-        for stage in STAGES:
-            started = time.perf_counter()
-            stage(turn)
-            turn.trace.append((stage.__name__, round((time.perf_counter() - started) * 1000, 2)))
+    try:
+        with turn.resources:
+            for stage in STAGES:
+                started = time.perf_counter()
+                stage(turn)
+                turn.trace.append((stage.__name__, round((time.perf_counter() - started) * 1000, 2)))
+    except TurnRefused as exc:
+        emit_turn(turn, "refused", exc.code)
+        raise
+    except Exception:
+        emit_turn(turn, "error", "internal_error")
+        raise
     return turn.result()
+
+
+GROUNDED_AGENTS = ("sales", "support")
+
+
+def emit_turn(turn: Turn, outcome: str, error_code: str | None = None) -> None:
+    """The turn's event for the audit trail, metrics and analytics (app/audit/events.py): no customer text, the end
+    user as a keyed pseudonym. Once per turn: a failure after the audit stage does not count it twice."""
+    if turn.emitted:
+        return
+    turn.emitted = True
+    ctx, out, config = turn.tenant, turn.out, turn.tenant.config
+    llm = None
+    if out.get("provider") == "openai" or (config.ai.provider == "openai" and out.get("llm_fallback")):
+        llm = {"provider": config.ai.provider, "model": config.ai.model, "tokens": int(out.get("llm_tokens") or 0),
+               "fallback_reason": out.get("llm_fallback")}
+    booking = out.get("booking") or {}
+    stages = dict(turn.trace)
+    fields = {"user": turn.platform.pseudonyms.user(ctx.company_id, turn.inbound.user_id),
+              "channel": turn.inbound.channel, "source": turn.inbound.source, "agent": turn.agent,
+              "route_reasons": list(out.get("route_reasons", [])), "stages_ms": stages,
+              "duration_ms": round(sum(stages.values()), 2), "handoff": turn.handoff, "emergency": turn.agent == "emergency",
+              "grounded": bool(out.get("sources")) if turn.agent in GROUNDED_AGENTS else None, "llm": llm,
+              "booking_status": booking.get("status"), "error_code": error_code}
+    turn.platform.events.emit(Event("turn", ctx.company_id, outcome, request_id=_request_id(), fields=fields))
+
+
+def _request_id() -> str | None:
+    # The pipeline also runs in workers, outside any request.
+    return getattr(g, "request_id", None) if has_request_context() else None
 
 
 # -- what the graph stage binds to the tenant -----------------------------------------------------------

@@ -186,6 +186,7 @@ def require_company_or_admin(permission: str | None = None):
                 _require(principal, permission)
             elif platform().registry.get(company_id) is None:
                 raise ApiError(404, "company_not_found", f"no company {company_id!r}")
+            g.principal = principal
             return view(_open_tenant(principal, company_id), *args, **kwargs)
         return wrapper
     return decorator

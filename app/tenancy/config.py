@@ -104,6 +104,10 @@ class PrivacyConfig(_Strict):
     share_learnings: bool = True
 
 
+class AuditConfig(_Strict):
+    retention_days: int = Field(90, ge=1, le=3650)
+
+
 class TenantConfig(_Strict):
     company_id: str = Field(pattern=COMPANY_ID_PATTERN)
     company_name: str = Field(min_length=1, max_length=200)
@@ -126,6 +130,7 @@ class TenantConfig(_Strict):
     chatwoot: ChatwootConfig = Field(default_factory=ChatwootConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @model_validator(mode="before")
     @classmethod

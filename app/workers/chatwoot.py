@@ -20,6 +20,7 @@ import openai
 import redis
 from openai import OpenAI
 
+from app.audit.events import Event
 from app.channels.chatwoot_client import ChatwootClient, ChatwootError
 from app.channels.chatwoot_events import ChatwootEvent, customer_text, decide, parse_event
 from app.channels.chatwoot_webhook import DEAD, DEDUPE_TTL_S, GROUP, JOBS, RETRY, get_chatwoot_secret
@@ -119,14 +120,17 @@ class ChatwootWorker:
     def _handle(self, entry_id: str, fields: dict) -> None:
         r = self.platform.redis
         company_id = fields["company_id"]
+        attempts = int(fields.get("attempt", 0)) + 1
         try:
             self.process(company_id, json.loads(fields["payload"]))
+            self._event(company_id, "ok", attempts, None)
         except TRANSIENT as exc:             # retry with backoff, never lose the job
-            self._retry_or_bury(fields, exc)
+            self._event(company_id, self._retry_or_bury(fields, exc), attempts, exc)
         except Exception as exc:             # a bug: retrying would repeat it; keep the job for a person
             log.exception("chatwoot job failed unexpectedly", extra={"company_id": company_id})
             self.failures[type(exc).__name__] += 1
             r.rpush(DEAD, json.dumps({**fields, "error": type(exc).__name__}))
+            self._event(company_id, "dead", attempts, exc)
         # A handled job leaves the stream at once: the payload holds the customer's message and contact,
         # which must not outlive its use in a shared, platform-wide key.
         pipe = r.pipeline(transaction=True)
@@ -134,7 +138,12 @@ class ChatwootWorker:
         pipe.xdel(JOBS, entry_id)
         pipe.execute()
 
-    def _retry_or_bury(self, fields: dict, exc: Exception) -> None:
+    def _event(self, company_id: str, outcome: str, attempts: int, exc: Exception | None) -> None:
+        self.platform.events.emit(Event("chatwoot_delivery", company_id, outcome, actor="chatwoot",
+                                        fields={"attempts": attempts, "error": type(exc).__name__ if exc else None}))
+
+    def _retry_or_bury(self, fields: dict, exc: Exception) -> str:
+        """"retry" or "dead"."""
         r = self.platform.redis
         attempt = int(fields.get("attempt", 0)) + 1
         job = {**fields, "attempt": attempt}
@@ -142,9 +151,10 @@ class ChatwootWorker:
             r.zadd(RETRY, {json.dumps(job): time.time() + min(2 ** attempt, 300)})
             log.warning("chatwoot job failed, will retry: %s", type(exc).__name__,
                         extra={"company_id": fields.get("company_id"), "attempt": attempt})
-        else:
-            r.rpush(DEAD, json.dumps({**job, "error": type(exc).__name__}))
-            log.error("chatwoot job gave up: %s", type(exc).__name__, extra={"company_id": fields.get("company_id")})
+            return "retry"
+        r.rpush(DEAD, json.dumps({**job, "error": type(exc).__name__}))
+        log.error("chatwoot job gave up: %s", type(exc).__name__, extra={"company_id": fields.get("company_id")})
+        return "dead"
 
     def process(self, company_id: str, payload: dict) -> None:
         p = self.platform

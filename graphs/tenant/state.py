@@ -37,6 +37,7 @@ class TurnState(TypedDict, total=False):
     booking: dict | None
     provider: str                  # which provider wrote the answer (retrieval | openai)
     llm_tokens: int                # tokens the answer cost at the LLM (counted against the plan)
+    llm_fallback: str | None       # why an LLM answer was replaced by the retrieval-only one
 
 
 @dataclass(frozen=True)

@@ -42,4 +42,5 @@ def grounded_answer(state: TurnState, runtime: Runtime[TenantRuntime], agent: st
         history=state.get("history", [])))
     return {"answer": answer.text,
             "sources": [{"document_id": p.document_id, "title": p.title} for p in answer.sources],
-            "handoff": False, "provider": answer.provider, "llm_tokens": answer.tokens}
+            "handoff": False, "provider": answer.provider, "llm_tokens": answer.tokens,
+            "llm_fallback": answer.fallback_reason}

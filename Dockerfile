@@ -14,13 +14,16 @@ COPY graphs ./graphs
 COPY scripts ./scripts
 COPY tenants ./tenants
 COPY run.py ./
+COPY deploy/gunicorn.conf.py ./deploy/gunicorn.conf.py
 COPY companies_config.yaml ./config/companies_config.yaml
 ENV COMPANIES_CONFIG_FILE=/srv/misybot/config/companies_config.yaml
 # The config folder is written by onboarding/offboarding (atomic replace + lock file beside it).
-RUN useradd --system --home /srv/misybot misybot && mkdir -p /data && chown misybot /data /srv/misybot/config
+# Prometheus multiprocess mode: every gunicorn worker writes its counters here, /metrics adds them up.
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/misybot-metrics
+RUN useradd --system --home /srv/misybot misybot && mkdir -p /data /tmp/misybot-metrics \
+    && chown misybot /data /srv/misybot/config /tmp/misybot-metrics
 USER misybot
 EXPOSE 5000
 # With REDIS_URL and QDRANT_URL set, workers are stateless and can be scaled. On embedded stores use
 # WEB_CONCURRENCY=1: the embedded Qdrant admits one process.
-CMD gunicorn --workers ${WEB_CONCURRENCY:-2} --threads ${GUNICORN_THREADS:-8} --timeout 120 \
-    --bind ${HOST}:${PORT} "app.factory:create_app()"
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "app.factory:create_app()"]

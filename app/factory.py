@@ -7,9 +7,15 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import admin, bookings, contract, conversations, documents, health, meta, privacy, tokens, webhooks, widget
+from app.api import admin, bookings, contract, conversations, documents, health, insights, meta, privacy, tokens, webhooks, widget
+from app.api import audit as audit_api
+from app.api import metrics as metrics_api
 from app.api.errors import error_response, register_error_handlers
+from app.audit.analytics import TenantAnalytics
 from app.audit.logs import configure_logging, init_request_logging
+from app.audit.metrics import Metrics
+from app.audit.tracing import init_tracing
+from app.audit.trail import AuditTrail
 from app.conversations.pipeline import TurnRefused
 from app.platform import Platform
 from app.privacy.pii import engine as pii_engine
@@ -28,6 +34,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     settings = settings or Settings()
     configure_logging(settings.log_level)
     app = Flask(__name__)
+    init_tracing(app, settings)          # first: its request span opens before, and closes after, everything else
     # A little over the document limit so multipart overhead fits; werkzeug answers 413 past it.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
     platform = platform or Platform.from_settings(settings)
@@ -56,8 +63,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     contract.init_app(app)
     app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers,
                                                                                  **e.details))
-    for bp in (health.bp, documents.bp, conversations.bp, bookings.bp, admin.bp, tokens.bp, widget.bp, webhooks.bp, privacy.bp,
-               meta.bp):
+    trail = AuditTrail(platform)
+    platform.events.subscribe(trail)
+    platform.audit = trail
+    if settings.audit_worker:
+        trail.start()
+        platform.background.append(trail)
+    platform.events.subscribe(TenantAnalytics(platform))
+    Metrics(platform, audit=trail).init_app(app)
+    for bp in (health.bp, documents.bp, conversations.bp, bookings.bp, metrics_api.bp, audit_api.bp, admin.bp, tokens.bp,
+               insights.bp, widget.bp, webhooks.bp, privacy.bp, meta.bp):
         app.register_blueprint(bp)
     app.after_request(widget.add_cors_headers)
     if settings.trusted_proxy_count:

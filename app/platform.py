@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from functools import partial
+from typing import Any
 
 import redis
 from langchain_openai import ChatOpenAI
@@ -81,6 +82,7 @@ class Platform:
         self.background: list = []       # worker threads to stop before the stores close
         self.turn_observers: list = []   # called by the pipeline's audit stage with each finished Turn
         self.events = EventHub()         # request, turn, delivery, admin and security events (app/audit/events.py)
+        self.audit: Any = None           # the AuditTrail subscribed to them (app/factory.py)
         self.pseudonyms = Pseudonyms(redis_client, vault)
         self.global_knowledge = GlobalKnowledge(vectors, embedder, redis_client, self.dense_weight)
         self._meta_pipeline = None

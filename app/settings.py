@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     chatwoot_worker: bool = True                    # run the webhook worker thread inside the app
     booking_webhook_worker: bool = True             # deliver companies' booking webhooks from a thread in the app
     metrics_token: SecretStr | None = None          # Bearer token for GET /metrics (the admin token works too)
+    audit_worker: bool = True                       # write audit records from a thread in the app (tests drain by hand)
     audit_buffer_size: int = Field(10_000, ge=100)  # audit records held in memory while Redis is down
 
     # Global meta-agent: a worker thread moves consented, anonymized questions into the global collection.

@@ -19,6 +19,7 @@ import sys
 import _common  # noqa: F401
 from _common import emit, open_platform
 
+from app.audit.trail import AuditTrail
 from app.security.principal import Principal
 from app.settings import Settings
 from app.tenancy.onboarding import ALL_PERMISSIONS
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
             result = {"retired": args.retire, "ok": p.tokens.retire_signing_key(args.retire)} if args.retire \
                 else {"kid": p.tokens.rotate_signing_key()}
         elif args.command == "master-key":
-            n = p.tokens.rotate_encryption()
+            n = p.tokens.rotate_encryption() + AuditTrail(p).rotate_encryption()
             admin = Principal("platform_admin", None)
             for cid in p.registry.company_ids():
                 n += p.secrets.rotate_encryption(p.tenant_context(p.registry.get(cid), admin).keyspace)

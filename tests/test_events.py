@@ -116,3 +116,28 @@ def test_booking_changes_are_events(env):
     assert [e.fields["event"] for e in of(events, "booking")] == ["booking.created", "booking.cancelled"]
     assert [e.kind for e in events if e.fields.get("route") == "/catalog/services"] == ["request", "admin_action"]
     assert CANARY not in json.dumps([e.__dict__ for e in events], default=str)
+
+
+def test_the_audit_trail_records_them_and_the_chain_verifies(env, cw):
+    app, c, key, events = env
+    platform = app.extensions["misybot"]
+    c.post("/conversations/cliente-canary/test", json={"message": f"soy {CANARY}, cuánto vale el bótox?"},
+           headers={"X-API-Key": key})
+    raw, headers = signed(SECRET, message_event(601, content=f"hola soy {CANARY}"))
+    c.post("/webhook/chatwoot", data=raw, headers=headers)
+    ChatwootWorker(platform).run_once()
+    c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN)
+    c.get("/documents", headers={"X-API-Key": key, "X-Company-ID": "beta"})
+    platform.audit.flush(10)
+    rows = c.get("/audit?per_page=100", headers={"X-API-Key": key}).get_json()
+    kinds = {r["kind"] for r in rows["records"]}
+    assert {"turn", "request", "chatwoot_delivery", "admin_action", "security_refusal"} <= kinds
+    dump = json.dumps(rows, ensure_ascii=False)
+    for piece in ("Zacarías", "3001234567", "canary@example.com", "cliente-canary", key):
+        assert piece not in dump
+    assert platform.audit.verify("alpha").ok
+    assert c.get("/audit", headers={"X-API-Key": key}).status_code == 200
+    beta_key = c.post("/admin/companies/beta/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
+    platform.audit.flush(10)
+    beta_rows = c.get("/audit?per_page=100", headers={"X-API-Key": beta_key}).get_json()
+    assert beta_rows["records"] and all(r["company_id"] == "beta" for r in beta_rows["records"])

@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from app.audit.events import request_events
+from app.audit.tracing import TraceContextFilter, current_trace_id
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -22,7 +23,8 @@ _SECRET = re.compile(r"(msk_|cs_|pk_live_|sk-)[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\
 # Personal data that could slip into a log line through an exception message or a URL: e-mail addresses
 # and runs of 6+ digits (phones, ID and card numbers). Cheap regexes, because this runs on every line;
 # we never log customer text on purpose (chat turns log route, channel and latency only).
-_PII = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d(?:[\d .\-]{4,}\d)(?=\D|$)")
+# A digit run inside an identifier (a hex event id, a key id) is not a phone number: only free-standing runs count.
+_PII = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![A-Za-z0-9_])\+?\d(?:[\d .\-]{4,}\d)(?![A-Za-z0-9_])")
 
 
 def _mask_pii(text: str) -> str:
@@ -57,6 +59,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
                                        rename_fields={"asctime": "ts", "levelname": "level"}))
     handler.addFilter(RequestContextFilter())
+    handler.addFilter(TraceContextFilter())
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for h in list(root.handlers):
@@ -113,5 +116,5 @@ def _emit_request_events(response, route: str, duration_ms: float | None) -> Non
     principal = getattr(g, "principal", None)
     for event in request_events(principal, getattr(g, "company_id", None) or getattr(principal, "company_id", None),
                                 request.method, route, response.status_code, duration_ms, _error_code(response),
-                                getattr(g, "request_id", None), getattr(g, "trace_id", None)):
+                                getattr(g, "request_id", None), current_trace_id()):
         hub.emit(event)

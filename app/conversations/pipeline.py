@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
 
+import redis
 from flask import g, has_request_context
 
+from app.audit.analytics import record_gap
 from app.audit.events import Event
+from app.audit.tracing import current_trace_id, set_turn_attributes, stage_span, trace_provider, trace_search, turn_span
 from app.channels.formatting import CHANNELS, format_for_channel
 from app.conversations.history import USER_ID_PATTERN
 from app.knowledge.index import VectorStoreUnavailable
@@ -166,6 +169,8 @@ def run_graph(turn: Turn) -> None:
     config = ctx.config
     history = ctx.conversations.history(user_id) if turn.keep_memory else []
     provider, router_llm = _providers(turn)
+    # Wrapped here, after the router was built from the bare provider (build_router checks its type).
+    provider = trace_provider(provider, model=config.ai.model if config.ai.provider == "openai" else None)
     mask = None
     if turn.placeholders is not None and turn.platform.settings.use_openai_embeddings:
         mask = partial(anonymize, language=config.language, placeholders=turn.placeholders)
@@ -245,18 +250,35 @@ def run_pipeline(platform, tenant: TenantContext, inbound: Inbound,
     """Run one customer message through every stage. Raises TurnRefused before anything is stored."""
     turn = Turn(platform, tenant, inbound, deliver_reply)
     try:
-        with turn.resources:
+        # The turn span outside the resources: releasing the conversation lock is part of the turn.
+        with turn_span(tenant.company_id, inbound.channel, inbound.source) as span, turn.resources:
             for stage in STAGES:
                 started = time.perf_counter()
-                stage(turn)
+                with stage_span(stage.__name__):
+                    stage(turn)
                 turn.trace.append((stage.__name__, round((time.perf_counter() - started) * 1000, 2)))
+            set_turn_attributes(span, agent=turn.agent, handoff=turn.handoff, emergency=turn.agent == "emergency",
+                                route_reasons=turn.out.get("route_reasons"))
     except TurnRefused as exc:
         emit_turn(turn, "refused", exc.code)
         raise
     except Exception:
         emit_turn(turn, "error", "internal_error")
         raise
+    _note_knowledge_gap(turn)
     return turn.result()
+
+
+def _note_knowledge_gap(turn: Turn) -> None:
+    """A question the knowledge base could not answer, anonymized, for GET /insights/knowledge-gaps. After delivery:
+    Presidio takes ~15 ms, and only unanswered questions pay it."""
+    out = turn.out
+    if turn.with_human or turn.agent not in GROUNDED_AGENTS or out.get("sources") or out.get("booking"):
+        return
+    try:
+        record_gap(turn.tenant, turn.inbound.text, out.get("language", turn.tenant.config.language))
+    except redis.exceptions.RedisError as exc:      # the customer already has the answer; an insight may be lost
+        log.warning("knowledge gap not recorded: %s", type(exc).__name__)
 
 
 GROUNDED_AGENTS = ("sales", "support")
@@ -281,7 +303,8 @@ def emit_turn(turn: Turn, outcome: str, error_code: str | None = None) -> None:
               "duration_ms": round(sum(stages.values()), 2), "handoff": turn.handoff, "emergency": turn.agent == "emergency",
               "grounded": bool(out.get("sources")) if turn.agent in GROUNDED_AGENTS else None, "llm": llm,
               "booking_status": booking.get("status"), "error_code": error_code}
-    turn.platform.events.emit(Event("turn", ctx.company_id, outcome, request_id=_request_id(), fields=fields))
+    turn.platform.events.emit(Event("turn", ctx.company_id, outcome, request_id=_request_id(),
+                                    trace_id=current_trace_id(), fields=fields))
 
 
 def _request_id() -> str | None:
@@ -301,7 +324,7 @@ def _searcher(tenant: TenantContext, mask=None):
             log.error("knowledge search failed during a chat turn: %s", exc)
             return []
         return [Passage(h.document_id, h.title, h.content, h.score) for h in hits]
-    return search
+    return trace_search(search)
 
 
 def _providers(turn: Turn):

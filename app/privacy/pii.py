@@ -16,6 +16,7 @@ import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
+from typing import Callable
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -191,10 +192,24 @@ def _presidio_anonymizer():
     return _anonymizer_engine
 
 
+# Told the entity types each anonymization found (the metrics count them): types only, never the values.
+detection_observers: list[Callable[[list[str]], None]] = []
+
+
+def _report_detections(spans: list[PiiSpan]) -> None:
+    for observer in list(detection_observers):
+        try:
+            observer([s.entity_type for s in spans])
+        except Exception:       # counting must never stop a text from being anonymized
+            pass
+
+
 def anonymize(text: str, language: str, placeholders: Placeholders | None = None) -> str:
     """`text` with every PII span replaced by a typed placeholder. Pass the conversation's Placeholders
     to keep `<PERSON_1>` meaning the same person across turns."""
     if placeholders is not None:
         text = placeholders.mask_known(text)
     spans = engine().detect(text, language)
+    if spans:
+        _report_detections(spans)
     return replace_spans(text, spans, placeholders if placeholders is not None else Placeholders())

@@ -141,3 +141,29 @@ def test_the_audit_trail_records_them_and_the_chain_verifies(env, cw):
     platform.audit.flush(10)
     beta_rows = c.get("/audit?per_page=100", headers={"X-API-Key": beta_key}).get_json()
     assert beta_rows["records"] and all(r["company_id"] == "beta" for r in beta_rows["records"])
+
+
+def test_a_deferred_subscriber_works_off_the_request_thread_and_drops_when_full():
+    import threading
+
+    from app.audit.events import Deferred, Event, EventHub
+    seen, threads = [], set()
+
+    def slow(event):
+        threads.add(threading.current_thread().name)
+        if event.outcome == "boom":
+            raise RuntimeError("a subscriber bug")
+        seen.append(event.outcome)
+
+    deferred = Deferred(slow, maxsize=3, interval_s=0.05)
+    hub = EventHub()
+    hub.subscribe(deferred)
+    for outcome in ("a", "boom", "b", "c", "d"):        # the queue holds 3 until the worker wakes: 2 dropped
+        hub.emit(Event("turn", "alpha", outcome))
+    assert deferred.dropped == 2 and seen == []
+    deferred.start()
+    deadline = time.time() + 5
+    while len(seen) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    deferred.stop()
+    assert seen == ["a", "b"] and threads == {"deferred-events"}

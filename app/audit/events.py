@@ -8,6 +8,7 @@ kind. Emitting never fails or blocks the caller: a subscriber that raises is log
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -99,3 +100,46 @@ def request_events(principal, company_id: str | None, method: str, route: str, s
         events.append(Event("admin_action", company_id, outcome, request_id, actor_of(principal), trace_id,
                             fields=base | {"target_company": target}))
     return events
+
+
+class Deferred:
+    """A subscriber run off the request thread: events wait in a bounded queue for one worker thread. For work that
+    needs a Redis round trip per event (analytics counters) and may lag a second behind. A full queue drops the
+    event and counts it: observing must never slow a customer's turn."""
+
+    def __init__(self, subscriber: Callable[[Event], None], maxsize: int = 10_000, name: str = "deferred-events",
+                 interval_s: float = 0.5):
+        self.subscriber = subscriber
+        self.interval_s = interval_s
+        self.dropped = 0
+        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __call__(self, event: Event) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            # Work in bursts, not per event: one wake-up a while instead of a thread switch inside every turn.
+            time.sleep(self.interval_s)
+            while True:
+                try:
+                    event = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if event is None:
+                    return
+                try:
+                    self.subscriber(event)
+                except Exception as exc:    # keep serving the next events; the subscriber logs its own details
+                    log.error("deferred event subscriber failed: %s", type(exc).__name__)

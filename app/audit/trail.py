@@ -597,7 +597,7 @@ class AuditTrail:
     shutdown (it flushes what it can). `written` and `dropped` are the counters the metrics export.
 
     buffer_size: records held in memory (default settings.audit_buffer_size); batch_size: records per append;
-    interval_s: how long the idle drain thread sleeps between looks (new records wake it at once)."""
+    interval_s: how often the drain thread writes what is buffered (a full batch wakes it at once)."""
 
     def __init__(self, platform, redis_client: redis.Redis | None = None, buffer_size: int | None = None,
                  batch_size: int = BATCH, interval_s: float = 1.0):
@@ -637,7 +637,9 @@ class AuditTrail:
                 self._queue.popleft()        # the oldest goes: the newest say most about the present
                 self.dropped += 1
             self._queue.append(_Pending(record["company_id"], record, at))
-        self._wake.set()
+            full_batch = len(self._queue) >= self.batch_size
+        if full_batch:        # otherwise the thread writes every interval_s: one chain append per batch, not per turn
+            self._wake.set()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -66,16 +66,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.register_error_handler(TurnRefused, lambda e: error_response(e.status, e.code, e.message, e.headers,
                                                                                  **e.details))
     trail = AuditTrail(platform)
-    platform.events.subscribe(trail)
-    platform.audit = trail
-    if settings.audit_worker:
-        trail.start()
-        platform.background.append(trail)
     analytics: Callable[[Event], None] = TenantAnalytics(platform)
-    if settings.audit_worker:          # a Redis round trip per turn: off the request thread (tests count in-line)
-        analytics = Deferred(analytics, name="analytics-events")
-        analytics.start()
-        platform.background.append(analytics)
+    if settings.audit_worker:          # writers off the request thread (tests drain the trail and count in-line)
+        analytics = Deferred(analytics, name="analytics-events")   # a Redis round trip per turn
+        for writer in (trail, analytics):
+            writer.start()
+            platform.background.append(writer)
+    platform.audit = trail
+    platform.events.subscribe(trail)
     platform.events.subscribe(analytics)
     Metrics(platform, audit=trail).init_app(app)
     for bp in (health.bp, documents.bp, conversations.bp, bookings.bp, metrics_api.bp, audit_api.bp, admin.bp, tokens.bp,

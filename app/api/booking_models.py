@@ -6,12 +6,13 @@ format, the admin API and onboarding accept exactly the same shape.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.api.models import Model, Page
+from app.bookings.availability import local_midnight
 from app.bookings.catalog import CATALOG_ID, DayException, Professional, Service
 from app.conversations.history import USER_ID_PATTERN
 
@@ -198,5 +199,4 @@ def as_datetime(value: Any, tz, end_of_day: bool = False) -> datetime:
     """A date means the start of that local day (or of the next one, for an exclusive end)."""
     if isinstance(value, datetime):
         return value
-    day = value.toordinal() + (1 if end_of_day else 0)
-    return datetime.combine(date.fromordinal(day), datetime.min.time(), tzinfo=tz)
+    return local_midnight(value + timedelta(days=1) if end_of_day else value, tz)

@@ -35,7 +35,7 @@ from app.api.errors import ApiError
 from app.api.validation import paginated
 from app.bookings.catalog import CATALOG_ID, CatalogError, Professional, Service, public_service
 from app.bookings.ical_feeds import CalendarFeeds, booking_calendar
-from app.bookings.store import BookingError, Customer, fingerprint
+from app.bookings.store import BOOKING_ID, BookingError, Customer, fingerprint
 from app.bookings.webhooks import EVENT_TYPES, BookingWebhooks
 from app.security.guard import require_tenant
 from app.security.principal import ADMIN, BOOKINGS_READ, BOOKINGS_WRITE, Principal
@@ -302,13 +302,9 @@ def list_bookings():
 
 
 def _booking_id(booking_id: str) -> str:
-    if not _valid_booking_id(booking_id):
+    if re.fullmatch(BOOKING_ID, booking_id) is None:
         raise ApiError(404, "booking_not_found", f"no booking {booking_id!r}")
     return booking_id
-
-
-def _valid_booking_id(value: str) -> bool:
-    return value.startswith("bk_") and len(value) <= 40 and value[3:].isalnum()
 
 
 @bp.get("/bookings/<booking_id>")

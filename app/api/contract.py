@@ -21,6 +21,7 @@ from app.api.models import ErrorResponse
 from app.api.validation import ApiRequest, StrictJSONProvider, invalid_input, json_object
 from app.bookings.catalog import CATALOG_ID
 from app.bookings.ical_feeds import FEED_TOKEN_PATTERN
+from app.bookings.store import BOOKING_ID
 from app.conversations.history import USER_ID_PATTERN
 
 # Who may call what (README, "Credentials"): alternatives, any one of which is enough.
@@ -56,7 +57,7 @@ SECURITY_SCHEMES = [
 
 # Path parameters whose format the views check (a 400 otherwise).
 PATH_PATTERNS = {"user_id": USER_ID_PATTERN.pattern, "token": FEED_TOKEN_PATTERN, "professional_id": CATALOG_ID,
-                 "service_id": CATALOG_ID, "booking_id": r"^bk_[a-z0-9]{1,37}$", "day": r"^\d{4}-\d{2}-\d{2}$"}
+                 "service_id": CATALOG_ID, "booking_id": BOOKING_ID, "day": r"^\d{4}-\d{2}-\d{2}$"}
 
 
 class _ContractPlugin(FlaskPlugin):

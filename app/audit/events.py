@@ -96,9 +96,8 @@ def request_events(principal, company_id: str | None, method: str, route: str, s
                     fields=base | {"duration_ms": duration_ms, "error_code": error_code})]
     mutating = method in ("POST", "PUT", "PATCH", "DELETE")
     if mutating and (principal.is_platform_admin or route.startswith(ADMIN_ROUTES)):
-        target = company_id
         events.append(Event("admin_action", company_id, outcome, request_id, actor_of(principal), trace_id,
-                            fields=base | {"target_company": target}))
+                            fields=base | {"target_company": company_id}))
     return events
 
 

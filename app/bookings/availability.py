@@ -56,10 +56,15 @@ def local_epoch(day: date, minute: int, tz: ZoneInfo) -> int | None:
     return ts if (back.hour, back.minute) == (local.hour, local.minute) else None
 
 
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of a local day, aware (a day's bounds for listings, feeds and availability windows)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=tz)
+
+
 def _day_epochs(day: date, tz: ZoneInfo):
     """A function minute -> epoch for one local day; the fast path when the offset is the same all day."""
-    midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
-    next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    midnight = local_midnight(day, tz)
+    next_midnight = local_midnight(day + timedelta(days=1), tz)
     if midnight.utcoffset() == next_midnight.utcoffset():
         base = int(midnight.timestamp())
         return lambda minute: base + minute * 60

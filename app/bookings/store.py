@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from app.bookings.availability import Busy, Rules, Slot, SlotRefused, check_start, free_slots
+from app.bookings.availability import Busy, Rules, Slot, SlotRefused, check_start, free_slots, local_midnight
 from app.bookings.catalog import CatalogStore, Professional, Service
 from app.security.rate_limits import month_key
 from app.storage.redis_store import TenantKeyspace
@@ -38,6 +38,7 @@ DRAFT_TTL_S = 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_SPAN_S = 2 * 86400          # no booking (service plus buffers) is longer than this
 FIELDS = ("service", "when", "name")
+BOOKING_ID = r"^bk_[a-z0-9]{1,37}$"      # "bk_" + 16 hex digits as we make them; the API's path check
 STATUSES = ("pending", "confirmed", "cancelled", "completed", "no_show")
 CUSTOMER_FIELDS = ("customer_name", "customer_phone", "customer_email")
 
@@ -271,10 +272,7 @@ class BookingStore:
                 "source": source, "sequence": "0"}
             outcome = self._run_claim(booking_id, service, pro, start, fields, "create", idempotency_key, fingerprint)
             if outcome[0] == "ok":
-                booking = self.get(booking_id)
-                assert booking is not None
-                self._notify("booking.created", booking)
-                return booking, True
+                return self._changed(booking_id, "booking.created"), True
             if outcome[0] == "idem":
                 earlier = self._idempotent(idempotency_key or "", fingerprint)
                 if earlier is not None:
@@ -289,19 +287,12 @@ class BookingStore:
         if enforce_window:
             self._check_window(record)
         service, pros = self._bookable(record["service_id"], professional_id or record["professional_id"])
-        pro = pros[0]
-        try:
-            check_start(service, pro, start, self.rules())
-        except SlotRefused as exc:
-            raise BookingError(exc.code, exc.message, 422) from None
+        pro = self._who_can_start(service, pros[:1], start)[0]
         fields = self._fields(service, pro, start, None, record.get("channel", "api"))
         outcome = self._run_claim(booking_id, service, pro, start, fields, "move", None, "", expected="confirmed",
                                   old_professional=record["professional_id"], user_id=record.get("user_id"))
         self._raise_unless_ok(outcome)
-        booking = self.get(booking_id)
-        assert booking is not None
-        self._notify("booking.rescheduled", booking)
-        return booking
+        return self._changed(booking_id, "booking.rescheduled")
 
     def confirm_request(self, booking_id: str, service_id: str, start: int, professional_id: str | None = None) -> dict:
         """Staff turn a pending request into an appointment: the same atomic check as any booking."""
@@ -317,10 +308,7 @@ class BookingStore:
             outcome = self._run_claim(booking_id, service, pro, start, fields, "move", None, "", expected="pending",
                                       old_professional=pro.id)
             if outcome[0] == "ok":
-                booking = self.get(booking_id)
-                assert booking is not None
-                self._notify("booking.created", booking)
-                return booking
+                return self._changed(booking_id, "booking.created")
             if outcome[0] != "taken":
                 self._raise_unless_ok(outcome)
         raise SlotTaken()
@@ -364,7 +352,7 @@ class BookingStore:
         return self.public(rows[0]) if rows and rows[0] else None
 
     def list_bookings(self, page: int, per_page: int, *, day: str | None = None, professional_id: str | None = None,
-             user_id: str | None = None, status: str | None = None) -> tuple[list[dict], int]:
+                      user_id: str | None = None, status: str | None = None) -> tuple[list[dict], int]:
         if status == "pending" and not (day or professional_id):
             rows, total = self.pending(page, per_page)
             if user_id:
@@ -373,9 +361,8 @@ class BookingStore:
         r = self.keys.redis
         if day:
             first = date.fromisoformat(day)
-            lo = int(datetime.combine(first, datetime.min.time(), tzinfo=self.tz).timestamp())
-            hi = int(datetime.combine(first + timedelta(days=1), datetime.min.time(), tzinfo=self.tz).timestamp())
-            ids = r.zrangebyscore(self.keys.key("bookings", "by_start"), lo, f"({hi}")
+            ids = self._ids_between(int(local_midnight(first, self.tz).timestamp()),
+                                    int(local_midnight(first + timedelta(days=1), self.tz).timestamp()))
         else:
             ids = r.zrange(self.keys.key("bookings", "by_start"), 0, -1)
         if user_id:
@@ -390,8 +377,10 @@ class BookingStore:
 
     def list_range(self, start: int, end: int) -> list[dict]:
         """Every booking with a slot starting in [start, end), earliest first (calendar feeds)."""
-        ids = self.keys.redis.zrangebyscore(self.keys.key("bookings", "by_start"), start, f"({end}")
-        return [self.public(h) for h in self._load(ids) if h]
+        return [self.public(h) for h in self._load(self._ids_between(start, end)) if h]
+
+    def _ids_between(self, start: int, end: int) -> list[str]:
+        return self.keys.redis.zrangebyscore(self.keys.key("bookings", "by_start"), start, f"({end}")
 
     def for_user(self, user_id: str, upcoming_only: bool = False) -> list[dict]:
         ids = sorted(self.keys.redis.smembers(self.keys.key("bookings", "user", user_id)))
@@ -544,10 +533,7 @@ class BookingStore:
                                      self.keys.key("busy_to", pid)], args=[status, _now_iso()])
         if result != "ok":
             raise BookingError("booking_not_active", f"a {result or 'missing'} booking cannot become {status}")
-        booking = self.get(booking_id)
-        assert booking is not None
-        self._notify(event, booking)
-        return booking
+        return self._changed(booking_id, event)
 
     def _cancel_request(self, booking_id: str) -> dict:
         pipe = self.keys.redis.pipeline(transaction=True)
@@ -558,9 +544,13 @@ class BookingStore:
         assert booking is not None
         return booking
 
-    def _notify(self, event: str, booking: dict) -> None:
+    def _changed(self, booking_id: str, event: str) -> dict:
+        """The booking as written, after a change; the observers (webhooks, events) hear of it."""
+        booking = self.get(booking_id)
+        assert booking is not None
         if self.notify is not None:
             self.notify(event, booking)
+        return booking
 
 
 def _digest(value: str) -> str:

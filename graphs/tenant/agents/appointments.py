@@ -20,7 +20,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from app.bookings.dates import parse_when
+from app.bookings.dates import When, parse_when
 from graphs.tenant.booking_slots import extract_name, extract_service
 from graphs.tenant.emergency import normalize
 from graphs.tenant.state import BookingRefused, TenantRuntime, TurnState
@@ -33,6 +33,20 @@ _MOVE = re.compile(r"\b(reprogram\w*|reagend\w*|cambi\w* (mi |la )?(cita|hora|tu
                    r"cambiar(la)? de (dia|hora|fecha)|otro dia|otra hora|reschedul\w*|move my (appointment|booking))\b")
 _ORDINALS = {"primer": 0, "primera": 0, "1": 0, "first": 0, "segund": 1, "2": 1, "second": 1, "tercer": 2, "3": 2,
              "third": 2, "cuart": 3, "4": 3, "fourth": 3, "ultim": -1, "last": -1}
+# An offer is picked by a bare ordinal or one after an article ("la segunda", "opción 2"); a booking from the list
+# of the customer's own by the ordinal anywhere in the reply ("la del segundo día").
+_OFFER_ORDINAL = r"(^|\b(la|el|the|opcion|option|numero|number|#)\s*){word}\w*\b"
+_LIST_ORDINAL = r"\b{word}\w*\b"
+
+
+def _ordinal(text: str, count: int, pattern: str) -> int | None:
+    """The position (0-based, -1 for "la última") an ordinal in `text` names among `count` items, or None."""
+    for word, index in _ORDINALS.items():
+        if (re.search(pattern.format(word=re.escape(word)), text) or text.strip() == word) and -count <= index < count:
+            return index
+    return None
+
+
 _YES = re.compile(r"^\W*(si|sí|dale|ok|okay|listo|claro|perfecto|de una|vale|yes|sure|confirm\w*)\b")
 
 DAYS = {"es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
@@ -198,7 +212,7 @@ class Conversation:
         # A phone number is not a date or a time ("300 123 4567" is not "3 o'clock").
         when = parse_when(_PHONE.sub(" ", message), datetime.fromtimestamp(self.store.clock(), self.tz), self.lang)
         # Only a reply to the offers picks one: a phone number "300 123 4567" is not "option 3".
-        choice = self._choice() if d.get("offers") and d.get("awaiting") == "choice" else None
+        choice = self._choice(when) if d.get("offers") and d.get("awaiting") == "choice" else None
         if choice is not None:
             updates["chosen"] = f"{choice[0]}|{choice[1]}"
         elif when is not None:
@@ -226,14 +240,14 @@ class Conversation:
                 return pro.id
         return None
 
-    def _choice(self) -> tuple[int, str] | None:
+    def _choice(self, when: When | None) -> tuple[int, str] | None:
+        """Which offer the reply picks: by position ("la segunda", "2"), by time ("a las 10:30"), or a "sí" to a
+        single offer. `when` is the reply's date/time as _collect read it."""
         offers = json.loads(self.draft["offers"])
         t = normalize(self.message)
-        for word, index in _ORDINALS.items():
-            if re.search(rf"(^|\b(la|el|the|opcion|option|numero|number|#)\s*){re.escape(word)}\w*\b", t) or t.strip() == word:
-                if -len(offers) <= index < len(offers):
-                    return int(offers[index][0]), str(offers[index][1])
-        when = parse_when(self.message, datetime.fromtimestamp(self.store.clock(), self.tz), self.lang)
+        index = _ordinal(t, len(offers), _OFFER_ORDINAL)
+        if index is not None:
+            return int(offers[index][0]), str(offers[index][1])
         if when is not None and when.exact:
             hhmm = when.start.strftime("%H:%M")
             same = [o for o in offers if datetime.fromtimestamp(o[0], self.tz).strftime("%H:%M") == hhmm
@@ -321,11 +335,10 @@ class Conversation:
             options = self.draft.get("targets")
             if options:
                 ids = json.loads(options)
-                t = normalize(self.message)
-                for word, index in _ORDINALS.items():
-                    if re.search(rf"\b{re.escape(word)}\w*\b", t) and -len(ids) <= index < len(ids):
-                        self.draft = self.store.update_draft(self.user, target=ids[index], awaiting="")
-                        return None
+                index = _ordinal(normalize(self.message), len(ids), _LIST_ORDINAL)
+                if index is not None:
+                    self.draft = self.store.update_draft(self.user, target=ids[index], awaiting="")
+                    return None
             lines = "\n".join(f"{i + 1}. {b['service_name']}, {spoken(b['start_ts'], self.tz, self.lang)}"
                               for i, b in enumerate(upcoming))
             self.draft = self.store.update_draft(self.user, targets=json.dumps([b["booking_id"] for b in upcoming]),

@@ -8,7 +8,21 @@ from typing import Callable
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import admin, bookings, contract, conversations, documents, health, insights, meta, privacy, tokens, webhooks, widget
+from app.api import (
+    admin,
+    bookings,
+    contract,
+    conversations,
+    documents,
+    health,
+    insights,
+    meta,
+    privacy,
+    sdk,
+    tokens,
+    webhooks,
+    widget,
+)
 from app.api import audit as audit_api
 from app.api import metrics as metrics_api
 from app.api.errors import error_response, register_error_handlers
@@ -77,7 +91,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     platform.events.subscribe(analytics)
     Metrics(platform, audit=trail).init_app(app)
     for bp in (health.bp, documents.bp, conversations.bp, bookings.bp, metrics_api.bp, audit_api.bp, admin.bp, tokens.bp,
-               insights.bp, widget.bp, webhooks.bp, privacy.bp, meta.bp):
+               insights.bp, widget.bp, sdk.bp, webhooks.bp, privacy.bp, meta.bp):
         app.register_blueprint(bp)
     app.after_request(widget.add_cors_headers)
     if settings.trusted_proxy_count:

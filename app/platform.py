@@ -18,6 +18,7 @@ from app.audit.events import Event, EventHub
 from app.bookings.catalog import CatalogStore
 from app.bookings.store import BookingStore
 from app.bookings.webhooks import BookingWebhooks
+from app.channels.widget_channel import WidgetChannel, status_to_widget, widget_booking
 from app.conversations.history import ConversationStore
 from app.conversations.schedule_service import ScheduleServiceClient
 from app.knowledge.documents import DocumentService
@@ -138,12 +139,13 @@ class Platform:
                                self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
         catalog = CatalogStore(keyspace)
         hooks = BookingWebhooks(keyspace, self.vault, config.booking.webhook_url)
-        bookings = BookingStore(keyspace, config, catalog, notify=partial(self._booking_changed, config, hooks))
-        return TenantContext(config, principal, keyspace, index, docs,
-                             ConversationStore(keyspace, config.memory), catalog, bookings,
+        widget = WidgetChannel(keyspace, self.vault)
+        bookings = BookingStore(keyspace, config, catalog, notify=partial(self._booking_changed, config, hooks, widget))
+        conversations = ConversationStore(keyspace, config.memory, on_status=partial(status_to_widget, widget))
+        return TenantContext(config, principal, keyspace, index, docs, conversations, catalog, bookings,
                              ConsentStore(keyspace),
                              PlaceholderStore(keyspace, self.vault, config.memory.ttl_hours * 3600),
-                             LearningOutbox(keyspace), TenantPlatformKeys(keyspace, config.company_id))
+                             LearningOutbox(keyspace), TenantPlatformKeys(keyspace, config.company_id), widget)
 
     def chat_provider(self, config: TenantConfig) -> ChatProvider:
         """The tenant's chat provider, cached per (tenant, provider, model): clients keep connection pools."""
@@ -177,10 +179,15 @@ class Platform:
                 self._schedule_clients[url] = ScheduleServiceClient(url)
             return self._schedule_clients[url]
 
-    def _booking_changed(self, config: TenantConfig, hooks: BookingWebhooks, event_type: str, booking: dict) -> None:
-        """Every booking change: the company's signed webhook (when it has one) and an event for our observers."""
+    def _booking_changed(self, config: TenantConfig, hooks: BookingWebhooks, widget: WidgetChannel,
+                         event_type: str, booking: dict) -> None:
+        """Every booking change: the company's signed webhook (when it has one), the customer's widget page
+        (when the booking is a website visitor's) and an event for our observers."""
         if config.booking.webhook_url:
             hooks.enqueue(event_type, booking)
+        user_id = (booking.get("customer") or {}).get("user_id")
+        if user_id:
+            widget.publish_for_user(user_id, "booking", {"event": event_type, "booking": widget_booking(booking)})
         self.events.emit(Event("booking", config.company_id, "ok",
                                fields={"event": event_type, "channel": booking.get("channel")}))
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     token_audience: str = "misybot-api"
     token_ttl_s: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600)
     widget_token_ttl_s: int = Field(900, ge=60, le=24 * 3600)
+    widget_stream_s: float = Field(300.0, ge=1, le=3600)   # an SSE response's life; the page reconnects
+    # Origins every company's widget accepts in development only (the demo page, GET /demo/<id>);
+    # comma-separated; empty means the service's own http://127.0.0.1:<PORT>. Ignored in production.
+    widget_dev_origins: str = ""
     hmac_window_s: int = Field(300, ge=30, le=3600)
     # X-Forwarded-For is trusted only for this many proxies in front of us (0 = never).
     trusted_proxy_count: int = Field(0, ge=0, le=5)
@@ -74,6 +78,12 @@ class Settings(BaseSettings):
 
     # Load each tenant's documents from tenants/<id>/documents when its collection is empty (run.py)
     seed_tenant_documents: bool = False
+
+    def dev_widget_origins(self) -> tuple[str, ...]:
+        if self.environment == "production":
+            return ()
+        listed = [o.strip().rstrip("/").lower() for o in self.widget_dev_origins.split(",") if o.strip()]
+        return tuple(listed) if listed else (f"http://127.0.0.1:{self.port}",)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol, Sequence
+from typing import Callable, Literal, Protocol, Sequence
 
 import httpx
 import openai
@@ -24,6 +25,10 @@ from app.knowledge import lexical, rerank
 from graphs.answer_guard import unsupported_figures
 
 log = logging.getLogger("misybot.llm")
+# Set by a channel that can show an answer while it is written (the widget's event stream): the LLM
+# provider streams the completion and hands it over a checked sentence at a time. Unset: one request.
+answer_sink: ContextVar[Callable[[str], None] | None] = ContextVar("answer_sink", default=None)
+_SENTENCE_END = re.compile(r"[.!?…:;]\s+|\n")
 # What a call to a chat model can raise when the server, the network or the completion is bad
 # (timeouts are openai.APITimeoutError; a malformed structured output is a ValueError). A bug in our
 # own code is none of these and surfaces.
@@ -223,7 +228,7 @@ class OpenAIChatProvider:
                  fallback: ChatProvider | None = None, chat_model=None):
         if chat_model is None:
             chat_model = ChatOpenAI(model=model, base_url=base_url, api_key=api_key or "not-needed",
-                                    timeout=timeout_s, max_retries=1, temperature=0.2)
+                                    timeout=timeout_s, max_retries=1, temperature=0.2, stream_usage=True)
         self.chat_model = chat_model
         self.fallback = fallback or RetrievalOnlyProvider()
 
@@ -242,11 +247,10 @@ class OpenAIChatProvider:
         if not req.passages:
             return self.fallback.answer(req)       # nothing to ground on: the honest canned answer
         messages = self._messages(req)
-        spent = 0
+        spent = [0]
         try:
-            out = self.chat_model.invoke(messages)
-            spent = int((getattr(out, "usage_metadata", None) or {}).get("total_tokens") or 0)
-            text = (out.content if isinstance(out.content, str) else str(out.content)).strip()
+            sink = answer_sink.get()
+            text = self._stream(messages, req, sink, spent) if sink else self._invoke(messages, spent)
             if not text:
                 raise ValueError("empty completion")
             if _leaks_prompt(text, messages[0].content):
@@ -256,10 +260,45 @@ class OpenAIChatProvider:
                 raise UngroundedAnswer(f"figures in no passage: {', '.join(f.text for f in invented)}")
         except LLM_ERRORS as exc:       # timeouts, HTTP errors, bad payloads: the customer still gets an answer
             log.warning("LLM failed, answering from retrieval only: %s", type(exc).__name__)
-            return replace(self.fallback.answer(req), fallback_reason=type(exc).__name__, tokens=spent)
+            return replace(self.fallback.answer(req), fallback_reason=type(exc).__name__, tokens=spent[0])
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         sources = [p for i, p in enumerate(req.passages, 1) if i in cited] or list(req.passages[:1])
-        return Answer(text, sources, True, self.name, tokens=spent)
+        return Answer(text, sources, True, self.name, tokens=spent[0])
+
+    def _invoke(self, messages, spent: list[int]) -> str:
+        out = self.chat_model.invoke(messages)
+        spent[0] = int((getattr(out, "usage_metadata", None) or {}).get("total_tokens") or 0)
+        return (out.content if isinstance(out.content, str) else str(out.content)).strip()
+
+    def _stream(self, messages, req: AnswerRequest, sink: Callable[[str], None], spent: list[int]) -> str:
+        """The completion token by token; the customer sees it a sentence at a time, and only sentences that
+        pass the guard (no figure outside the passages, no rule of ours). After a failing sentence nothing
+        more is shown, and answer() replaces the whole text with the offline answer as usual."""
+        text, pending, shown, healthy = "", "", 0, True
+        passages = [p.content for p in req.passages]
+        for chunk in self.chat_model.stream(messages):
+            usage = getattr(chunk, "usage_metadata", None) or {}
+            spent[0] = int(usage.get("total_tokens") or spent[0])
+            piece = chunk.content if isinstance(chunk.content, str) else ""
+            text += piece
+            pending += piece
+            if not healthy:
+                continue
+            cut = max((m.end() for m in _SENTENCE_END.finditer(pending)), default=0)
+            if cut:
+                sentence, pending = pending[:cut], pending[cut:]
+                healthy = self._safe(sentence, passages, req, messages)
+                if healthy:
+                    sink(sentence if shown else sentence.lstrip())
+                    shown += 1
+        if healthy and pending.strip() and self._safe(pending, passages, req, messages):
+            sink(pending if shown else pending.lstrip())
+        return text.strip()
+
+    @staticmethod
+    def _safe(sentence: str, passages: list[str], req: AnswerRequest, messages) -> bool:
+        return not unsupported_figures(sentence, passages, req.question) and \
+            not _leaks_prompt(sentence, messages[0].content)
 
 
 def _leaks_prompt(text: str, system_prompt: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import math
 import re
 import struct
@@ -40,6 +41,7 @@ class FakeOpenAI:
         self.fail_with: int | None = None
         self.chat_reply = "Respuesta de prueba [1]"
         self.delay_s = 0.0
+        self.stream_gap_s = 0.0          # pause between streamed words
         self.transcript = "hola, cuánto vale el botox?"
         server = self
 
@@ -60,6 +62,8 @@ class FakeOpenAI:
                     if server.delay_s:
                         time.sleep(server.delay_s)
                     reply = server.chat_reply(body["messages"]) if callable(server.chat_reply) else server.chat_reply
+                    if body.get("stream"):
+                        return self._stream(body["model"], reply, body.get("stream_options") or {})
                     self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
                                      "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
                                      "message": {"role": "assistant", "content": reply}}],
@@ -75,6 +79,31 @@ class FakeOpenAI:
                 data.reverse()          # the protocol carries `index`; clients must not rely on order
                 self._send(200, {"object": "list", "data": data, "model": body["model"],
                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
+            def _stream(self, model: str, reply: str, options: dict):
+                """The streaming protocol: `data: {chat.completion.chunk}` lines, a word at a time, then
+                (when asked for) a usage chunk, then `data: [DONE]`."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": model}
+                words = re.findall(r"\S+\s*", reply)
+                for i, word in enumerate(words):
+                    delta = {"role": "assistant", "content": word} if i == 0 else {"content": word}
+                    chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(server.stream_gap_s)
+                done = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(done)}\n\n".encode())
+                if options.get("include_usage"):
+                    usage = {**base, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": len(words),
+                                                                "total_tokens": 3 + len(words)}}
+                    self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
         self.httpd, base = serve(Handler)
         self.url = f"{base}/v1"

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from app.bookings.catalog import CatalogStore, Professional, Service
+from app.channels.widget_channel import WidgetChannel
 from app.bookings.store import BookingError, BookingStore, Customer
 from app.conversations.history import ConversationStore
 from app.knowledge.documents import DocumentService
@@ -284,11 +285,34 @@ class PlatformKeysAdapter(Adapter):
             ks.redis.delete(*hmac_records)
 
 
+class WidgetAdapter(Adapter):
+    store = WidgetChannel
+    VISITOR = "v_" + USER                # the same visitor id in both tenants
+
+    def write(self, p, ctx, marker):
+        w = ctx.widget
+        w.publish(self.VISITOR, "message", {"role": "bot", "text": f"respuesta {marker}"})
+        w.set_profile(self.VISITOR, {"name": f"Ana {marker}"}, 3600)
+        w.claim_message(self.VISITOR, f"key-{marker}")
+        w.store_reply(self.VISITOR, f"key-{marker}", {"bot_response": f"guardada {marker}"})
+        return Written((marker,), {"key": f"key-{marker}"})
+
+    def views(self, p, ctx, probes):
+        w = ctx.widget
+        return {"events": w.read(self.VISITOR, "0-0", 0) or [], "profile": w.profile(self.VISITOR),
+                "export": w.export_user("web-" + self.VISITOR),
+                "replies": [w.claim_message(self.VISITOR, probe.handle["key"]) for probe in probes]}
+
+    def erase(self, p, ctx, probes):
+        ctx.widget.erase_user("web-" + self.VISITOR)
+
+
 ADAPTERS: dict[str, Adapter] = {
     "keyspace": KeyspaceAdapter(), "knowledge": KnowledgeAdapter(), "documents": DocumentsAdapter(),
     "conversations": ConversationsAdapter(), "bookings": BookingsAdapter(), "catalog": CatalogAdapter(),
     "consent": ConsentAdapter(),
     "placeholders": PlaceholdersAdapter(), "outbox": OutboxAdapter(), "platform_keys": PlatformKeysAdapter(),
+    "widget": WidgetAdapter(),
 }
 
 

@@ -545,12 +545,57 @@ class PublishableKeyQuery(Model):
     pk: str = Field("", description="the company's publishable key, pk_live_…")
 
 
+class WidgetUser(Model):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=120)
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9 ().-]{6,31}$")
+
+
+class WidgetSessionIn(Model):
+    # Unknown fields are ignored, as before this body existed (a page cannot choose its visitor_id).
+    model_config = ConfigDict(extra="ignore")
+    visitor_token: str | None = Field(None, max_length=8192, description="from an earlier visit: keeps the visitor")
+    user: WidgetUser | None = None
+
+
 class WidgetSession(BaseModel):
     token: str
     expires_in: int
     visitor_id: str
+    visitor_token: str = Field(description="keep it (localStorage) to come back as the same visitor for 30 days")
+    company_id: str
+    status: Literal["bot", "human"]
     greeting: str
     primary_color: str
+
+
+class WidgetBranding(BaseModel):
+    company_id: str
+    company_name: str
+    agent_name: str
+    greeting: str
+    primary_color: str
+    language: str
+    origin_allowed: bool = Field(description="whether the calling page's origin may open a session")
+
+
+class WidgetHistoryMessage(BaseModel):
+    id: str
+    role: Literal["user", "bot", "human"]
+    text: str
+    at: float | None
+
+
+class WidgetHistory(BaseModel):
+    status: Literal["bot", "human"]
+    messages: list[WidgetHistoryMessage]
+
+
+class WidgetReply(TurnResult):
+    id: str
+    reply_to: str = Field(description="the message's Idempotency-Key (or one the server made)")
+    status: Literal["bot", "human"]
 
 
 # -- Chatwoot webhooks -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import redis
 
@@ -47,9 +48,13 @@ class BotStatus:
 
 
 class ConversationStore:
-    def __init__(self, keyspace: TenantKeyspace, memory: MemoryConfig):
+    def __init__(self, keyspace: TenantKeyspace, memory: MemoryConfig,
+                 on_status: Callable[[str, str, str | None], None] | None = None):
         self.keys = keyspace
         self.memory = memory
+        # Told (user_id, "handoff"|"active", reason) whenever a person takes or gives back a conversation,
+        # whichever path did it (a turn, the API, Chatwoot): the widget's page hears it this way.
+        self.on_status = on_status
 
     @property
     def _index(self) -> str:
@@ -121,6 +126,11 @@ class ConversationStore:
         key = self.keys.key("bot_status", user_id)
         self.keys.redis.hset(key, mapping={"status": "handoff", "reason": reason, "since": time.time()})
         self.keys.redis.expire(key, self.memory.ttl_hours * 3600)
+        if self.on_status:
+            self.on_status(user_id, "handoff", reason)
 
     def release(self, user_id: str) -> bool:
-        return bool(self.keys.redis.delete(self.keys.key("bot_status", user_id)))
+        released = bool(self.keys.redis.delete(self.keys.key("bot_status", user_id)))
+        if released and self.on_status:
+            self.on_status(user_id, "active", None)
+        return released

@@ -8,6 +8,8 @@ tenant's keyspace (another tenant's keys are never scanned):
   conversation        {prefix}conversation:{user_id}, {prefix}bot_status:{user_id}, member of {prefix}conversations
   bookings            {prefix}booking_draft:{user_id}, {prefix}bookings:user:{user_id}; pending requests whose
                       user_id matches are deleted, appointments keep their slot without the customer's data
+  widget              {prefix}widget:ev:{visitor}, {prefix}widget:profile:{visitor}, {prefix}widget:reply:{visitor}:*
+                      for a widget conversation (user id web-{visitor})
   consent             {prefix}consent:{user_id}, {prefix}consent_log:{user_id}
   pii_placeholders    {prefix}pii_map:{user_id}
   pending_learnings   the user's items in {prefix}meta_outbox
@@ -96,6 +98,11 @@ def bookings_section(platform, ctx) -> Section:
     """Appointments keep their slot in the agenda but lose the customer's name, phone and e-mail; pending
     requests and the chat draft are deleted (app/bookings/store.py)."""
     return Section("bookings", ctx.bookings.export_user, ctx.bookings.erase_user)
+
+
+def widget_section(platform, ctx) -> Section:
+    """What the visitor's page was sent (events), the details it passed to misy.init, stored answers."""
+    return Section("widget", ctx.widget.export_user, lambda u: {"deleted_keys": ctx.widget.erase_user(u)})
 
 
 def consent_section(platform, ctx) -> Section:
@@ -203,7 +210,7 @@ def sweep_section(platform, ctx) -> Section:
 
 
 BUILTIN_SECTIONS = (learnings_section, global_learnings_section, consent_section, conversation_section,
-                    bookings_section, placeholders_section, chatwoot_section, vectors_section)
+                    bookings_section, widget_section, placeholders_section, chatwoot_section, vectors_section)
 
 
 def user_sections(platform, tenant_ctx) -> list[Section]:

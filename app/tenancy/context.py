@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from app.bookings.catalog import CatalogStore
 from app.bookings.store import BookingStore
+from app.channels.widget_channel import WidgetChannel
 from app.conversations.history import ConversationStore
 from app.knowledge.documents import DocumentService
 from app.knowledge.index import KnowledgeIndex
@@ -37,6 +38,7 @@ class TenantContext:
     placeholders: PlaceholderStore        # the conversation's <PERSON_1> mappings (encrypted)
     outbox: LearningOutbox                # consented questions waiting for the meta worker
     platform_keys: TenantPlatformKeys     # the platform's lookups of its credentials, its migration log
+    widget: WidgetChannel                 # website visitors' event streams, idempotent answers, details
 
     @property
     def company_id(self) -> str:

@@ -18,6 +18,7 @@ from app.audit.events import Event, EventHub
 from app.bookings.catalog import CatalogStore
 from app.bookings.store import BookingStore
 from app.bookings.webhooks import BookingWebhooks
+from app.channels import widget_bridge
 from app.channels.widget_channel import WidgetChannel, status_to_widget, widget_booking
 from app.conversations.history import ConversationStore
 from app.conversations.schedule_service import ScheduleServiceClient
@@ -141,7 +142,8 @@ class Platform:
         hooks = BookingWebhooks(keyspace, self.vault, config.booking.webhook_url)
         widget = WidgetChannel(keyspace, self.vault)
         bookings = BookingStore(keyspace, config, catalog, notify=partial(self._booking_changed, config, hooks, widget))
-        conversations = ConversationStore(keyspace, config.memory, on_status=partial(status_to_widget, widget))
+        conversations = ConversationStore(keyspace, config.memory,
+                                          on_status=partial(self._conversation_status, config, widget))
         return TenantContext(config, principal, keyspace, index, docs, conversations, catalog, bookings,
                              ConsentStore(keyspace),
                              PlaceholderStore(keyspace, self.vault, config.memory.ttl_hours * 3600),
@@ -178,6 +180,14 @@ class Platform:
             if url not in self._schedule_clients:
                 self._schedule_clients[url] = ScheduleServiceClient(url)
             return self._schedule_clients[url]
+
+    def _conversation_status(self, config: TenantConfig, widget: WidgetChannel, user_id: str, status: str,
+                             reason: str | None) -> None:
+        """A person took or gave back a conversation: the visitor's page hears it, and a website visitor's
+        conversation opens in the company's Chatwoot inbox (app/channels/widget_bridge.py)."""
+        status_to_widget(widget, user_id, status, reason)
+        if status == "handoff":
+            widget_bridge.on_handoff(self.redis, config, user_id, reason)
 
     def _booking_changed(self, config: TenantConfig, hooks: BookingWebhooks, widget: WidgetChannel,
                          event_type: str, booking: dict) -> None:

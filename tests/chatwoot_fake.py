@@ -14,6 +14,7 @@ class FakeChatwoot:
     def __init__(self):
         self.posts: list[dict] = []
         self.fail_next = 0            # answer 500 to this many posts
+        self.next_conversation = 900  # ids of conversations created through the API
         outer = self
 
         class Handler(JsonHandler):
@@ -31,6 +32,16 @@ class FakeChatwoot:
                     outer.fail_next -= 1
                     return self._send(500, {"error": "boom"})
                 outer.posts.append({"path": self.path, "body": body, "token": self.headers.get("api_access_token")})
+                parts = self.path.strip("/").split("/")          # api v1 accounts {a} …
+                if parts[4:] == ["contacts"]:                     # Chatwoot's contacts#create answer
+                    contact_id = 500 + len(outer.posts)
+                    return self._send(200, {"payload": {
+                        "contact": {"id": contact_id, "name": body.get("name"), "identifier": body.get("identifier")},
+                        "contact_inbox": {"source_id": str(uuid.uuid4()), "inbox": {"id": body.get("inbox_id")}}}})
+                if parts[4:] == ["conversations"]:                # conversations#create: a new display id
+                    outer.next_conversation += 1
+                    return self._send(200, {"id": outer.next_conversation, "inbox_id": body.get("inbox_id"),
+                                            "status": body.get("status", "open"), "messages": []})
                 self._send(200, {"id": len(outer.posts), **body})
 
         self.httpd, self.url = serve(Handler)
@@ -38,6 +49,10 @@ class FakeChatwoot:
     def messages(self, account, conv, private=None):
         path = f"/api/v1/accounts/{account}/conversations/{conv}/messages"
         return [p["body"] for p in self.posts if p["path"] == path and (private is None or p["body"]["private"] == private)]
+
+    def created(self, account, what):
+        """Bodies of contacts or conversations created in that account."""
+        return [p["body"] for p in self.posts if p["path"] == f"/api/v1/accounts/{account}/{what}"]
 
     def toggles(self, account, conv):
         return [p["body"]["status"] for p in self.posts

@@ -35,6 +35,7 @@ from app.api.models import (
     WidgetSessionIn,
 )
 from app.api.tokens import limit_by_ip
+from app.channels import widget_bridge
 from app.channels.widget_channel import user_id_for
 from app.conversations.pipeline import Inbound, Turn, run_pipeline
 from app.security.guard import bearer_token, require_tenant
@@ -185,7 +186,7 @@ def widget_history():
     user_id = user_id_for(g.token_claims["visitor_id"])
     messages = []
     for i, turn in enumerate(g.tenant.conversations.history(user_id)):
-        role = "user" if turn["role"] == "user" else ("human" if turn.get("agent") == "human" else "bot")
+        role = "user" if turn["role"] == "user" else ("human" if turn.get("agent") == widget_bridge.PERSON else "bot")
         messages.append({"id": f"h{i}", "role": role, "text": turn["content"], "at": turn.get("ts")})
     return jsonify({"status": _status(g.tenant, user_id), "messages": messages})
 
@@ -232,6 +233,8 @@ def _run_turn(ctx, visitor: str, key: str, message: str) -> dict:
     reply: dict = {}
 
     def deliver(turn: Turn) -> None:
+        if turn.with_human:            # the person who has it reads it where they answer (Chatwoot)
+            widget_bridge.forward(_platform().redis, ctx.config, user_id, message)
         result = turn.result()
         reply.update(result.public(), id="r_" + secrets.token_hex(8), reply_to=key,
                      status="human" if result.handoff else "bot")

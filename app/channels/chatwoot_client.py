@@ -1,4 +1,5 @@
-"""Chatwoot's application API, as the bot uses it: post a message (or a private note), toggle status."""
+"""Chatwoot's application API, as the bot uses it: post a message (or a private note), toggle status; and
+for website-widget handoffs, create the visitor's contact and conversation in an API-channel inbox."""
 from __future__ import annotations
 
 import httpx
@@ -29,9 +30,29 @@ class ChatwootClient:
         except ValueError:
             return {}
 
-    def post_message(self, account_id: int, conversation_id: int, content: str, private: bool = False) -> dict:
+    def post_message(self, account_id: int, conversation_id: int, content: str, private: bool = False,
+                     message_type: str = "outgoing") -> dict:
+        """message_type "incoming" (an API-channel inbox only) posts as the contact: the widget visitor."""
         return self._post(f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages",
-                          {"content": content, "message_type": "outgoing", "private": private})
+                          {"content": content, "message_type": message_type, "private": private})
+
+    def create_contact(self, account_id: int, inbox_id: int, *, name: str, identifier: str,
+                       email: str | None = None, phone: str | None = None) -> tuple[int, str]:
+        """(contact id, source id of its contact inbox) for a new contact in that inbox."""
+        body = {"inbox_id": inbox_id, "name": name, "identifier": identifier,
+                **({"email": email} if email else {}), **({"phone_number": phone} if phone else {})}
+        payload = self._post(f"/api/v1/accounts/{account_id}/contacts", body).get("payload") or {}
+        contact, inbox = payload.get("contact") or {}, payload.get("contact_inbox") or {}
+        if not isinstance(contact.get("id"), int) or not inbox.get("source_id"):
+            raise ChatwootError("Chatwoot's contact answer has no contact id or source id", retryable=False)
+        return contact["id"], str(inbox["source_id"])
+
+    def create_conversation(self, account_id: int, inbox_id: int, contact_id: int, source_id: str) -> int:
+        out = self._post(f"/api/v1/accounts/{account_id}/conversations",
+                         {"source_id": source_id, "inbox_id": inbox_id, "contact_id": contact_id, "status": "open"})
+        if not isinstance(out.get("id"), int):
+            raise ChatwootError("Chatwoot's conversation answer has no id", retryable=False)
+        return out["id"]
 
     def toggle_status(self, account_id: int, conversation_id: int, status: str) -> dict:
         return self._post(f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_status",

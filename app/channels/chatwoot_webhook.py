@@ -18,7 +18,7 @@ import logging
 import re
 import time
 
-from app.channels.chatwoot_events import decide, parse_event
+from app.channels.chatwoot_events import CONVERSATION_EVENTS, decide, parse_event
 from app.security.principal import Principal
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 
@@ -93,7 +93,9 @@ def accept_webhook(platform, config, headers, raw: bytes, url_token: str | None)
                                                nx=True, ex=DEDUPE_TTL_S):
         return {"status": "duplicate", "reason": "message"}      # Chatwoot's double message_created bursts
     action = decide(ev)
-    if action == "ignore":
+    # A resolved conversation matters when it is a website visitor's that a person had: the worker gives
+    # it back to the bot (app/channels/widget_bridge.py); for the others it is a no-op there.
+    if action == "ignore" and not (ev.event in CONVERSATION_EVENTS and ev.status == "resolved"):
         return {"status": "ignored"}
     r.xadd(JOBS, {"company_id": config.company_id, "payload": raw.decode("utf-8", "replace"), "attempt": 0},
            maxlen=100_000, approximate=True)

@@ -5,6 +5,8 @@
   {prefix}widget:reply:{visitor}:{key}    the answer to a message sent with that Idempotency-Key (1 day), or
                                           "pending" while its turn runs: a retry never runs the turn twice
   {prefix}widget:profile:{visitor}        hash: name, email, phone the page passed to misy.init (encrypted)
+  {prefix}widget:cwconv:{visitor}         "account:conversation" in Chatwoot once a person took the conversation
+  {prefix}widget:cw:{account}:{conv}      the visitor of that Chatwoot conversation (app/channels/widget_bridge.py)
 
 A widget conversation's user id is `web-<visitor id>`; everything that changes such a conversation (a turn,
 a handoff or release from any path, a booking, a person's reply from Chatwoot) publishes here, so the page
@@ -145,13 +147,30 @@ class WidgetChannel:
         raw = self.keys.redis.hgetall(self._profile(visitor_id))
         return {k: self.vault.decrypt(v) for k, v in raw.items() if k in PROFILE_FIELDS}
 
+    # -- the Chatwoot conversation a person answers it in --------------------------------------------
+    def link_chatwoot(self, visitor_id: str, account_id: int, conversation_id: int) -> None:
+        pipe = self.keys.redis.pipeline(transaction=True)
+        pipe.set(self.keys.key("widget", "cwconv", visitor_id), f"{account_id}:{conversation_id}", ex=STREAM_TTL_S)
+        pipe.set(self.keys.key("widget", "cw", str(account_id), str(conversation_id)), visitor_id, ex=STREAM_TTL_S)
+        pipe.execute()
+
+    def chatwoot_of(self, visitor_id: str) -> tuple[int, int] | None:
+        raw = self.keys.redis.get(self.keys.key("widget", "cwconv", visitor_id))
+        if not raw:
+            return None
+        account, conversation = raw.split(":")
+        return int(account), int(conversation)
+
+    def visitor_of_chatwoot(self, account_id: int, conversation_id: int) -> str | None:
+        return self.keys.redis.get(self.keys.key("widget", "cw", str(account_id), str(conversation_id)))
+
     # -- data-subject rights (user ids are the conversation's: web-<visitor>) ------------------------
     def export_user(self, user_id: str) -> dict:
         visitor = visitor_of(user_id)
         if visitor is None:
             return {}
         events = self.keys.redis.xrange(self._stream(visitor))
-        return {"profile": self.profile(visitor),
+        return {"profile": self.profile(visitor), "chatwoot_conversation": self.chatwoot_of(visitor),
                 "events": [{"type": f.get("type"), "data": json.loads(f.get("data", "{}"))} for _, f in events]}
 
     def erase_user(self, user_id: str) -> int:
@@ -159,8 +178,11 @@ class WidgetChannel:
         if visitor is None:
             return 0
         replies = self.keys.key("widget", "reply", visitor) + ":"
-        keys = [self._stream(visitor), self._profile(visitor),
+        keys = [self._stream(visitor), self._profile(visitor), self.keys.key("widget", "cwconv", visitor),
                 *(k for k in self.keys.scan_keys("widget") if k.startswith(replies))]
+        linked = self.chatwoot_of(visitor)
+        if linked:
+            keys.append(self.keys.key("widget", "cw", *map(str, linked)))
         return int(self.keys.redis.delete(*keys))
 
 

@@ -124,9 +124,10 @@ class ConversationStore:
 
     def hand_off(self, user_id: str, reason: str) -> None:
         key = self.keys.key("bot_status", user_id)
+        already = self.status(user_id).handed_off
         self.keys.redis.hset(key, mapping={"status": "handoff", "reason": reason, "since": time.time()})
         self.keys.redis.expire(key, self.memory.ttl_hours * 3600)
-        if self.on_status:
+        if self.on_status and not already:
             self.on_status(user_id, "handoff", reason)
 
     def release(self, user_id: str) -> bool:

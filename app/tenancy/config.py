@@ -82,6 +82,9 @@ class ChatwootConfig(_Strict):
     # Legacy, unsigned webhooks (Chatwoot before 4.11.2): only when enabled here, and then only with the
     # tenant's secret URL token (?token=…). Secrets themselves are stored encrypted, never in this file.
     allow_unsigned_webhooks: bool = False
+    # The company's API-channel inbox where website-widget conversations go when a person takes them
+    # (app/channels/widget_bridge.py); unset: such handoffs are answered through our API only.
+    widget_inbox_id: int | None = Field(None, ge=1)
 
     @field_validator("base_url")
     @classmethod

@@ -22,8 +22,10 @@ from openai import OpenAI
 
 from app.audit.events import Event
 from app.channels.chatwoot_client import ChatwootClient, ChatwootError
-from app.channels.chatwoot_events import ChatwootEvent, customer_text, decide, parse_event
+from app.channels.chatwoot_events import CONVERSATION_EVENTS, ChatwootEvent, customer_text, decide, parse_event
 from app.channels.chatwoot_webhook import DEAD, DEDUPE_TTL_S, GROUP, JOBS, RETRY, get_chatwoot_secret
+from app.channels.widget_bridge import JOB_KEY, PERSON, transcript
+from app.channels.widget_channel import user_id_for
 from app.conversations.history import ConversationBusy
 from app.conversations.pipeline import Inbound, QuotaExceeded, Turn, TurnRefused, run_pipeline
 from app.knowledge.index import VectorStoreUnavailable
@@ -162,15 +164,73 @@ class ChatwootWorker:
         if config is None:
             return                           # offboarded since: nothing to do
         ctx = p.tenant_context(config, Principal("chatwoot", company_id))
+        if isinstance(payload.get(JOB_KEY), dict):
+            self._to_chatwoot(ctx, payload[JOB_KEY])
+            return
         ev = parse_event(payload)
         action = decide(ev)
-        user_id = f"cw-{ev.account_id or config.chatwoot.account_id}-{ev.conversation_id}"
+        account = ev.account_id or config.chatwoot.account_id
+        visitor = ctx.widget.visitor_of_chatwoot(account, ev.conversation_id) \
+            if account is not None and ev.conversation_id is not None else None
+        if visitor is not None:
+            self._to_widget(ctx, ev, visitor)
+            return
+        if action == "ignore":
+            return
+        user_id = f"cw-{account}-{ev.conversation_id}"
         if action == "pause":
             ctx.conversations.hand_off(user_id, "human_takeover")
         elif action == "resume":
             ctx.conversations.release(user_id)
         elif action == "reply":
             self._reply(ctx, ev, user_id)
+
+    # -- website-widget conversations a person has (app/channels/widget_bridge.py) ----------------------
+    def _to_chatwoot(self, ctx: TenantContext, job: dict) -> None:
+        """Open the visitor's conversation in the company's inbox, or post the visitor's message there."""
+        r, config = self.platform.redis, ctx.config
+        out_key = ctx.keyspace.key("cw", "out", "widget", job["job_id"])
+        if r.hget(out_key, "status") == "sent":
+            return                               # a retry after it went through: never twice
+        client, visitor = self._client(ctx), job["visitor"]
+        account, inbox = config.chatwoot.account_id, config.chatwoot.widget_inbox_id
+        if account is None or inbox is None:
+            raise ChatwootError("this company has no Chatwoot inbox for its widget", retryable=False)
+        where = ctx.widget.chatwoot_of(visitor)
+        user_id = user_id_for(visitor)
+        if job["kind"] == "handoff":
+            if where is None:
+                profile = ctx.widget.profile(visitor)
+                contact_id, source_id = client.create_contact(
+                    account, inbox, name=profile.get("name") or f"Visitante web {visitor[-6:]}",
+                    identifier=user_id, email=profile.get("email"), phone=profile.get("phone"))
+                where = (account, client.create_conversation(account, inbox, contact_id, source_id))
+                ctx.widget.link_chatwoot(visitor, *where)
+            else:
+                client.toggle_status(*where, "open")
+            note = transcript(ctx.conversations.history(user_id), job.get("reason", ""), config.sales_agent_name)
+            client.post_message(*where, note, private=True)
+        elif job["kind"] == "message":
+            if where is None:            # its handoff job has not created the conversation yet: later
+                raise ChatwootError("the visitor's Chatwoot conversation does not exist yet")
+            client.post_message(*where, job["text"], message_type="incoming")
+        r.hset(out_key, mapping={"status": "sent", "user_id": user_id})
+        r.expire(out_key, DEDUPE_TTL_S)
+
+    def _to_widget(self, ctx: TenantContext, ev: ChatwootEvent, visitor: str) -> None:
+        """A Chatwoot event of a website visitor's conversation: a person's reply goes to the page; resolved
+        (or pending again) gives the visitor back to the bot. The visitor's own messages, which we posted
+        there, are not answered again."""
+        user_id = user_id_for(visitor)
+        if ev.event == "message_created":
+            if ev.message_type == "outgoing" and not ev.private and ev.sender_type == "user" and ev.content:
+                if not ctx.conversations.status(user_id).handed_off:
+                    ctx.conversations.hand_off(user_id, "human_takeover")
+                ctx.conversations.append(user_id, {"role": "assistant", "content": ev.content, "agent": PERSON})
+                ctx.widget.publish(visitor, "message", {"id": f"cw{ev.message_id}", "role": "human",
+                                                        "text": ev.content, "agent": PERSON, "at": time.time()})
+        elif ev.event in CONVERSATION_EVENTS and ev.status in ("resolved", "pending") and not ev.assignee_is_human:
+            ctx.conversations.release(user_id)
 
     def _client(self, ctx: TenantContext) -> ChatwootClient:
         token = get_chatwoot_secret(self.platform, ctx.keyspace, "api_token")

@@ -10,6 +10,7 @@ from app.audit.metrics import gunicorn_child_exit as child_exit  # noqa: F401
 from app.audit.metrics import gunicorn_on_starting as on_starting  # noqa: F401
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Each open widget page holds one thread with its event stream (README, "Put it on your website").
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 timeout = 120
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"

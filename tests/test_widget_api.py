@@ -257,3 +257,28 @@ def test_the_demo_page_and_dev_origins_do_not_exist_in_production(make_settings,
         assert application.extensions["misybot"].settings.dev_widget_origins() == ()
     finally:
         application.extensions["misybot"].vectors.close()
+
+
+def test_bookings_of_the_visitor_reach_its_page_without_contact_details(client, pk, creds_api_key):
+    from tests.test_bookings_api import day_at, professional, service
+    admin = {"X-API-Key": creds_api_key}
+    assert client.post("/catalog/services", json=service(), headers=admin).status_code == 201
+    assert client.post("/catalog/professionals", json=professional(), headers=admin).status_code == 201
+    s = session(client, pk)
+    start = day_at(2, "10:00")
+    made = client.post("/bookings", headers=admin, json={
+        "service_id": "botox", "start": start.isoformat(),
+        "customer": {"name": "Ana Pérez", "phone": "+57 300 123 4567", "user_id": f"web-{s['visitor_id']}"}})
+    assert made.status_code == 201, made.get_json()
+    booking_id = made.get_json()["booking_id"]
+    assert client.post(f"/bookings/{booking_id}/cancel", headers=admin, json={}).status_code == 200
+    seen = [(kind, d) for _, kind, d in events(client, pk, s, last_id="0-0") if kind == "booking"]
+    assert [(d["event"], d["booking"]["status"]) for _, d in seen] == [("booking.created", "confirmed"),
+                                                                       ("booking.cancelled", "cancelled")]
+    card = seen[0][1]["booking"]
+    assert card["id"] == booking_id and card["service"] == "Toxina botulínica" and card["professional"] == "Dra Gomez"
+    assert card["start"] == start.isoformat()
+    assert "+57 300" not in json.dumps(seen) and "Pérez" not in json.dumps(seen)
+    # another visitor's page hears nothing of it
+    other = session(client, pk)
+    assert [kind for _, kind, _ in events(client, pk, other, last_id="0-0")] == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from flask import Flask, current_app, request
+from flask import Response as FlaskResponse
 from flask_swagger_ui import get_swaggerui_blueprint
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
@@ -83,7 +84,10 @@ class _ContractPlugin(FlaskPlugin):
 
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
         # Responses are held to the contract by tests (tests/test_api_contract.py); at run time a drift must
-        # not turn an answer into a 500.
+        # not turn an answer into a 500. A streamed body (the widget's Server-Sent Events) is passed through
+        # untouched: reading it here would hold every event back until the stream ends.
+        if isinstance(resp, FlaskResponse) and resp.is_streamed:
+            return resp, None
         return super().validate_response(resp, resp_model, True, force_resp_serialize)
 
     def register_route(self, app):

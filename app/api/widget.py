@@ -36,7 +36,7 @@ from app.api.models import (
 )
 from app.api.tokens import limit_by_ip
 from app.channels import widget_bridge
-from app.channels.widget_channel import user_id_for
+from app.channels.widget_channel import user_id_for, widget_booking
 from app.conversations.pipeline import Inbound, Turn, run_pipeline
 from app.security.guard import bearer_token, require_tenant
 from app.security.principal import CHAT, Principal
@@ -238,6 +238,9 @@ def _run_turn(ctx, visitor: str, key: str, message: str) -> dict:
         result = turn.result()
         reply.update(result.public(), id="r_" + secrets.token_hex(8), reply_to=key,
                      status="human" if result.handoff else "bot")
+        if result.booking and result.booking.get("booking_id"):
+            # The same shape as the stream's booking events, so the page shows one card for both.
+            reply["booking"] = {**result.booking, **{k: v for k, v in widget_booking(result.booking).items() if v}}
         if result.bot_response:
             widget.publish(visitor, "message", {"id": reply["id"], "role": "bot", "text": result.bot_response,
                                                 "agent": result.agent, "reply_to": key, "sources": result.sources,

@@ -193,7 +193,9 @@ def status_to_widget(widget: WidgetChannel, user_id: str, status: str, reason: s
 
 
 def widget_booking(booking: dict) -> dict:
-    """What the visitor's page shows of a booking: no contact details travel in events."""
-    keys = ("booking_id", "status", "service_name", "professional_name", "start", "end", "timezone",
-            "price", "currency")
-    return {k: booking.get(k) for k in keys}
+    """What the visitor's page shows of a booking (the SDK's Booking): no contact details travel in events."""
+    return {"id": booking.get("booking_id"), "status": booking.get("status"),
+            "service": booking.get("service_name") or booking.get("service"),
+            "professional": booking.get("professional_name") or booking.get("professional"),
+            "start": booking.get("start"), "end": booking.get("end"), "timezone": booking.get("timezone"),
+            "price": booking.get("price"), "currency": booking.get("currency")}

@@ -278,8 +278,10 @@ export class MisyClient {
     this.emit({ type: 'message', message: m });
   }
 
-  private showBooking(b: Booking): void {
-    const key = (b.id || JSON.stringify(b)) + '|' + (b.status || '');
+  private showBooking(raw: unknown): void {
+    const b = toBooking(raw);
+    if (!b) return; // the scheduling agent is still collecting details or offering slots: no booking yet
+    const key = b.id + '|' + (b.status || '');
     if (this.bookings.has(key)) return;
     this.bookings.add(key);
     this.emit({ type: 'booking', booking: b });
@@ -331,7 +333,7 @@ export class MisyClient {
         this.setStatus(d.status, d.reason);
         break;
       case 'booking':
-        if (d.booking && typeof d.booking === 'object') this.showBooking(d.booking);
+        this.showBooking(d.booking);
         break;
       case 'error':
         this.notice(typeof d.code === 'string' ? d.code : 'generic');
@@ -390,6 +392,32 @@ function noticeKey(e: MisyError): string {
   return hasErrorText(e.code) ? e.code : e.status >= 500 ? 'service_unavailable' : e.code;
 }
 
+/**
+ * A booking record as the public `Booking` shape, or null when there is none yet. The server names its
+ * fields `booking_id`, `service_name`, `professional_name` (booking events) and sends a `booking` with
+ * no id while the scheduling agent is still asking for details (`status: "collecting"`, "offering",
+ * "choosing_booking", "none"…): that is no appointment, and must not be shown as a confirmed one.
+ */
+export function toBooking(raw: unknown): Booking | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const b = raw as Record<string, unknown>;
+  const pick = (...names: string[]) => {
+    for (const n of names) if (b[n] !== undefined && b[n] !== null && b[n] !== '') return b[n];
+    return undefined;
+  };
+  const id = pick('id', 'booking_id');
+  if (id === undefined || typeof id === 'object') return null;
+  const out: Booking = { ...b, id: String(id) };
+  const service = pick('service', 'service_name');
+  const professional = pick('professional', 'professional_name');
+  const start = pick('start', 'when');
+  if (typeof service === 'string') out.service = service;
+  if (typeof professional === 'string') out.professional = professional;
+  if (typeof start === 'string' || typeof start === 'number') out.start = start;
+  if (typeof b.status === 'string') out.status = b.status;
+  return out;
+}
+
 function toReply(w: WireReply): Reply {
   const r: Reply = {
     id: String(w.id),
@@ -399,6 +427,7 @@ function toReply(w: WireReply): Reply {
     status: w.status === 'human' ? 'human' : 'bot',
     sources: Array.isArray(w.sources) ? w.sources : [],
   };
-  if (w.booking) r.booking = w.booking;
+  const booking = toBooking(w.booking);
+  if (booking) r.booking = booking;
   return r;
 }

@@ -286,6 +286,33 @@ describe('chat widget', () => {
     expect(card.querySelector('[data-field=start]')!.textContent).toMatch(/2030/);
   });
 
+  it('shows the server\'s booking records, and no card while the bot is still collecting details', async () => {
+    const w = await mount({
+      messages: (c) =>
+        json({
+          id: 'r9',
+          reply_to: c.headers['idempotency-key'],
+          bot_response: '¿Qué servicio te gustaría agendar?',
+          status: 'bot',
+          booking: { service: null, when: null, name: null, status: 'collecting' },
+        }),
+    });
+    const input = w.q<HTMLTextAreaElement>('input');
+    input.value = 'quiero una cita';
+    key(input, 'Enter');
+    await flush(20);
+    expect(w.all('[data-misy=msg][data-role=bot]')).toHaveLength(2);
+    expect(w.all('[data-misy=booking]')).toHaveLength(0);
+    // The booking events the server publishes name their fields booking_id / service_name / professional_name.
+    server.streams[0].push(sse('booking', { event: 'booking.created', booking: { booking_id: 'bk_1', status: 'confirmed', service_name: 'Limpieza facial', professional_name: 'Dra. Ruiz', start: '2030-03-05T15:30:00Z' } }));
+    await flush();
+    const cards = w.all('[data-misy=booking]');
+    expect(cards).toHaveLength(1);
+    expect(cards[0].dataset.id).toBe('bk_1');
+    expect(cards[0].textContent).toContain('Limpieza facial');
+    expect(cards[0].textContent).toContain('Con Dra. Ruiz');
+  });
+
   it('shows a clear localized message when the origin is not allowed', async () => {
     const w = await mount({ config: () => json({ ...CONFIG, origin_allowed: false }) });
     expect(w.q('notice').hidden).toBe(false);

@@ -1,16 +1,17 @@
 """Browser tests of the website widget: the real service on a local port, the real SDK bundle
 (sdk/dist/misy.js, served by the service), a real headless Chromium driven by Playwright.
 
-  live       the service (function scope: a fresh app, Redis database and Qdrant per test) with alpha's
-             knowledge documents, a publishable key and an API key
-  browser    one headless Chromium for the session (/usr/bin/chromium; missing means FAIL, not skip)
-  page       a fresh browser context (a new visitor) whose console errors, page errors and CSP
-             violations are collected and asserted empty at teardown
+  live         the service (function scope: a fresh app, Redis database and Qdrant per test) with alpha's
+               knowledge documents, a publishable key and an API key
+  browser      one headless Chromium for the session (/usr/bin/chromium; missing means FAIL, not skip)
+  new_context  opens browser contexts (each a new visitor, its own localStorage) whose console errors,
+               page errors and CSP violations are collected and asserted empty at teardown
+  visitor      (page, problems) in one such context
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,9 @@ TIMEOUT_MS = 10_000
 PRICE_DOC = ("## Toxina botulínica (bótox)\n"
              "- Precio: $850.000 COP por tres zonas (frente, entrecejo y patas de gallo).\n"
              "- Duración del procedimiento: 30 minutos. El efecto dura de 4 a 6 meses.\n")
-MARKUP_DOC = ("## Política <script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned=2\"> de cancelación\n"
-              "- Política de cancelación: puedes cancelar o reprogramar tu cita sin costo hasta 24 horas antes.\n"
-              "- Si cancelas con menos de 24 horas se cobra el 20% del valor de la cita.\n")
+MARKUP_DOC = ("## Política <script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned=2\"> de parqueadero\n"
+              "- Parqueadero gratuito para pacientes durante la cita, en el sótano del edificio.\n"
+              "- El parqueadero abre de lunes a sábado, de 7:00 a 19:00.\n")
 
 
 @dataclass
@@ -40,7 +41,6 @@ class Live:
     port: int
     pk: str
     api_key: str
-    admin_headers: dict = field(repr=False, default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -80,10 +80,10 @@ def live(make_settings, redis_client, admin_headers):
         key = c.post("/admin/companies/alpha/api-keys", json={}, headers=admin_headers)
         assert key.status_code == 201, key.get_json()
         api_key = key.get_json()["api_key"]
-        for title, content in (("Toxina botulínica", PRICE_DOC), ("Política de cancelación", MARKUP_DOC)):
+        for title, content in (("Toxina botulínica", PRICE_DOC), ("Política de parqueadero", MARKUP_DOC)):
             r = c.post("/documents", json={"content": content, "title": title}, headers={"X-API-Key": api_key})
             assert r.status_code == 201, r.get_json()
-        yield Live(application, port, creds.get_json()["publishable_key"], api_key, admin_headers)
+        yield Live(application, port, creds.get_json()["publishable_key"], api_key)
     finally:
         server.shutdown()
         server.server_close()
@@ -94,7 +94,7 @@ def live(make_settings, redis_client, admin_headers):
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.is_file():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: the browser tests need it (scripts/install.sh "
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: the browser tests need it (`scripts/install.sh --dev` "
                     "installs Debian's chromium package)", pytrace=False)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
@@ -124,7 +124,11 @@ class Problems:
         if "Content Security Policy" in text:
             self.csp.append(text)
         if msg.type == "error":
-            self.console_errors.append(text)
+            where = (msg.location or {}).get("url", "")
+            # The demo page has no icon; Chromium asks for one anyway. Not the widget's business.
+            if where.endswith("/favicon.ico") and "404" in text:
+                return
+            self.console_errors.append(f"{text} ({where})" if where else text)
 
     def unexpected(self) -> list[str]:
         return [e for e in self.console_errors
@@ -136,7 +140,19 @@ class Problems:
         assert not self.unexpected(), f"console errors: {self.unexpected()}"
 
 
+# Reported on the console (which Problems reads) as well, with the directive and what was blocked: an init
+# script runs before the page's own scripts and is not subject to the page's CSP.
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error('Content Security Policy violation: ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline')
+                + ' at ' + (e.sourceFile || '?') + ':' + e.lineNumber);
+}, true);
+"""
+
+
 def _watch(context, problems: Problems):
+    context.add_init_script(CSP_LISTENER)
+
     def on_page(page):
         page.on("console", problems.on_console)
         page.on("pageerror", lambda exc: problems.page_errors.append(f"{exc.name}: {exc.message}"))

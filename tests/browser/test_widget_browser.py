@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import TIMEOUT_MS

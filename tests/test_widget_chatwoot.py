@@ -3,8 +3,6 @@ the visitor's messages go there, the agent's replies come back to the page, and 
 gives the visitor back to the bot. Chatwoot is the local stand-in (tests/chatwoot_fake.py)."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from app.channels.chatwoot_webhook import RETRY
@@ -13,6 +11,7 @@ from app.security.principal import Principal
 from app.workers.chatwoot import ChatwootWorker
 from tests.chatwoot_fake import conversation_event, message_event, signed
 from tests.conftest import ADMIN_TOKEN
+from tests.test_widget_api import events
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ALPHA = "https://alpha.example"
@@ -52,13 +51,7 @@ def webhook(c, payload):
 
 
 def page_events(c, pk, s):
-    r = c.get(f"/v1/widget/events?pk={pk}", headers={"Authorization": f"Bearer {s['token']}", "Last-Event-ID": "0-0"})
-    out = []
-    for block in r.get_data(as_text=True).split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in fields:
-            out.append((fields["event"], json.loads(fields["data"])))
-    return out
+    return [(kind, data) for _, kind, data in events(c, pk, s, last_id="0-0")]
 
 
 def test_a_person_answers_the_widget_visitor_from_chatwoot(setup, cw):

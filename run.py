@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import sys
 
 from app.api.errors import JsonErrorRequestHandler
@@ -43,9 +44,15 @@ def main() -> None:
     log = logging.getLogger("misybot")
     log.info("serving", extra={"host": settings.host, "port": settings.port,
                                "admin_token_file": str(settings.data_dir / "admin_token")})
-    # Our JSON error even for what werkzeug refuses before the app runs (a header line over 64 KB).
-    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False,
-            request_handler=JsonErrorRequestHandler)
+    # SIGTERM (a deploy, `docker stop`) stops like Ctrl-C: the workers finish the job in hand and say they
+    # are gone, so another process takes over what is left at once (app/workers/chatwoot.py).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        # Our JSON error even for what werkzeug refuses before the app runs (a header line over 64 KB).
+        app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False,
+                request_handler=JsonErrorRequestHandler)
+    finally:
+        app.extensions["misybot"].close()
 
 
 if __name__ == "__main__":

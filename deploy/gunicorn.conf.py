@@ -14,3 +14,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 timeout = 120
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+
+
+def worker_exit(server, worker) -> None:
+    """A worker stopping (SIGTERM at a deploy): its background workers finish the job in hand and give up
+    their Chatwoot consumer, so another process takes over its unfinished jobs at once."""
+    app = getattr(worker, "wsgi", None)
+    platform = getattr(app, "extensions", {}).get("misybot") if app is not None else None
+    if platform is not None:
+        platform.close()

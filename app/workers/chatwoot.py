@@ -30,6 +30,7 @@ from app.conversations.history import ConversationBusy
 from app.conversations.pipeline import Inbound, QuotaExceeded, Turn, TurnRefused, run_pipeline
 from app.knowledge.index import VectorStoreUnavailable
 from app.security.principal import Principal
+from app.tenancy.config import PLATFORM_REDIS_PREFIX
 from app.tenancy.context import TenantContext
 from graphs.tenant.language import detect_language
 
@@ -37,6 +38,9 @@ log = logging.getLogger("misybot.chatwoot")
 MAX_ATTEMPTS = 8
 MAX_AUDIO_BYTES = 25 * 1024 * 1024
 CLAIM_IDLE_MS = 15 * 60 * 1000        # far longer than any job (LLM timeout 20 s), so no job runs twice
+ALIVE = f"{PLATFORM_REDIS_PREFIX}chatwoot:alive:"   # + consumer name: set while that worker runs
+HEARTBEAT_S = 2.0
+ALIVE_TTL_S = 6                       # a killed worker's jobs are taken over within ~6 s
 # What can fail for a while and then work again: Chatwoot's API, the network, Redis, a busy conversation.
 TRANSIENT = (ChatwootError, httpx.HTTPError, redis.exceptions.RedisError, ConversationBusy, VectorStoreUnavailable,
              OSError)
@@ -57,20 +61,67 @@ class ChatwootWorker:
         self.failures: Counter[str] = Counter()      # unexpected errors by type, for /health and metrics
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_takeover = 0.0
+        self.ensure_group()
+
+    def ensure_group(self) -> None:
+        """The stream's consumer group; made again when Redis came back without it (restarted empty)."""
         try:
-            platform.redis.xgroup_create(JOBS, GROUP, id="0", mkstream=True)
+            self.platform.redis.xgroup_create(JOBS, GROUP, id="0", mkstream=True)
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    def _recover(self, fn) -> None:
+        try:
+            fn()
+        except redis.exceptions.RedisError as exc:
+            log.error("chatwoot worker cannot recover yet: %s", type(exc).__name__)
+            self._stop.wait(2)
+
+    # -- liveness: a dead worker's unfinished jobs are taken over within seconds ---------------------
+    def _alive_key(self, consumer: str | None = None) -> str:
+        return f"{ALIVE}{consumer or self.consumer}"
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                self.platform.redis.set(self._alive_key(), 1, ex=ALIVE_TTL_S)
+            except redis.exceptions.RedisError:
+                pass                 # the job loop reports Redis being down
+
+    def take_over_dead_consumers(self) -> int:
+        """Claim the pending jobs of consumers whose heartbeat stopped (a process killed or stopped mid-job),
+        instead of waiting for CLAIM_IDLE_MS. A live consumer refreshes its key every HEARTBEAT_S, so its
+        jobs are never taken while it works on them."""
+        r, taken = self.platform.redis, 0
+        for info in r.xinfo_consumers(JOBS, GROUP):
+            name = info["name"]
+            if name == self.consumer or r.exists(self._alive_key(name)):
+                continue
+            if info["pending"]:
+                ids = [p["message_id"] for p in r.xpending_range(JOBS, GROUP, "-", "+", 100, consumername=name)]
+                taken += len(r.xclaim(JOBS, GROUP, self.consumer, 0, ids, justid=True)) if ids else 0
+            else:
+                r.xgroup_delconsumer(JOBS, GROUP, name)
+        return taken
+
     def start(self) -> None:
+        self.platform.redis.set(self._alive_key(), 1, ex=ALIVE_TTL_S)
         self._thread = threading.Thread(target=self._loop, name="chatwoot-worker", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._beat, name="chatwoot-heartbeat", daemon=True).start()
 
     def stop(self) -> None:
+        """Graceful stop (SIGTERM): finish the job in hand if it ends soon, then say we are gone, so another
+        process takes over what is left at once."""
         self._stop.set()
         if self._thread:
             self._thread.join(5)
+        try:
+            self.platform.redis.delete(self._alive_key())
+        except redis.exceptions.RedisError:
+            pass
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -79,6 +130,13 @@ class ChatwootWorker:
             except redis.exceptions.RedisError as exc:
                 if self._stop.is_set():
                     return           # the stores closed at shutdown
+                if isinstance(exc, redis.exceptions.ResponseError) and ("NOGROUP" in str(exc)
+                                                                       or "no such key" in str(exc)):
+                    # Redis came back empty (restarted without its data): the group is made again at once,
+                    # instead of failing every poll until the service restarts.
+                    log.error("chatwoot jobs stream lost its consumer group: recreating it")
+                    self._recover(self.ensure_group)
+                    continue
                 log.error("chatwoot worker cannot reach Redis: %s", type(exc).__name__)
                 self._stop.wait(2)   # the service recovers by itself once Redis is back
             except Exception:        # a bug must not kill the thread: log it once, count it, go on
@@ -109,12 +167,25 @@ class ChatwootWorker:
         """Process what is queued (and anything a crashed worker left unacknowledged). Returns jobs done."""
         r = self.platform.redis
         self._requeue_due()
+        if time.monotonic() >= self._next_takeover:
+            self._next_takeover = time.monotonic() + HEARTBEAT_S
+            self.take_over_dead_consumers()
+        # Our own pending jobs first: those taken over from a dead consumer, and (a safety net) any left
+        # unacknowledged for CLAIM_IDLE_MS by a consumer that still looks alive.
+        own = r.xreadgroup(GROUP, self.consumer, {JOBS: "0"}, count=count)
         _, claimed, *_ = r.xautoclaim(JOBS, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count)
-        batch = [(JOBS, claimed)] if claimed else r.xreadgroup(GROUP, self.consumer, {JOBS: ">"}, count=count,
-                                                               block=block_ms or None)
+        if own and own[0][1]:
+            batch = own
+        elif claimed:
+            batch = [(JOBS, claimed)]
+        else:
+            batch = r.xreadgroup(GROUP, self.consumer, {JOBS: ">"}, count=count, block=block_ms or None)
         done = 0
         for _, entries in batch or []:
             for entry_id, fields in entries:
+                if not fields:           # deleted while pending (a handled job's ack and delete raced a crash)
+                    r.xack(JOBS, GROUP, entry_id)
+                    continue
                 self._handle(entry_id, fields)
                 done += 1
         return done

@@ -1,0 +1,71 @@
+"""The Chatwoot worker when things die: a killed worker's unfinished jobs are taken over within seconds
+(not after the 15-minute idle reclaim), a live one's never; a Redis that came back empty gets its consumer
+group back without a restart; and the widget's conversation lock is a short lease its holder renews."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.channels.chatwoot_webhook import GROUP, JOBS
+from app.workers.chatwoot import ALIVE, ChatwootWorker
+from tests.chatwoot_fake import message_event
+from tests.test_chatwoot import send, setup  # noqa: F401  (the fixture)
+
+
+def test_a_dead_workers_job_is_taken_over_at_once_and_answered_once(setup, cw, redis_client):
+    app, c, _ = setup
+    platform = app.extensions["misybot"]
+    send(c, "alpha", message_event(6101, conv=61, content="cuánto vale el botox?"))
+    # A worker took the job and was killed before acknowledging it: the entry stays pending under its name,
+    # and its heartbeat key expires with it.
+    dead = ChatwootWorker(platform, consumer="w-dead")
+    got = redis_client.xreadgroup(GROUP, "w-dead", {JOBS: ">"}, count=10)
+    assert len(got[0][1]) == 1
+    alive = ChatwootWorker(platform, consumer="w-alive")
+    assert alive.run_once() == 1
+    replies = cw.messages(101, 61)
+    assert len(replies) == 1 and "850.000" in replies[0]["content"]
+    assert alive.run_once() == 0 and len(cw.messages(101, 61)) == 1       # once
+    assert "w-dead" not in {i["name"] for i in redis_client.xinfo_consumers(JOBS, GROUP)} or \
+        alive.take_over_dead_consumers() == 0
+    del dead
+
+
+def test_a_live_workers_job_is_left_to_it(setup, cw, redis_client):
+    app, c, _ = setup
+    platform = app.extensions["misybot"]
+    send(c, "alpha", message_event(6201, conv=62, content="hola"))
+    redis_client.xreadgroup(GROUP, "w-busy", {JOBS: ">"}, count=10)
+    redis_client.set(f"{ALIVE}w-busy", 1, ex=30)                 # its heartbeat: it is still on the job
+    other = ChatwootWorker(platform, consumer="w-other")
+    assert other.take_over_dead_consumers() == 0 and other.run_once() == 0
+    assert cw.messages(101, 62) == []
+
+
+def test_a_redis_that_came_back_empty_gets_the_group_back_without_a_restart(setup, cw, redis_client):
+    app, c, _ = setup
+    worker = ChatwootWorker(app.extensions["misybot"], consumer="w-survivor")
+    worker.start()
+    try:
+        redis_client.flushdb()                     # Redis restarted without its data
+        assert c.put("/admin/companies/alpha/chatwoot", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                     json={"api_token": "token-alpha", "webhook_secret": "whsec-alpha-0123456789"}).status_code == 200
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            groups = redis_client.xinfo_groups(JOBS) if redis_client.exists(JOBS) else []
+            if any(g["name"] == GROUP for g in groups):
+                break
+            time.sleep(0.1)
+        assert any(g["name"] == GROUP for g in redis_client.xinfo_groups(JOBS))
+        send(c, "alpha", message_event(6301, conv=63, content="¿dónde están ubicados?"))
+        deadline = time.time() + 15
+        while time.time() < deadline and not cw.messages(101, 63):
+            time.sleep(0.1)
+        assert len(cw.messages(101, 63)) == 1
+    finally:
+        worker.stop()
+    assert not redis_client.exists(f"{ALIVE}w-survivor")          # a stopped worker says it is gone
+
+
+from tests.conftest import ADMIN_TOKEN  # noqa: E402

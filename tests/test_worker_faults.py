@@ -69,3 +69,54 @@ def test_a_redis_that_came_back_empty_gets_the_group_back_without_a_restart(setu
 
 
 from tests.conftest import ADMIN_TOKEN  # noqa: E402
+
+
+class Busy(Exception):
+    pass
+
+
+def test_a_lease_is_renewed_while_held_and_freed_soon_after_its_holder_dies(redis_client, redis_url):
+    import subprocess
+    import sys
+
+    from app.storage.redis_store import TenantKeyspace
+    keys = TenantKeyspace(redis_client, "alpha:")
+    with keys.exclusive("conversation", "ana", timeout_s=0.6, wait_s=0, busy=Busy(), renew=True):
+        time.sleep(2.0)                                   # more than three leases
+        with pytest.raises(Busy):
+            with keys.exclusive("conversation", "ana", timeout_s=0.6, wait_s=0, busy=Busy()):
+                pass
+        assert 0 < redis_client.pttl("alpha:lock:conversation:ana") <= 600
+    with keys.exclusive("conversation", "ana", timeout_s=0.6, wait_s=0, busy=Busy()):
+        pass                                              # released at the end
+
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time, redis
+from app.storage.redis_store import TenantKeyspace
+keys = TenantKeyspace(redis.Redis.from_url({redis_url!r}), "alpha:")
+with keys.exclusive("conversation", "ana", timeout_s=1.0, wait_s=0, busy=RuntimeError("busy"), renew=True):
+    print("held", flush=True)
+    time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        time.sleep(1.5)                                   # renewed past its first lease
+        assert redis_client.exists("alpha:lock:conversation:ana")
+        holder.kill()                                     # SIGKILL: no release
+        holder.wait(5)
+        started = time.monotonic()
+        with keys.exclusive("conversation", "ana", timeout_s=1.0, wait_s=5, busy=Busy()):
+            waited = time.monotonic() - started
+        assert waited <= 1.5                              # one lease, not the longest a turn could take
+    finally:
+        holder.kill()
+
+
+def test_the_conversation_lock_is_a_short_lease(app, redis_client):
+    from app.conversations.history import LEASE_S
+    from app.security.principal import Principal
+    p = app.extensions["misybot"]
+    ctx = p.tenant_context(p.registry.get("alpha"), Principal("platform_admin", None))
+    with ctx.conversations.turn_lock("ana"):
+        ttl = redis_client.pttl(ctx.keyspace.key("lock", "conversation", "ana"))
+    assert 0 < ttl <= LEASE_S * 1000 <= 10_000

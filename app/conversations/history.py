@@ -18,6 +18,7 @@ import redis
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import MemoryConfig
 
+LEASE_S = 10.0
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:@+-]{1,128}$")
 
 
@@ -62,7 +63,10 @@ class ConversationStore:
 
     def turn_lock(self, user_id: str, wait_s: float = 30.0):
         """Two messages of one conversation run one after the other, never interleaved."""
-        return self.keys.exclusive("conversation", user_id, timeout_s=120, wait_s=wait_s, busy=ConversationBusy(
+        # A 10 s lease renewed while the turn runs: a turn may take longer (an LLM answer), and a process that
+        # dies mid-turn holds its customers for seconds, not minutes.
+        return self.keys.exclusive("conversation", user_id, timeout_s=LEASE_S, wait_s=wait_s, renew=True,
+                                   busy=ConversationBusy(
             "this conversation is still answering a previous message; retry shortly"))
 
     def history(self, user_id: str, limit: int | None = None) -> list[dict]:

@@ -89,16 +89,71 @@ class TenantKeyspace:
         yield from self.redis.scan_iter(match=pattern, count=500)
 
     @contextmanager
-    def exclusive(self, *parts: str, timeout_s: float, wait_s: float, busy: Exception):
+    def exclusive(self, *parts: str, timeout_s: float, wait_s: float, busy: Exception, renew: bool = False):
         """A Redis lock on `{prefix}lock:…`, shared by every process of the service. Raises `busy`
-        when it cannot be had within wait_s; an expired lock is simply not released."""
-        lock = self.redis.lock(self.key("lock", *parts), timeout=timeout_s, blocking_timeout=wait_s)
+        when it cannot be had within wait_s; an expired lock is simply not released.
+
+        renew=True makes timeout_s a short lease that this process renews while it holds the lock: work may
+        take longer than the lease, and a process that dies (or a Redis that restarts with the key) frees
+        it within timeout_s instead of after the longest the work could ever take."""
+        # The keeper thread renews a lease, so its token must not be thread-local.
+        lock = self.redis.lock(self.key("lock", *parts), timeout=timeout_s, blocking_timeout=wait_s,
+                               thread_local=not renew)
         if not lock.acquire():
             raise busy
+        if renew:
+            _LEASES.hold(lock, timeout_s)
         try:
             yield
         finally:
+            if renew:
+                _LEASES.drop(lock)
             try:
                 lock.release()
             except redis.exceptions.LockError:
                 pass
+
+
+class _LeaseKeeper:
+    """One daemon thread per process renews every held lease at a third of its length."""
+
+    def __init__(self):
+        self._held: dict[int, tuple[Any, float, float]] = {}       # id(lock) -> (lock, lease_s, next renewal)
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, lock, lease_s: float) -> None:
+        with self._guard:
+            self._held[id(lock)] = (lock, lease_s, time.monotonic() + lease_s / 3)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lock-leases", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def drop(self, lock) -> None:
+        with self._guard:
+            self._held.pop(id(lock), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._guard:
+                due = min((t for _, _, t in self._held.values()), default=time.monotonic() + 1)
+            self._wake.wait(max(0.0, due - time.monotonic()))
+            self._wake.clear()
+            now = time.monotonic()
+            with self._guard:
+                renewals = [(key, lock, lease) for key, (lock, lease, t) in self._held.items() if t <= now]
+            for key, lock, lease in renewals:
+                try:
+                    lock.reacquire()          # the lease starts again from now (fails if someone else has it)
+                except (redis.exceptions.LockError, redis.exceptions.RedisError):
+                    with self._guard:         # lost (expired while Redis was away): the work ends unguarded
+                        self._held.pop(key, None)
+                    continue
+                with self._guard:
+                    if key in self._held:
+                        self._held[key] = (lock, lease, time.monotonic() + lease / 3)
+
+
+_LEASES = _LeaseKeeper()

@@ -5,6 +5,7 @@ import logging
 import os
 from typing import Callable
 
+import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,6 +38,7 @@ from app.platform import Platform
 from app.privacy.pii import engine as pii_engine
 from app.settings import Settings
 from app.storage.embeddings import EmbeddingError
+from app.storage.redis_store import mark_store
 from app.tenancy.onboarding import seed_tenant_catalogs, seed_tenant_documents
 from app.workers.chatwoot import ChatwootWorker
 from app.workers.meta import MetaWorker
@@ -55,6 +57,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
     platform = platform or Platform.from_settings(settings)
     app.extensions["misybot"] = platform
+    try:
+        app.extensions["misybot_store_marker"] = mark_store(platform.redis)
+    except redis.exceptions.RedisError as exc:          # Redis down at start: /health reports it meanwhile
+        log.warning("cannot mark the store at start-up: %s", type(exc).__name__)
 
     _warm_up(platform, settings)
     if settings.chatwoot_worker:

@@ -88,13 +88,15 @@ def test_redis_down_gives_503_and_the_service_recovers(make_settings, redis_clie
         assert r.headers["Retry-After"]
         h = c.get("/health")
         assert h.status_code == 503 and h.get_json()["checks"]["redis"]["ok"] is False
-        # the server comes back (empty: it kept nothing): requests work again without a restart
+        # the server comes back (empty: it kept nothing): requests work again without a restart, and /health
+        # says the data is gone instead of 200 (every credential now answers 401)
         server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         for _ in range(50):
-            if c.get("/health").status_code == 200:
+            if c.get("/health").get_json()["checks"]["redis"].get("error") == "store_wiped":
                 break
             time.sleep(0.1)
-        assert c.get("/health").status_code == 200
+        h = c.get("/health")
+        assert h.status_code == 503 and h.get_json()["checks"]["redis"]["error"] == "store_wiped"
         assert c.get("/documents", headers={"X-API-Key": key}).status_code == 401     # its keys went with it
     finally:
         server.terminate()

@@ -120,3 +120,12 @@ def test_the_conversation_lock_is_a_short_lease(app, redis_client):
     with ctx.conversations.turn_lock("ana"):
         ttl = redis_client.pttl(ctx.keyspace.key("lock", "conversation", "ana"))
     assert 0 < ttl <= LEASE_S * 1000 <= 10_000
+
+
+def test_health_reports_a_redis_that_came_back_empty(client, redis_client):
+    assert client.get("/health").status_code == 200
+    redis_client.flushdb()                        # Redis restarted without its data
+    r = client.get("/health")
+    assert r.status_code == 503
+    check = r.get_json()["checks"]["redis"]
+    assert check["ok"] is False and check["error"] == "store_wiped" and "backup" in check["message"]

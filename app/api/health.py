@@ -10,8 +10,13 @@ from app.api.contract import ADMIN, COMPANY_OR_ADMIN, api, responses
 from app.api.models import CompaniesHealth, CompanyStatus, Health
 from app.security.guard import require_company_or_admin, require_platform_admin
 from app.security.principal import Principal
+from app.storage.redis_store import STORE_MARKER, mark_store
 
 bp = Blueprint("health", __name__)
+
+
+class StoreWiped(Exception):
+    """Redis answers without the marker this process saw at start."""
 
 
 def _platform():
@@ -25,6 +30,10 @@ def _check(fn) -> dict:
         out: dict[str, Any] = {"ok": True}
         if isinstance(detail, dict):
             out.update(detail)
+    except StoreWiped:
+        out = {"ok": False, "error": "store_wiped",
+               "message": "Redis answers but lost its data (it restarted empty): credentials, conversations and "
+                          "consents are gone until each company's backup is restored (scripts/tenant_backup.py import)"}
     except Exception as exc:       # a health check reports failures, it never raises them
         out = {"ok": False, "error": type(exc).__name__}
     out["latency_ms"] = round((time.perf_counter() - start) * 1000, 1)
@@ -45,8 +54,16 @@ def health():
             client.get_collections()
         return {"mode": "embedded" if p.vectors.embedded else "server"}
 
-    checks = {"redis": _check(lambda: p.redis.ping() and {"mode": "server" if p.settings.redis_url
-                                                              else "embedded"}),
+    def redis_store():
+        p.redis.ping()
+        expected = current_app.extensions.get("misybot_store_marker")
+        if expected is None:               # Redis was down at start: mark it now that it answers
+            expected = current_app.extensions["misybot_store_marker"] = mark_store(p.redis)
+        if p.redis.get(STORE_MARKER) != expected:
+            raise StoreWiped()
+        return {"mode": "server" if p.settings.redis_url else "embedded"}
+
+    checks = {"redis": _check(redis_store),
               "qdrant": _check(qdrant), "embedder": _check(embedder)}
     ready = all(c["ok"] for c in checks.values())
     body = {"status": "ok" if ready else "degraded", "live": True, "ready": ready, "checks": checks,

@@ -6,6 +6,7 @@ tenant's redis_prefix, which only a TenantContext hands out.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -65,6 +66,16 @@ def connect_redis(redis_url: str | None, data_dir: Path) -> redis.Redis:
     if redis_url:
         return redis.Redis.from_url(redis_url, **_CLIENT_OPTS)
     return redis.Redis(unix_socket_path=embedded_socket(data_dir), **_CLIENT_OPTS)
+
+
+STORE_MARKER = "misybot:store:marker"
+
+
+def mark_store(client: redis.Redis) -> str:
+    """The store's marker (made at the first start, kept by every later one). A Redis that answers without it
+    has lost its data (restarted empty): /health says so instead of serving 401s to every credential."""
+    client.set(STORE_MARKER, secrets.token_hex(8), nx=True)
+    return client.get(STORE_MARKER) or ""
 
 
 _KEY_PART = re.compile(r"^[^\s*?\[\]]{1,200}$")

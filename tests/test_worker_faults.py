@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.channels.chatwoot_webhook import GROUP, JOBS
+from app.channels.chatwoot_webhook import GROUP, JOBS, RETRY
 from app.workers.chatwoot import ALIVE, ChatwootWorker
 from tests.chatwoot_fake import message_event
 from tests.test_chatwoot import send, setup  # noqa: F401  (the fixture)
@@ -129,3 +129,26 @@ def test_health_reports_a_redis_that_came_back_empty(client, redis_client):
     assert r.status_code == 503
     check = r.get_json()["checks"]["redis"]
     assert check["ok"] is False and check["error"] == "store_wiped" and "backup" in check["message"]
+
+
+def test_replies_keep_their_order_while_chatwoot_fails(setup, cw, redis_client):
+    """Chatwoot answers 500 for a while: the first reply waits for its retry, and the same conversation's
+    next message waits behind it (not answered first); both arrive once, in order."""
+    app, c, worker = setup
+    cw.fail_next = 1                                   # the first post fails
+    send(c, "alpha", message_event(6401, conv=64, content="cuánto vale el botox?"))
+    worker.run_once()
+    send(c, "alpha", message_event(6402, conv=64, content="¿dónde están ubicados?"))
+    worker.run_once()
+    assert cw.messages(101, 64) == []                  # the second did not overtake the first
+    for _ in range(6):
+        for raw in redis_client.zrange(RETRY, 0, -1):  # make the backoff due now
+            redis_client.zadd(RETRY, {raw: 0})
+        worker.run_once()
+    replies = [m["content"] for m in cw.messages(101, 64)]
+    assert len(replies) == 2 and "850.000" in replies[0] and "850.000" not in replies[1]
+    assert redis_client.zcard(RETRY) == 0 and not list(redis_client.scan_iter("misybot:chatwoot:hold:*"))
+    # another conversation was never held back by this one
+    send(c, "alpha", message_event(6501, conv=65, content="hola"))
+    worker.run_once()
+    assert len(cw.messages(101, 65)) == 1

@@ -38,6 +38,9 @@ log = logging.getLogger("misybot.chatwoot")
 MAX_ATTEMPTS = 8
 MAX_AUDIO_BYTES = 25 * 1024 * 1024
 CLAIM_IDLE_MS = 15 * 60 * 1000        # far longer than any job (LLM timeout 20 s), so no job runs twice
+HOLD = f"{PLATFORM_REDIS_PREFIX}chatwoot:hold:"     # + company:conversation: a job of it awaits a retry
+Q = ":queue"                          # + on a hold key: the conversation's jobs waiting behind it, in order
+HOLD_TTL_S = 3600                     # longer than all of a job's retries (MAX_ATTEMPTS with backoff)
 ALIVE = f"{PLATFORM_REDIS_PREFIX}chatwoot:alive:"   # + consumer name: set while that worker runs
 HEARTBEAT_S = 2.0
 ALIVE_TTL_S = 6                       # a killed worker's jobs are taken over within ~6 s
@@ -51,6 +54,21 @@ IMAGE_REPLY = {"es": "Recibí tu imagen. No puedo verla, pero si me cuentas en t
                "en": "I got your image. I can't see it, but if you tell me in text what you need, I'll help."}
 QUOTA_NOTE = ("🤖 Bot en pausa: la cuota mensual de mensajes de esta empresa está agotada. "
               "Una persona debe responder esta conversación.")
+
+
+def _hold_key(fields: dict) -> str | None:
+    """The conversation a job belongs to (its replies must keep their order), or None."""
+    try:
+        payload = json.loads(fields["payload"])
+        bridge = payload.get(JOB_KEY)
+        if isinstance(bridge, dict):
+            return f"{HOLD}{fields['company_id']}:widget:{bridge['visitor']}"
+        ev = parse_event(payload)
+    except (KeyError, ValueError, TypeError):
+        return None
+    if ev.conversation_id is None:
+        return None
+    return f"{HOLD}{fields['company_id']}:{ev.account_id or 0}:{ev.conversation_id}"
 
 
 class ChatwootWorker:
@@ -150,7 +168,7 @@ class ChatwootWorker:
     if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
       local job = cjson.decode(ARGV[1])
       redis.call('xadd', KEYS[2], '*', 'company_id', job['company_id'], 'payload', job['payload'],
-                 'attempt', tostring(job['attempt']))
+                 'attempt', tostring(job['attempt']), 'head', tostring(job['head'] or ''))
       return 1
     end
     return 0"""
@@ -192,24 +210,51 @@ class ChatwootWorker:
 
     def _handle(self, entry_id: str, fields: dict) -> None:
         r = self.platform.redis
-        company_id = fields["company_id"]
-        attempts = int(fields.get("attempt", 0)) + 1
-        try:
-            self.process(company_id, json.loads(fields["payload"]))
-            self._event(company_id, "ok", attempts, None)
-        except TRANSIENT as exc:             # retry with backoff, never lose the job
-            self._event(company_id, self._retry_or_bury(fields, exc), attempts, exc)
-        except Exception as exc:             # a bug: retrying would repeat it; keep the job for a person
-            log.exception("chatwoot job failed unexpectedly", extra={"company_id": company_id})
-            self.failures[type(exc).__name__] += 1
-            r.rpush(DEAD, json.dumps({**fields, "error": type(exc).__name__}))
-            self._event(company_id, "dead", attempts, exc)
+        hold = _hold_key(fields)
+        if hold and not fields.get("head") and (r.exists(hold) or r.llen(hold + Q)):
+            # An earlier job of this conversation is waiting for a retry: this one waits behind it, so the
+            # customer's replies arrive in the order they wrote. (A queue whose hold expired is run now.)
+            r.rpush(hold + Q, json.dumps(fields))
+            if not r.exists(hold):
+                self._drain(hold)
+        elif self._run_job(fields) == "retry" and hold:
+            r.set(hold, 1, ex=HOLD_TTL_S)            # the conversation waits for this job's retry
+        elif hold:
+            if fields.get("head"):
+                r.delete(hold)
+            self._drain(hold)
         # A handled job leaves the stream at once: the payload holds the customer's message and contact,
         # which must not outlive its use in a shared, platform-wide key.
         pipe = r.pipeline(transaction=True)
         pipe.xack(JOBS, GROUP, entry_id)
         pipe.xdel(JOBS, entry_id)
         pipe.execute()
+
+    def _run_job(self, fields: dict) -> str:
+        """"ok", "retry" or "dead"."""
+        company_id = fields["company_id"]
+        attempts = int(fields.get("attempt", 0)) + 1
+        try:
+            self.process(company_id, json.loads(fields["payload"]))
+            outcome, error = "ok", None
+        except TRANSIENT as exc:             # retry with backoff, never lose the job
+            outcome, error = self._retry_or_bury(fields, exc), exc
+        except Exception as exc:             # a bug: retrying would repeat it; keep the job for a person
+            log.exception("chatwoot job failed unexpectedly", extra={"company_id": company_id})
+            self.failures[type(exc).__name__] += 1
+            self.platform.redis.rpush(DEAD, json.dumps({**fields, "error": type(exc).__name__}))
+            outcome, error = "dead", exc
+        self._event(company_id, outcome, attempts, error)
+        return outcome
+
+    def _drain(self, hold: str) -> None:
+        """The jobs that waited behind a retried one, in order, until one of them fails in turn (then it
+        becomes the one the others wait for)."""
+        r = self.platform.redis
+        while raw := r.lpop(hold + Q):
+            if self._run_job(json.loads(raw)) == "retry":
+                r.set(hold, 1, ex=HOLD_TTL_S)
+                return
 
     def _event(self, company_id: str, outcome: str, attempts: int, exc: Exception | None) -> None:
         self.platform.events.emit(Event("chatwoot_delivery", company_id, outcome, actor="chatwoot",
@@ -219,7 +264,7 @@ class ChatwootWorker:
         """"retry" or "dead"."""
         r = self.platform.redis
         attempt = int(fields.get("attempt", 0)) + 1
-        job = {**fields, "attempt": attempt}
+        job = {**fields, "attempt": attempt, "head": 1}       # its conversation's other jobs wait for it
         if getattr(exc, "retryable", True) and attempt < MAX_ATTEMPTS:
             r.zadd(RETRY, {json.dumps(job): time.time() + min(2 ** attempt, 300)})
             log.warning("chatwoot job failed, will retry: %s", type(exc).__name__,

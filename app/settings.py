@@ -53,7 +53,13 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     embeddings_model: str | None = None
     embeddings_timeout_s: float = 20.0
-    llm_timeout_s: float = Field(20.0, gt=0)
+    # A search query's embedding: one try within this time, then hybrid search answers from its lexical side.
+    embeddings_query_timeout_s: float = Field(5.0, gt=0)
+    llm_timeout_s: float = Field(20.0, gt=0)      # the whole budget of an LLM call (no client retries)
+    # Per tenant and model: after this many consecutive endpoint failures (timeouts, 5xx, garbage, empty
+    # completions) the LLM is not called for LLM_BREAKER_RESET_S; then one trial call decides.
+    llm_breaker_failures: int = Field(3, ge=1)
+    llm_breaker_reset_s: float = Field(30.0, gt=0)
     transcription_model: str | None = None          # e.g. whisper-1 on an OpenAI-compatible server
     chatwoot_worker: bool = True                    # run the webhook worker thread inside the app
     booking_webhook_worker: bool = True             # deliver companies' booking webhooks from a thread in the app
@@ -68,6 +74,10 @@ class Settings(BaseSettings):
 
     # Documents
     max_upload_mb: float = Field(10.0, gt=0)
+    # Uploads are refused (507 storage_full) while less than this is free under DATA_DIR, so the embedded
+    # Redis and Qdrant never meet a full disk halfway through a write. 0 turns the check off. Only
+    # checked while a store is embedded (no REDIS_URL or no QDRANT_URL).
+    min_free_disk_mb: float = Field(200.0, ge=0)
     chunk_tokens: int = Field(200, ge=32, le=256)     # MiniLM truncates past 256 tokens
     chunk_overlap_tokens: int = Field(30, ge=0, le=128)
     search_default_k: int = Field(5, ge=1, le=50)

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import struct
+import threading
 import time
 
 from tests.http_doubles import JsonHandler, serve
@@ -34,7 +35,14 @@ class FakeOpenAI:
     """Speaks POST /v1/embeddings and POST /v1/chat/completions.
 
     chat_reply: a fixed answer, or a function of the request's messages (e.g. one that echoes the
-    whole prompt, to see exactly what we sent). delay_s simulates a slow model."""
+    whole prompt, to see exactly what we sent). delay_s simulates a slow model.
+
+    chat_fault breaks chat completions the ways a real endpoint does (the other paths keep working):
+    - "hang": accept the request and never answer (until close()).
+    - "trickle": answer 200 and then send a little every trickle_gap_s, forever: a streamed request gets a
+      valid chunk each time, a plain one a byte of a body that never ends. Per-read timeouts never fire.
+    - "garbage": answer 200 with a body that is not JSON (streamed: `data:` lines that are not JSON).
+    An empty completion is chat_reply = "". `hung_up` is set when a client cut a trickle off."""
 
     def __init__(self):
         self.requests: list[dict] = []
@@ -43,6 +51,10 @@ class FakeOpenAI:
         self.delay_s = 0.0
         self.stream_gap_s = 0.0          # pause between streamed words
         self.transcript = "hola, cuánto vale el botox?"
+        self.chat_fault: str | None = None
+        self.trickle_gap_s = 1.0
+        self.hung_up = threading.Event()
+        self._released = threading.Event()      # frees handlers that hang or trickle, on close()
         server = self
 
         class Handler(JsonHandler):
@@ -58,6 +70,8 @@ class FakeOpenAI:
                 if server.fail_with:
                     self._send(server.fail_with, {"error": {"message": "boom", "type": "server_error"}})
                     return
+                if self.path == "/v1/chat/completions" and server.chat_fault:
+                    return self._fault(server.chat_fault, bool(body.get("stream")))
                 if self.path == "/v1/chat/completions":
                     if server.delay_s:
                         time.sleep(server.delay_s)
@@ -79,6 +93,35 @@ class FakeOpenAI:
                 data.reverse()          # the protocol carries `index`; clients must not rely on order
                 self._send(200, {"object": "list", "data": data, "model": body["model"],
                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
+            def _fault(self, fault: str, stream: bool):
+                if fault == "hang":
+                    server._released.wait()
+                    return
+                if fault == "garbage":
+                    raw = b"data: <html>502 Bad Gateway</html>\n\n" if stream else b"<html>502 Bad Gateway</html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream" if stream else "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                    return
+                assert fault == "trickle", fault
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream" if stream else "application/json")
+                if not stream:
+                    self.send_header("Content-Length", "100000000")
+                self.end_headers()
+                chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": "m", "choices": [{"index": 0, "delta": {"content": "Un momento. "}, "finish_reason": None}]}
+                piece = f"data: {json.dumps(chunk)}\n\n".encode() if stream else b" "
+                try:
+                    while not server._released.wait(server.trickle_gap_s):
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                except OSError:             # the client hung up: what a hard deadline should do
+                    server.hung_up.set()
+                self.close_connection = True
 
             def _stream(self, model: str, reply: str, options: dict):
                 """The streaming protocol: `data: {chat.completion.chunk}` lines, a word at a time, then
@@ -108,5 +151,9 @@ class FakeOpenAI:
         self.httpd, base = serve(Handler)
         self.url = f"{base}/v1"
 
+    def chat_requests(self) -> int:
+        return sum(1 for r in self.requests if r["path"] == "/v1/chat/completions")
+
     def close(self):
+        self._released.set()
         self.httpd.shutdown()

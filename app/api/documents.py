@@ -1,10 +1,13 @@
 """Tenant API: a company's knowledge-base documents. Every route works only inside g.tenant."""
 from __future__ import annotations
 
+import logging
+import shutil
+
 from flask import Blueprint, current_app, g, jsonify
 
 from app.api.contract import TENANT, api, form_body, json_body, query_args, responses
-from app.api.errors import ApiError
+from app.api.errors import STORAGE_FULL, ApiError
 from app.api.models import (
     DocumentDeleted,
     DocumentDetail,
@@ -20,8 +23,10 @@ from app.api.validation import paginated
 from app.knowledge.parsing import UnreadableDocument, UnsupportedDocumentType, extract_text
 from app.security.guard import require_tenant
 from app.security.principal import DOCUMENTS_READ, DOCUMENTS_WRITE
+from app.storage.embeddings import EmbeddingError
 
 bp = Blueprint("documents", __name__)
+log = logging.getLogger("misybot.documents")
 TENANT_ERRORS = (401, 403, 429, 503)
 
 
@@ -30,15 +35,33 @@ def _too_large(size: int) -> ApiError:
     return ApiError(413, "document_too_large", f"the document is {size} bytes; the limit is {limit} bytes")
 
 
+def _refuse_when_disk_low() -> None:
+    """Refuse an upload before anything is read or written while the disk under DATA_DIR has less than
+    MIN_FREE_DISK_MB free. The embedded stores fail safely on a full disk (the 507 in app/api/errors.py),
+    but a full disk also stops every other write (Redis refuses them all): uploads, the big writes, stop
+    first. Only while a store is embedded: servers from REDIS_URL and QDRANT_URL have their own disks."""
+    settings = current_app.extensions["misybot"].settings
+    if not settings.min_free_disk_mb or (settings.redis_url and settings.qdrant_url):
+        return
+    free_mb = shutil.disk_usage(settings.data_dir).free / (1024 * 1024)
+    if free_mb < settings.min_free_disk_mb:
+        log.error("upload refused: %.1f MB free under the data dir, the margin is %s MB", free_mb,
+                  settings.min_free_disk_mb)
+        raise ApiError(507, STORAGE_FULL, "the server's storage is nearly full, so uploads are refused; "
+                       "retry once space is freed", {"Retry-After": "60"})
+
+
 @bp.post("/documents")
 @require_tenant(DOCUMENTS_WRITE)
 @api.validate(json=DocumentIn, form=DocumentUpload, security=TENANT, tags=["documents"],
-              resp=responses(*TENANT_ERRORS, 409, 413, 415, 422, HTTP_201=DocumentUploaded, HTTP_200=DocumentUploaded))
+              resp=responses(*TENANT_ERRORS, 409, 413, 415, 422, 507, HTTP_201=DocumentUploaded, HTTP_200=DocumentUploaded))
 def upload_document():
     """Add a document (JSON text, or a file in multipart field `file`)
 
-    The same content again answers 200 with `"duplicate": true`; nothing is stored twice.
+    The same content again answers 200 with `"duplicate": true`; nothing is stored twice. While the
+    server's disk is (nearly) full it answers 507 `storage_full` and stores nothing.
     """
+    _refuse_when_disk_low()
     limit = current_app.extensions["misybot"].settings.max_upload_bytes
     form = form_body(DocumentUpload)
     if form is not None:
@@ -111,13 +134,26 @@ def delete_document(document_id: str):
 @require_tenant(DOCUMENTS_READ)
 @api.validate(json=SearchIn, security=TENANT, tags=["documents"], resp=responses(*TENANT_ERRORS, HTTP_200=SearchResults))
 def search_documents():
-    """Search the company's documents, best first"""
+    """Search the company's documents, best first
+
+    When the embedding model is unavailable, hybrid search answers from its lexical side alone and says
+    so with `"degraded": "lexical_only"`; dense search answers 503 `embedder_unavailable`.
+    """
     settings = current_app.extensions["misybot"].settings
     body = json_body(SearchIn)
     k = settings.search_default_k if body.k is None else body.k
     if k > settings.search_max_k:
         raise ApiError(400, "invalid_parameter", f"k must be an integer between 1 and {settings.search_max_k}")
-    hits = g.tenant.documents.search(body.query, k, body.mode)
+    try:
+        hits = g.tenant.documents.search(body.query, k, body.mode)
+    except EmbeddingError:
+        # Hybrid mode falls back to its lexical side; dense mode has nothing to fall back to.
+        raise ApiError(503, "embedder_unavailable", "dense search needs the embedding model, which is "
+                       "unavailable; retry shortly, or search in mode hybrid or lexical",
+                       {"Retry-After": "5"}) from None
     results = [{"document_id": h.document_id, "title": h.title, "content": h.content,
                 "score": round(h.score, 6), "chunk_index": h.chunk_index} for h in hits]
-    return jsonify({"results": results, "results_count": len(results)})
+    out = {"results": results, "results_count": len(results)}
+    if hits.degraded:
+        out["degraded"] = hits.degraded
+    return jsonify(out)

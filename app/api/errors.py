@@ -16,12 +16,14 @@ from app.knowledge.global_knowledge import MetaBusy
 from app.knowledge.index import VectorStoreUnavailable
 from app.privacy.learning_outbox import OutboxBusy
 from app.storage.embeddings import EmbeddingError
+from app.storage.qdrant_store import VectorStoreFull
 
 log = logging.getLogger("misybot.errors")
 
 # Below gunicorn's own limits (8190 bytes a line, 100 lines), so the app answers first with our JSON.
 MAX_HEADER_LINE_BYTES = 8000
 MAX_HEADERS_BYTES = 32 * 1024
+STORAGE_FULL = "storage_full"       # 507: the disk under the stores is full; nothing of the request was kept
 
 
 class ApiError(Exception):
@@ -38,6 +40,11 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
+
+
+def storage_full_response():
+    return error_response(507, STORAGE_FULL, "the server's storage is full, so this request was refused; "
+                          "retry once space is freed", {"Retry-After": "60"})
 
 
 def _snake(name: str) -> str:
@@ -91,6 +98,20 @@ def register_error_handlers(app: Flask) -> None:
         log.error("vector store unavailable: %s", e)
         return error_response(503, "vector_store_unavailable",
                               "the knowledge store is unavailable; retry shortly", {"Retry-After": "5"})
+
+    @app.errorhandler(VectorStoreFull)
+    def _qdrant_full(e):
+        log.error("vector store disk full: %s", e)
+        return storage_full_response()
+
+    @app.errorhandler(redis.exceptions.ResponseError)
+    def _redis_refused(e):
+        # MISCONF: Redis cannot write its append-only file or snapshot (a full disk, in practice) and
+        # refuses every write until it can; reads still work. It also arrives inside a Lua script's error.
+        if "MISCONF" in str(e):
+            log.error("redis refuses writes: %s", e)
+            return storage_full_response()
+        return _unexpected(e)
 
     @app.errorhandler(EmbeddingError)
     def _embed(e):

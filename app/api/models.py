@@ -240,6 +240,8 @@ class SearchHit(BaseModel):
 class SearchResults(BaseModel):
     results: list[SearchHit]
     results_count: int
+    degraded: Literal["lexical_only"] | None = Field(
+        None, description="present when hybrid search could not embed the query and ranked by words alone")
 
 
 # -- conversations -----------------------------------------------------------------------------------

@@ -29,9 +29,8 @@ from app.knowledge.index import VectorStoreUnavailable
 from app.privacy.llm_guard import AnonymizingProvider, AnonymizingRouter
 from app.privacy.pii import Placeholders, anonymize
 from app.security.rate_limits import count_message, count_tokens, seconds_to_next_month, tokens_used
-from app.storage.embeddings import EmbeddingError
 from app.tenancy.context import TenantContext
-from graphs.llm import Passage, build_router
+from graphs.llm import Passage, build_router, llm_turn_budget
 from graphs.tenant.graph import run_turn
 from graphs.tenant.state import TenantRuntime
 
@@ -177,7 +176,8 @@ def run_graph(turn: Turn) -> None:
     runtime = TenantRuntime(tenant=config, user_id=user_id, search=_searcher(ctx, mask), provider=provider,
                             bookings=ctx.bookings, schedule=turn.platform.schedule_client(config),
                             router_llm=router_llm)
-    turn.out = dict(run_turn(runtime, turn.inbound.text, history, turn.inbound.channel))
+    with llm_turn_budget():          # the LLM router and the answer share one LLM_TIMEOUT_S
+        turn.out = dict(run_turn(runtime, turn.inbound.text, history, turn.inbound.channel))
     if turn.out.get("llm_tokens"):
         count_tokens(ctx.keyspace, int(turn.out["llm_tokens"]))
 
@@ -315,14 +315,18 @@ def _request_id() -> str | None:
 # -- what the graph stage binds to the tenant -----------------------------------------------------------
 def _searcher(tenant: TenantContext, mask=None):
     """Search the tenant's knowledge; `mask` anonymizes the query first when it would go to an external
-    embeddings endpoint."""
+    embeddings endpoint. Hybrid search answers from its lexical side when the embedder fails, so the
+    turn still answers from the passages its words find."""
     def search(query: str, k: int) -> list[Passage]:
         try:
             hits = tenant.documents.search(mask(query) if mask else query, k)
-        except (VectorStoreUnavailable, EmbeddingError) as exc:
+        except VectorStoreUnavailable as exc:
             # The customer still gets an honest answer (and the offer of a person) instead of an error.
             log.error("knowledge search failed during a chat turn: %s", exc)
             return []
+        if hits.degraded:
+            log.warning("chat turn searched without the embedder: %s", hits.degraded,
+                        extra={"company_id": tenant.company_id})
         return [Passage(h.document_id, h.title, h.content, h.score) for h in hits]
     return trace_search(search)
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import redis
 
 from app.knowledge.chunking import split_text
-from app.knowledge.index import ChunkHit, KnowledgeIndex, SearchMode, VectorStoreUnavailable
+from app.knowledge.index import KnowledgeIndex, SearchHits, SearchMode, VectorStoreUnavailable
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import Limits
 
@@ -91,7 +91,9 @@ class DocumentService:
 
     def _write_lock(self):
         """One writer per tenant at a time, across processes: quota checks and publishing stay exact."""
-        return self.keys.exclusive("documents", timeout_s=600, wait_s=60, busy=IngestionBusy(
+        # A 30 s lease renewed while the upload is stored: a process that dies (or a release refused by a full
+        # disk) frees the company's uploads in seconds, not after the longest an upload could take.
+        return self.keys.exclusive("documents", timeout_s=30, wait_s=60, renew=True, busy=IngestionBusy(
             "another upload for this company is still being stored; retry shortly"))
 
     # -- reads ------------------------------------------------------------------------------------
@@ -179,7 +181,13 @@ class DocumentService:
             pipe.zadd(self._ready_index, {document_id: now})
             pipe.hincrby(self._usage_key, "count", 1)
             pipe.hincrby(self._usage_key, "bytes", size_bytes)
-            pipe.execute()
+            try:
+                pipe.execute()
+            except redis.exceptions.ResponseError:
+                # Refused by Redis (MISCONF when its disk is full): none of the transaction applied, so the
+                # chunks go too. A lost connection is left alone: the transaction may have applied.
+                self._undo(document_id, len(chunks))
+                raise
             record["status"] = "ready"
             return _record_from_hash(record), True
 
@@ -192,8 +200,14 @@ class DocumentService:
         except VectorStoreUnavailable as exc:
             log.warning("could not remove the chunks of a failed ingestion: %s", exc,
                         extra={"company_id": self.company_id, "document_id": document_id})
-        finally:
+        try:
             self.keys.redis.delete(self._doc_key(document_id))
+        except redis.exceptions.RedisError as exc:
+            # Redis refusing writes too (down, or its disk full): the record stays "ingesting", which is
+            # never listed or served, and a retry of the same text overwrites it. The caller gets the
+            # error that stopped the ingestion, not this one.
+            log.warning("could not remove the record of a failed ingestion: %s", exc,
+                        extra={"company_id": self.company_id, "document_id": document_id})
 
     def delete(self, document_id: str) -> bool:
         if not DOCUMENT_ID_PATTERN.match(document_id or ""):
@@ -223,12 +237,13 @@ class DocumentService:
         return True
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True) -> builtins.list[ChunkHit]:
+    def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True) -> SearchHits:
+        """The index's hits of listed documents; `degraded` says when hybrid search answered lexical-only."""
         hits = self.index.search(query, k, mode, expand_query)
         if not hits:
             return hits
         # Only chunks of documents that are fully stored and still listed are answers.
-        doc_ids = list({h.document_id for h in hits})
+        doc_ids = builtins.list({h.document_id for h in hits})
         scores = self.keys.redis.zmscore(self._ready_index, doc_ids)
         ready = {d for d, s in zip(doc_ids, scores, strict=True) if s is not None}
-        return [h for h in hits if h.document_id in ready]
+        return SearchHits([h for h in hits if h.document_id in ready], hits.degraded)

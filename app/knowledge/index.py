@@ -7,6 +7,9 @@ on another tenant's behalf. Backup, migration and erasure exchange points as pla
 """
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 import uuid
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Literal, Sequence
@@ -16,11 +19,29 @@ from qdrant_client import models
 from app.knowledge import lexical
 from app.knowledge import rerank as reranker
 from app.knowledge.rerank import RERANK_POOL
-from app.storage.embeddings import Embedder
+from app.storage.embeddings import Embedder, EmbeddingError
 from app.storage.qdrant_store import VectorStore, VectorStoreUnavailable  # noqa: F401 (re-exported)
 
+log = logging.getLogger("misybot.knowledge")
 DENSE, LEXICAL = "dense", "lexical"
 SearchMode = Literal["hybrid", "dense", "lexical"]
+LEXICAL_ONLY = "lexical_only"        # SearchHits.degraded: hybrid search answered without its dense side
+
+
+class _Tally:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> int:
+        with self._lock:
+            self.value += 1
+            return self.value
+
+
+# Hybrid searches of this process that answered lexical-only because the query could not be embedded
+# (also on each warning's `degraded_searches`), for a metric to read.
+degraded_searches = _Tally()
 _POINT_NS = uuid.UUID("6f1f6a0e-5b7c-4c1e-9d55-8d0c1b6b7a11")
 # Weighted reciprocal-rank fusion as Qdrant computes it: 1 / ((rank + 1) / weight + RRF_K - 1).
 # A small k keeps rank differences meaningful. Measured (bench/retrieval_bench.py): with the offline
@@ -38,6 +59,15 @@ class ChunkHit:
     content: str
     chunk_index: int
     score: float
+
+
+class SearchHits(list):
+    """The hits, best first, and how the search was degraded: None, or LEXICAL_ONLY when hybrid search could
+    not embed the query and ranked by its lexical side alone (the caller says so in its response)."""
+
+    def __init__(self, hits=(), degraded: str | None = None):
+        super().__init__(hits)
+        self.degraded = degraded
 
 
 def point_id(company_id: str, document_id: str, chunk_index: int) -> str:
@@ -94,10 +124,18 @@ class KnowledgeIndex:
                     raise VectorStoreUnavailable(
                         f"collection {self.collection} has dense size {size}, the embedder gives {dim}")
                 return
-            client.create_collection(
-                self.collection,
-                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-                sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)})
+            try:
+                client.create_collection(
+                    self.collection,
+                    vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                    sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)})
+            except Exception:
+                # Local mode adds the collection in memory before it writes meta.json: on a full disk it
+                # would take points that the next start cannot find. Take it out of memory again.
+                if self._store.embedded and client.collection_exists(self.collection):
+                    with contextlib.suppress(Exception):
+                        client.delete_collection(self.collection)
+                raise
         self._call(run)
 
     def exists(self) -> bool:
@@ -208,10 +246,24 @@ class KnowledgeIndex:
         self._call(lambda c: c.delete_collection(self.collection))
 
     def search(self, query: str, k: int, mode: SearchMode = "hybrid", expand_query: bool = True,
-               rerank: bool = True) -> list[ChunkHit]:
+               rerank: bool = True) -> SearchHits:
         """The k best chunks. Hybrid mode fuses dense and lexical ranks (RRF), then, with `rerank`,
-        reorders the fused top RERANK_POOL by their structure (app/knowledge/rerank.py)."""
-        dense_vec = self.embedder.embed_query(query) if mode != "lexical" else None
+        reorders the fused top RERANK_POOL by their structure (app/knowledge/rerank.py).
+
+        When the query cannot be embedded (the endpoint is down, slow or talks nonsense), hybrid mode
+        still answers from its lexical side and marks the hits LEXICAL_ONLY: the words of a question find
+        most answers (bench/retrieval_bench.py), and an answer beats an error. Dense mode has nothing
+        to fall back to and raises EmbeddingError."""
+        dense_vec, degraded = None, None
+        if mode != "lexical":
+            try:
+                dense_vec = self.embedder.embed_query(query)
+            except EmbeddingError as exc:
+                if mode == "dense":
+                    raise
+                degraded = LEXICAL_ONLY
+                log.warning("hybrid search answered lexical-only: %s", exc,
+                            extra={"company_id": self.company_id, "degraded_searches": degraded_searches.add()})
         idx, vals = lexical.query_vector(query, self.language, expand=expand_query)
         sparse_vec = models.SparseVector(indices=idx, values=vals)
         pool = max(4 * k, 20)
@@ -224,11 +276,12 @@ class KnowledgeIndex:
             if mode == "dense":
                 res = client.query_points(self.collection, query=dense_vec, using=DENSE, limit=k,
                                           with_payload=True)
-            elif mode == "lexical":
+            elif mode == "lexical" or dense_vec is None:
                 if not idx:
                     return []
-                res = client.query_points(self.collection, query=sparse_vec, using=LEXICAL, limit=k,
-                                          with_payload=True)
+                # A degraded hybrid search takes the pool it would have fused, for the reranker.
+                res = client.query_points(self.collection, query=sparse_vec, using=LEXICAL,
+                                          limit=k if mode == "lexical" else limit, with_payload=True)
             else:
                 prefetch = [models.Prefetch(query=dense_vec, using=DENSE, limit=pool)]
                 if idx:
@@ -250,7 +303,7 @@ class KnowledgeIndex:
             scores = reranker.score_candidates(query, hits, self.language)
             order = sorted(range(len(hits)), key=lambda i: (-scores[i], i))[:k]
             hits = [replace(hits[i], score=round(scores[i], 6)) for i in order]
-        return hits
+        return SearchHits(hits[:k], degraded)
 
 
 class LegacyCollection:

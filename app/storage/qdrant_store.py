@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -11,6 +13,29 @@ from qdrant_client.local.qdrant_local import QdrantLocal
 
 class VectorStoreUnavailable(RuntimeError):
     """Qdrant failed or is unreachable (a 503 for the caller)."""
+
+
+class VectorStoreFull(VectorStoreUnavailable):
+    """The embedded Qdrant could not write: the disk under DATA_DIR is full (a 507 for the caller). Still
+    'unavailable' for the workers that retry: freeing space fixes it."""
+
+
+_DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether a full disk is behind exc: an OSError with ENOSPC/EDQUOT, or SQLite's SQLITE_FULL (local
+    mode keeps points in SQLite), anywhere in its chain of causes."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+            return True
+        if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
+                                               or "disk is full" in str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class QdrantLockedError(RuntimeError):
@@ -52,13 +77,15 @@ class VectorStore:
 
     def call(self, fn):
         """Run fn(client) under the lock; any failure (network, server 5xx, local mode) is 'unavailable',
-        which a retry may fix."""
+        which a retry may fix; a full disk under the embedded store is 'full' (VectorStoreFull)."""
         try:
             with self as client:
                 return fn(client)
         except VectorStoreUnavailable:
             raise
         except Exception as exc:
+            if disk_full(exc):
+                raise VectorStoreFull(f"vector store cannot write, the disk is full: {type(exc).__name__}") from exc
             raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """The Chatwoot worker: takes verified events off the shared stream (app/channels/chatwoot_webhook.py),
 turns each customer message into an `Inbound` for the one turn pipeline, and delivers the reply through
-Chatwoot's API exactly once.
+Chatwoot's API exactly once. The stream mechanics (consumer group, retries, takeover of a dead worker's
+jobs, order per conversation) are app/workers/jobs.py's.
 
 A failed delivery is retried with backoff (the job survives restarts in a Redis zset); the outbound
 record `{prefix}cw:out:{event}:{message_id}` keeps the generated reply, so a retry posts it again
@@ -10,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import Counter
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,18 +31,14 @@ from app.knowledge.index import VectorStoreUnavailable
 from app.security.principal import Principal
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 from app.tenancy.context import TenantContext
+from app.workers.jobs import StreamWorker
 from graphs.tenant.language import detect_language
 
 log = logging.getLogger("misybot.chatwoot")
 MAX_ATTEMPTS = 8
 MAX_AUDIO_BYTES = 25 * 1024 * 1024
-CLAIM_IDLE_MS = 15 * 60 * 1000        # far longer than any job (LLM timeout 20 s), so no job runs twice
 HOLD = f"{PLATFORM_REDIS_PREFIX}chatwoot:hold:"     # + company:conversation: a job of it awaits a retry
-Q = ":queue"                          # + on a hold key: the conversation's jobs waiting behind it, in order
-HOLD_TTL_S = 3600                     # longer than all of a job's retries (MAX_ATTEMPTS with backoff)
 ALIVE = f"{PLATFORM_REDIS_PREFIX}chatwoot:alive:"   # + consumer name: set while that worker runs
-HEARTBEAT_S = 2.0
-ALIVE_TTL_S = 6                       # a killed worker's jobs are taken over within ~6 s
 # What can fail for a while and then work again: Chatwoot's API, the network, Redis, a busy conversation.
 TRANSIENT = (ChatwootError, httpx.HTTPError, redis.exceptions.RedisError, ConversationBusy, VectorStoreUnavailable,
              OSError)
@@ -71,208 +66,22 @@ def _hold_key(fields: dict) -> str | None:
     return f"{HOLD}{fields['company_id']}:{ev.account_id or 0}:{ev.conversation_id}"
 
 
-class ChatwootWorker:
+class ChatwootWorker(StreamWorker):
+    NAME = "chatwoot"
+    STREAM, GROUP, RETRY, DEAD, ALIVE = JOBS, GROUP, RETRY, DEAD, ALIVE
+    MAX_ATTEMPTS = MAX_ATTEMPTS
+    TRANSIENT = TRANSIENT
+
     def __init__(self, platform, consumer: str = "w1", client_factory=ChatwootClient):
-        self.platform = platform
-        self.consumer = consumer
         self.client_factory = client_factory
-        self.failures: Counter[str] = Counter()      # unexpected errors by type, for /health and metrics
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_takeover = 0.0
-        self.ensure_group()
+        super().__init__(platform, consumer)
 
-    def ensure_group(self) -> None:
-        """The stream's consumer group; made again when Redis came back without it (restarted empty)."""
-        try:
-            self.platform.redis.xgroup_create(JOBS, GROUP, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    def _recover(self, fn) -> None:
-        try:
-            fn()
-        except redis.exceptions.RedisError as exc:
-            log.error("chatwoot worker cannot recover yet: %s", type(exc).__name__)
-            self._stop.wait(2)
-
-    # -- liveness: a dead worker's unfinished jobs are taken over within seconds ---------------------
-    def _alive_key(self, consumer: str | None = None) -> str:
-        return f"{ALIVE}{consumer or self.consumer}"
-
-    def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_S):
-            try:
-                self.platform.redis.set(self._alive_key(), 1, ex=ALIVE_TTL_S)
-            except redis.exceptions.RedisError:
-                pass                 # the job loop reports Redis being down
-
-    def take_over_dead_consumers(self) -> int:
-        """Claim the pending jobs of consumers whose heartbeat stopped (a process killed or stopped mid-job),
-        instead of waiting for CLAIM_IDLE_MS. A live consumer refreshes its key every HEARTBEAT_S, so its
-        jobs are never taken while it works on them."""
-        r, taken = self.platform.redis, 0
-        for info in r.xinfo_consumers(JOBS, GROUP):
-            name = info["name"]
-            if name == self.consumer or r.exists(self._alive_key(name)):
-                continue
-            if info["pending"]:
-                ids = [p["message_id"] for p in r.xpending_range(JOBS, GROUP, "-", "+", 100, consumername=name)]
-                taken += len(r.xclaim(JOBS, GROUP, self.consumer, 0, ids, justid=True)) if ids else 0
-            else:
-                r.xgroup_delconsumer(JOBS, GROUP, name)
-        return taken
-
-    def start(self) -> None:
-        self.platform.redis.set(self._alive_key(), 1, ex=ALIVE_TTL_S)
-        self._thread = threading.Thread(target=self._loop, name="chatwoot-worker", daemon=True)
-        self._thread.start()
-        threading.Thread(target=self._beat, name="chatwoot-heartbeat", daemon=True).start()
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM): finish the job in hand if it ends soon, then say we are gone, so another
-        process takes over what is left at once."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
-        try:
-            self.platform.redis.delete(self._alive_key())
-        except redis.exceptions.RedisError:
-            pass
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once(block_ms=1000)
-            except redis.exceptions.RedisError as exc:
-                if self._stop.is_set():
-                    return           # the stores closed at shutdown
-                if isinstance(exc, redis.exceptions.ResponseError) and ("NOGROUP" in str(exc)
-                                                                       or "no such key" in str(exc)):
-                    # Redis came back empty (restarted without its data): the group is made again at once,
-                    # instead of failing every poll until the service restarts.
-                    log.error("chatwoot jobs stream lost its consumer group: recreating it")
-                    self._recover(self.ensure_group)
-                    continue
-                log.error("chatwoot worker cannot reach Redis: %s", type(exc).__name__)
-                self._stop.wait(2)   # the service recovers by itself once Redis is back
-            except Exception:        # a bug must not kill the thread: log it once, count it, go on
-                if self._stop.is_set():
-                    return
-                log.exception("chatwoot worker loop error")
-                self.failures["loop"] += 1
-                self._stop.wait(2)
-
-    _MOVE = """
-    if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
-      local job = cjson.decode(ARGV[1])
-      redis.call('xadd', KEYS[2], '*', 'company_id', job['company_id'], 'payload', job['payload'],
-                 'attempt', tostring(job['attempt']), 'head', tostring(job['head'] or ''))
-      return 1
-    end
-    return 0"""
-
-    def _requeue_due(self) -> None:
-        """Move due retries back to the stream; remove-and-add is one Lua step, so a crash loses nothing
-        and two workers never both take the same retry."""
-        r = self.platform.redis
-        move = r.register_script(self._MOVE)
-        for raw in r.zrangebyscore(RETRY, "-inf", time.time(), start=0, num=100):
-            move(keys=[RETRY, JOBS], args=[raw])
-
-    def run_once(self, block_ms: int = 0, count: int = 32) -> int:
-        """Process what is queued (and anything a crashed worker left unacknowledged). Returns jobs done."""
-        r = self.platform.redis
-        self._requeue_due()
-        if time.monotonic() >= self._next_takeover:
-            self._next_takeover = time.monotonic() + HEARTBEAT_S
-            self.take_over_dead_consumers()
-        # Our own pending jobs first: those taken over from a dead consumer, and (a safety net) any left
-        # unacknowledged for CLAIM_IDLE_MS by a consumer that still looks alive.
-        own = r.xreadgroup(GROUP, self.consumer, {JOBS: "0"}, count=count)
-        _, claimed, *_ = r.xautoclaim(JOBS, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count)
-        if own and own[0][1]:
-            batch = own
-        elif claimed:
-            batch = [(JOBS, claimed)]
-        else:
-            batch = r.xreadgroup(GROUP, self.consumer, {JOBS: ">"}, count=count, block=block_ms or None)
-        done = 0
-        for _, entries in batch or []:
-            for entry_id, fields in entries:
-                if not fields:           # deleted while pending (a handled job's ack and delete raced a crash)
-                    r.xack(JOBS, GROUP, entry_id)
-                    continue
-                self._handle(entry_id, fields)
-                done += 1
-        return done
-
-    def _handle(self, entry_id: str, fields: dict) -> None:
-        r = self.platform.redis
-        hold = _hold_key(fields)
-        if hold and not fields.get("head") and (r.exists(hold) or r.llen(hold + Q)):
-            # An earlier job of this conversation is waiting for a retry: this one waits behind it, so the
-            # customer's replies arrive in the order they wrote. (A queue whose hold expired is run now.)
-            r.rpush(hold + Q, json.dumps(fields))
-            if not r.exists(hold):
-                self._drain(hold)
-        elif self._run_job(fields) == "retry" and hold:
-            r.set(hold, 1, ex=HOLD_TTL_S)            # the conversation waits for this job's retry
-        elif hold:
-            if fields.get("head"):
-                r.delete(hold)
-            self._drain(hold)
-        # A handled job leaves the stream at once: the payload holds the customer's message and contact,
-        # which must not outlive its use in a shared, platform-wide key.
-        pipe = r.pipeline(transaction=True)
-        pipe.xack(JOBS, GROUP, entry_id)
-        pipe.xdel(JOBS, entry_id)
-        pipe.execute()
-
-    def _run_job(self, fields: dict) -> str:
-        """"ok", "retry" or "dead"."""
-        company_id = fields["company_id"]
-        attempts = int(fields.get("attempt", 0)) + 1
-        try:
-            self.process(company_id, json.loads(fields["payload"]))
-            outcome, error = "ok", None
-        except TRANSIENT as exc:             # retry with backoff, never lose the job
-            outcome, error = self._retry_or_bury(fields, exc), exc
-        except Exception as exc:             # a bug: retrying would repeat it; keep the job for a person
-            log.exception("chatwoot job failed unexpectedly", extra={"company_id": company_id})
-            self.failures[type(exc).__name__] += 1
-            self.platform.redis.rpush(DEAD, json.dumps({**fields, "error": type(exc).__name__}))
-            outcome, error = "dead", exc
-        self._event(company_id, outcome, attempts, error)
-        return outcome
-
-    def _drain(self, hold: str) -> None:
-        """The jobs that waited behind a retried one, in order, until one of them fails in turn (then it
-        becomes the one the others wait for)."""
-        r = self.platform.redis
-        while raw := r.lpop(hold + Q):
-            if self._run_job(json.loads(raw)) == "retry":
-                r.set(hold, 1, ex=HOLD_TTL_S)
-                return
+    def hold_key(self, fields: dict) -> str | None:
+        return _hold_key(fields)
 
     def _event(self, company_id: str, outcome: str, attempts: int, exc: Exception | None) -> None:
         self.platform.events.emit(Event("chatwoot_delivery", company_id, outcome, actor="chatwoot",
                                         fields={"attempts": attempts, "error": type(exc).__name__ if exc else None}))
-
-    def _retry_or_bury(self, fields: dict, exc: Exception) -> str:
-        """"retry" or "dead"."""
-        r = self.platform.redis
-        attempt = int(fields.get("attempt", 0)) + 1
-        job = {**fields, "attempt": attempt, "head": 1}       # its conversation's other jobs wait for it
-        if getattr(exc, "retryable", True) and attempt < MAX_ATTEMPTS:
-            r.zadd(RETRY, {json.dumps(job): time.time() + min(2 ** attempt, 300)})
-            log.warning("chatwoot job failed, will retry: %s", type(exc).__name__,
-                        extra={"company_id": fields.get("company_id"), "attempt": attempt})
-            return "retry"
-        r.rpush(DEAD, json.dumps({**job, "error": type(exc).__name__}))
-        log.error("chatwoot job gave up: %s", type(exc).__name__, extra={"company_id": fields.get("company_id")})
-        return "dead"
 
     def process(self, company_id: str, payload: dict) -> None:
         p = self.platform

@@ -41,6 +41,7 @@ from app.storage.embeddings import EmbeddingError
 from app.storage.redis_store import mark_store
 from app.tenancy.onboarding import seed_tenant_catalogs, seed_tenant_documents
 from app.workers.chatwoot import ChatwootWorker
+from app.workers.ingestion import IngestionWorker
 from app.workers.meta import MetaWorker
 from app.workers.webhooks import WebhookDeliverer
 
@@ -69,6 +70,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         worker = ChatwootWorker(platform, consumer=f"w{os.getpid()}")
         worker.start()
         platform.background.append(worker)
+    if settings.ingestion_worker:
+        ingestion = IngestionWorker(platform, consumer=f"w{os.getpid()}")
+        ingestion.start()
+        platform.background.append(ingestion)
     if settings.booking_webhook_worker:
         deliverer = WebhookDeliverer(platform.redis, platform.webhook_target)
         deliverer.start()

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
 
     # Documents
     max_upload_mb: float = Field(10.0, gt=0)
+    # Uploads larger than this are answered 202 with a job (GET /documents/jobs/<id>) and stored by the
+    # ingestion worker; smaller ones are stored before the answer (201).
+    ingest_async_bytes: int = Field(256 * 1024, ge=0)
+    ingestion_worker: bool = True                   # run the ingestion worker thread inside the app
     # Uploads are refused (507 storage_full) while less than this is free under DATA_DIR, so the embedded
     # Redis and Qdrant never meet a full disk halfway through a write. 0 turns the check off. Only
     # checked while a store is embedded (no REDIS_URL or no QDRANT_URL).

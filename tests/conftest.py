@@ -63,7 +63,7 @@ def make_settings(tmp_path, redis_url, config_file):
                       environment="test",
                       tenants_dir=tmp_path / "tenants", openai_api_key=None, openai_base_url=None,
                       embeddings_model=None, chatwoot_worker=False, meta_worker=False,
-                      booking_webhook_worker=False, audit_worker=False)
+                      booking_webhook_worker=False, audit_worker=False, ingestion_worker=False)
         values.update(overrides)
         return Settings(**values)
     return make

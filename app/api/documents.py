@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 
 from flask import Blueprint, current_app, g, jsonify
@@ -12,7 +13,9 @@ from app.api.models import (
     DocumentDeleted,
     DocumentDetail,
     DocumentIn,
+    DocumentJob,
     DocumentList,
+    DocumentQueued,
     DocumentUpload,
     DocumentUploaded,
     PageQuery,
@@ -24,6 +27,7 @@ from app.knowledge.parsing import UnreadableDocument, UnsupportedDocumentType, e
 from app.security.guard import require_tenant
 from app.security.principal import DOCUMENTS_READ, DOCUMENTS_WRITE
 from app.storage.embeddings import EmbeddingError
+from app.workers.ingestion import enqueue
 
 bp = Blueprint("documents", __name__)
 log = logging.getLogger("misybot.documents")
@@ -54,7 +58,8 @@ def _refuse_when_disk_low() -> None:
 @bp.post("/documents")
 @require_tenant(DOCUMENTS_WRITE)
 @api.validate(json=DocumentIn, form=DocumentUpload, security=TENANT, tags=["documents"],
-              resp=responses(*TENANT_ERRORS, 409, 413, 415, 422, 507, HTTP_201=DocumentUploaded, HTTP_200=DocumentUploaded))
+              resp=responses(*TENANT_ERRORS, 409, 413, 415, 422, 507, HTTP_201=DocumentUploaded, HTTP_200=DocumentUploaded,
+                             HTTP_202=DocumentQueued))
 def upload_document():
     """Add a document (JSON text, or a file in multipart field `file`)
 
@@ -86,11 +91,37 @@ def upload_document():
             raise _too_large(size)
         title, meta = body.title or "Sin título", body.metadata
         text, content_type, source = body.content, "text/plain", None
-    record, created = g.tenant.documents.ingest(text, title, size_bytes=size, content_type=content_type,
-                                                source=source, metadata=meta or {})
+    docs = g.tenant.documents
+    if len(text.encode()) > current_app.extensions["misybot"].settings.ingest_async_bytes:
+        # Large: answered now, stored by the ingestion worker. What can be refused at once still is.
+        if not text.strip():
+            raise ApiError(400, "empty_document", "the document has no text")
+        existing = docs.get(docs.document_id_for(text.strip()))
+        if existing is None:
+            docs.check_quota(size)
+            job_id = docs.jobs.create(text, title, size_bytes=size, content_type=content_type, source=source,
+                                      metadata=meta or {})
+            enqueue(current_app.extensions["misybot"], g.tenant.company_id, job_id)
+            return jsonify({"job_id": job_id, "status": "queued", "status_url": f"/documents/jobs/{job_id}"}), 202
+        record, created = existing, False
+    else:
+        record, created = docs.ingest(text, title, size_bytes=size, content_type=content_type, source=source,
+                                      metadata=meta or {})
     out = {"document_id": record.document_id, "title": record.title, "chunks": record.chunks,
            "duplicate": not created}
     return jsonify(out), 201 if created else 200
+
+
+@bp.get("/documents/jobs/<job_id>")
+@require_tenant(DOCUMENTS_READ)
+@api.validate(security=TENANT, tags=["documents"], resp=responses(*TENANT_ERRORS, 404, HTTP_200=DocumentJob))
+def document_job(job_id: str):
+    """The progress of a large upload: queued, running (chunks embedded of the total), retrying, done (with
+    its document_id) or failed (with the reason; nothing was stored)"""
+    job = g.tenant.documents.jobs.get(job_id) if re.fullmatch(r"job_[0-9a-f]{20}", job_id) else None
+    if job is None:
+        raise ApiError(404, "job_not_found", "no such ingestion job")
+    return jsonify(job)
 
 
 @bp.get("/documents")

@@ -198,6 +198,29 @@ class DocumentUploaded(BaseModel):
     duplicate: bool
 
 
+class DocumentQueued(BaseModel):
+    job_id: str
+    status: Literal["queued"]
+    status_url: str = Field(description="GET it for the progress (a large upload is stored by a worker)")
+
+
+class JobProgress(BaseModel):
+    done: int = Field(description="chunks embedded so far")
+    total: int = Field(description="chunks in all (0 until the worker starts)")
+
+
+class DocumentJob(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "retrying", "done", "failed"]
+    title: str | None
+    progress: JobProgress
+    created_at: float
+    updated_at: float
+    document_id: str | None = None
+    duplicate: bool | None = None
+    error: ErrorDetail | None = None
+
+
 class Document(BaseModel):
     document_id: str
     title: str

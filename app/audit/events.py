@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 log = logging.getLogger("misybot.events")
 
-KINDS = ("request", "turn", "chatwoot_delivery", "admin_action", "security_refusal", "booking")
+KINDS = ("request", "turn", "chatwoot_delivery", "admin_action", "security_refusal", "booking", "ingestion_job")
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 import redis
 
 from app.knowledge.chunking import split_text
 from app.knowledge.index import KnowledgeIndex, SearchHits, SearchMode, VectorStoreUnavailable
+from app.knowledge.ingest_jobs import IngestionJobs
 from app.storage.redis_store import TenantKeyspace
 from app.tenancy.config import Limits
 
@@ -68,6 +70,7 @@ class DocumentService:
                  chunk_tokens: int = 200, overlap_tokens: int = 30):
         self.company_id = company_id
         self.keys = keyspace
+        self.jobs = IngestionJobs(keyspace)        # large uploads, stored by a worker (app/workers/ingestion.py)
         self.index = index
         self.limits = limits
         self.chunk_tokens = chunk_tokens
@@ -124,7 +127,8 @@ class DocumentService:
         return {"documents": int(h.get("count", 0)), "storage_bytes": int(h.get("bytes", 0))}
 
     # -- writes -----------------------------------------------------------------------------------
-    def _check_quota(self, size_bytes: int) -> None:
+    def check_quota(self, size_bytes: int) -> None:
+        """Refuse (409) what would go over the company's document count or storage."""
         used = self.usage()
         if used["documents"] + 1 > self.limits.max_documents:
             raise DocumentError(409, "document_quota_exceeded",
@@ -137,7 +141,8 @@ class DocumentService:
                                 f"{self.limits.storage_limit_mb} MB ({used['storage_bytes']} bytes used)")
 
     def ingest(self, text: str, title: str, *, size_bytes: int, content_type: str = "text/plain",
-               source: str | None = None, metadata: dict | None = None) -> tuple[DocumentRecord, bool]:
+               source: str | None = None, metadata: dict | None = None,
+               progress: Callable[[int, int], None] | None = None) -> tuple[DocumentRecord, bool]:
         """Store a document all-or-nothing. Returns (record, created); created is False for a duplicate."""
         text = text.strip()
         if not text:
@@ -147,18 +152,18 @@ class DocumentService:
         existing = self.get(document_id)
         if existing:
             return existing, False
-        self._check_quota(size_bytes)             # fail fast, before the expensive embedding
+        self.check_quota(size_bytes)             # fail fast, before the expensive embedding
 
         chunks = split_text(text, self.chunk_tokens, self.overlap_tokens)
         if not chunks:
             raise DocumentError(400, "empty_document", "the document has no text")
-        points = self.index.build_points(document_id, title, chunks)   # embeds; writes nothing
+        points = self.index.build_points(document_id, title, chunks, progress=progress)   # embeds; writes nothing
 
         with self._write_lock():
             existing = self.get(document_id)      # the same text may have landed while we embedded
             if existing:
                 return existing, False
-            self._check_quota(size_bytes)
+            self.check_quota(size_bytes)
             now = time.time()
             record = {
                 "document_id": document_id, "title": title, "chunks": len(chunks),

@@ -12,7 +12,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 from qdrant_client import models
 
@@ -24,6 +24,7 @@ from app.storage.qdrant_store import VectorStore, VectorStoreUnavailable  # noqa
 
 log = logging.getLogger("misybot.knowledge")
 DENSE, LEXICAL = "dense", "lexical"
+PROGRESS_SLICE = 128            # chunks embedded between two progress reports of an ingestion job
 SearchMode = Literal["hybrid", "dense", "lexical"]
 LEXICAL_ONLY = "lexical_only"        # SearchHits.degraded: hybrid search answered without its dense side
 
@@ -206,11 +207,18 @@ class KnowledgeIndex:
             raise ValueError("the legacy collection cannot be the tenant's own collection")
         return LegacyCollection(self._store, collection)
 
-    def build_points(self, document_id: str, title: str, chunks: Sequence[str],
-                     extra_payload: dict | None = None) -> list[models.PointStruct]:
-        """Embed outside any lock or write, so a failure here has stored nothing."""
+    def build_points(self, document_id: str, title: str, chunks: Sequence[str], extra_payload: dict | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> list[models.PointStruct]:
+        """Embed outside any lock or write, so a failure here has stored nothing. `progress(done, total)` is
+        told as the chunks are embedded (a slice at a time)."""
         texts = [embedding_text(title, c) for c in chunks]
-        dense = self.embedder.embed_documents(texts)
+        if progress is None:
+            dense = self.embedder.embed_documents(texts)
+        else:
+            dense = []
+            for start in range(0, len(texts), PROGRESS_SLICE):
+                dense.extend(self.embedder.embed_documents(texts[start:start + PROGRESS_SLICE]))
+                progress(len(dense), len(texts))
         points = []
         for i, (chunk, text, vec) in enumerate(zip(chunks, texts, dense, strict=True)):
             idx, vals = lexical.document_vector(text, self.language)

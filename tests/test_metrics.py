@@ -147,7 +147,7 @@ def test_a_scripted_run_is_counted_exactly(redis_client):
         frozenset({"tenant": "beta", "reason": "booking"}.items()): 1}
     assert series(s, "misybot_emergencies_total") == {frozenset({"tenant": "alpha"}.items()): 1}
     assert series(s, "misybot_llm_calls_total") == {frozenset({"provider": "openai", "outcome": "ok"}.items()): 1,
-                                                    frozenset({"provider": "openai", "outcome": "fallback"}.items()): 1}
+                                                    frozenset({"provider": "openai", "outcome": "timeout"}.items()): 1}
     assert series(s, "misybot_llm_tokens_total") == {frozenset({"tenant": "alpha"}.items()): 120}
     assert value(s, "misybot_llm_duration_seconds_count", provider="openai") == 2
     assert value(s, "misybot_llm_duration_seconds_sum", provider="openai") == pytest.approx(0.84)

@@ -258,6 +258,16 @@ class _ChatwootQueue(Collector):
                                   value=int(dead))]
 
 
+def _llm_outcome(reason) -> str:
+    """ok, timeout, circuit_open (the breaker skipped the LLM), guard (an answer refused by our guard:
+    invented figures, a prompt leak) or error (the endpoint failed otherwise): a bounded label."""
+    if not reason:
+        return "ok"
+    if reason in ("timeout", "circuit_open"):
+        return reason
+    return "guard" if reason in ("UngroundedAnswer", "PromptLeak") else "error"
+
+
 class Metrics:
     """An event subscriber that keeps the Prometheus metrics, and the scrape of them."""
 
@@ -398,7 +408,7 @@ class Metrics:
         llm = fields.get("llm")
         if isinstance(llm, dict):
             provider = self._provider(llm.get("provider"))
-            self.llm_calls.labels(provider, "fallback" if llm.get("fallback_reason") else "ok").inc()
+            self.llm_calls.labels(provider, _llm_outcome(llm.get("fallback_reason"))).inc()
             tokens = llm.get("tokens")
             if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0:
                 self.llm_tokens.labels(tenant).inc(tokens)

@@ -15,6 +15,7 @@ class FakeChatwoot:
         self.posts: list[dict] = []
         self.fail_next = 0            # answer 500 to this many posts
         self.next_conversation = 900  # ids of conversations created through the API
+        self.delay_s = 0.0            # answer each post this late (it is recorded on arrival)
         outer = self
 
         class Handler(JsonHandler):
@@ -32,6 +33,8 @@ class FakeChatwoot:
                     outer.fail_next -= 1
                     return self._send(500, {"error": "boom"})
                 outer.posts.append({"path": self.path, "body": body, "token": self.headers.get("api_access_token")})
+                if outer.delay_s:                                 # a slow Chatwoot: the post is in flight
+                    time.sleep(outer.delay_s)
                 parts = self.path.strip("/").split("/")          # api v1 accounts {a} …
                 if parts[4:] == ["contacts"]:                     # Chatwoot's contacts#create answer
                     contact_id = 500 + len(outer.posts)

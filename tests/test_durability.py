@@ -160,3 +160,35 @@ def test_a_data_dir_from_before_the_append_only_file_keeps_its_data(tmp_path):
     assert r.get("benova:conversation:ana") == "hola"
     assert r.config_get("appendonly") == {"appendonly": "yes"} and r.config_get("appendfsync") == {"appendfsync": "everysec"}
     assert (tmp_path / "redis" / AOF_FILE).stat().st_size > 0
+
+
+def test_sigterm_while_a_reply_is_being_posted_delivers_it_once(tmp_path, cw):
+    """A deploy stops the service (SIGTERM) while the worker is posting a reply to a slow Chatwoot: the
+    worker finishes that job before the process exits, and the next process does not post it again."""
+    data = tmp_path / "data"
+    config = tmp_path / "companies_config.yaml"
+    config.write_text((FIXTURES / "companies_test.yaml").read_text().replace(
+        "chatwoot: {account_id: 101}", f"chatwoot: {{account_id: 101, base_url: '{cw.url}'}}"))
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    first = Service(data, config, chatwoot_worker=True)
+    try:
+        assert httpx.put(f"{first.base}/admin/companies/alpha/chatwoot", headers=admin,
+                         json={"api_token": "token-alpha", "webhook_secret": SECRET}).status_code == 200
+        cw.delay_s = 2.0
+        raw, headers = signed(SECRET, message_event(4343, conv=78, content="¿dónde están ubicados?"))
+        assert httpx.post(f"{first.base}/webhook/chatwoot", content=raw, headers=headers).json()["status"] == "queued"
+        deadline = time.time() + 30
+        while time.time() < deadline and not cw.messages(101, 78):
+            time.sleep(0.05)
+        assert cw.messages(101, 78), "the reply was never posted"
+        first.proc.send_signal(signal.SIGTERM)          # mid-post: Chatwoot has not answered yet
+        assert first.proc.wait(15) == 0
+    finally:
+        first.stop()
+    cw.delay_s = 0.0
+    second = Service(data, config, chatwoot_worker=True)
+    try:
+        time.sleep(8)                                    # longer than a dead worker's takeover (~6 s)
+        assert len(cw.messages(101, 78)) == 1
+    finally:
+        second.stop()

@@ -89,11 +89,16 @@ def cw():
     server.close()
 
 
-def test_kill_9_of_the_service_and_its_redis_loses_nothing_acknowledged(tmp_path, cw):
-    data = tmp_path / "data"
+def company_config(tmp_path: Path, cw) -> Path:
+    """The test companies, alpha's Chatwoot being the local stand-in."""
     config = tmp_path / "companies_config.yaml"
     config.write_text((FIXTURES / "companies_test.yaml").read_text().replace(
         "chatwoot: {account_id: 101}", f"chatwoot: {{account_id: 101, base_url: '{cw.url}'}}"))
+    return config
+
+
+def test_kill_9_of_the_service_and_its_redis_loses_nothing_acknowledged(tmp_path, cw):
+    data, config = tmp_path / "data", company_config(tmp_path, cw)
     admin = {"Authorization": f"Bearer {ADMIN}"}
     first = Service(data, config, chatwoot_worker=False)
     try:
@@ -165,10 +170,7 @@ def test_a_data_dir_from_before_the_append_only_file_keeps_its_data(tmp_path):
 def test_sigterm_while_a_reply_is_being_posted_delivers_it_once(tmp_path, cw):
     """A deploy stops the service (SIGTERM) while the worker is posting a reply to a slow Chatwoot: the
     worker finishes that job before the process exits, and the next process does not post it again."""
-    data = tmp_path / "data"
-    config = tmp_path / "companies_config.yaml"
-    config.write_text((FIXTURES / "companies_test.yaml").read_text().replace(
-        "chatwoot: {account_id: 101}", f"chatwoot: {{account_id: 101, base_url: '{cw.url}'}}"))
+    data, config = tmp_path / "data", company_config(tmp_path, cw)
     admin = {"Authorization": f"Bearer {ADMIN}"}
     first = Service(data, config, chatwoot_worker=True)
     try:

@@ -58,3 +58,32 @@ def test_a_query_is_answered_between_the_batches_of_a_large_ingestion(make_setti
     assert len(vector) == embedder.dimension
     assert log.count("query") == 1 and log.count(f"bulk:{embedder.BULK_BATCH}") == 12
     assert 0 < log.index("query") < len(log) - 1      # answered while the ingestion was still going
+
+
+def test_bulk_work_is_never_starved_by_a_stream_of_queries():
+    """At 200 customers a query is always waiting: bulk work still gets every (QUERY_BURST+1)-th turn."""
+    gate, order = FairGate(), []
+    stop = threading.Event()
+
+    def queries(name):
+        while not stop.is_set():
+            with gate.query():
+                order.append(name)
+                time.sleep(0.002)
+
+    askers = [threading.Thread(target=queries, args=(f"q{i}",)) for i in range(4)]
+    for t in askers:
+        t.start()
+    time.sleep(0.05)
+    bulk_done = []
+    for i in range(3):
+        with gate.bulk():
+            order.append(f"B{i}")
+            bulk_done.append(i)
+    stop.set()
+    for t in askers:
+        t.join(5)
+    assert bulk_done == [0, 1, 2]
+    for i in range(1, 3):                       # between two batches, at most QUERY_BURST queries
+        between = order[order.index(f"B{i - 1}") + 1:order.index(f"B{i}")]
+        assert len(between) <= FairGate.QUERY_BURST

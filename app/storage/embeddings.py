@@ -39,14 +39,17 @@ def offline_model_path() -> str:
 
 class FairGate:
     """Who runs the model next, one at a time (2 cores: torch already uses both). A waiting query (a chat
-    turn's or a search's) always goes before bulk work, and bulk work (every tenant's ingestion) takes turns
-    a batch each, first come first served: one company's 10 MB upload neither stalls another's chat turn
-    (it waits for at most the batch in hand) nor its upload (they alternate)."""
+    turn's or a search's) goes before bulk work, but at most QUERY_BURST in a row while bulk work waits, so
+    ingestion is slowed by a busy service, never starved. Bulk work (every tenant's ingestion) takes turns a
+    batch each, first come first served: one company's 10 MB upload neither stalls another's chat turn (it
+    waits for at most the batch in hand) nor its upload (they alternate)."""
+    QUERY_BURST = 4
 
     def __init__(self):
         self._cond = threading.Condition()
         self._busy = False
         self._queries = 0
+        self._since_bulk = 0             # queries let through ahead of waiting bulk work
         self._tickets = itertools.count()
         self._bulk: collections.deque[int] = collections.deque()
 
@@ -54,9 +57,10 @@ class FairGate:
     def query(self) -> Iterator[None]:
         with self._cond:
             self._queries += 1
-            while self._busy:
+            while self._busy or (self._bulk and self._since_bulk >= self.QUERY_BURST):
                 self._cond.wait()
             self._queries -= 1
+            self._since_bulk += 1
             self._busy = True
         try:
             yield
@@ -68,9 +72,11 @@ class FairGate:
         with self._cond:
             ticket = next(self._tickets)
             self._bulk.append(ticket)
-            while self._busy or self._queries or self._bulk[0] != ticket:
+            while (self._busy or self._bulk[0] != ticket
+                   or (self._queries and self._since_bulk < self.QUERY_BURST)):
                 self._cond.wait()
             self._bulk.popleft()
+            self._since_bulk = 0
             self._busy = True
         try:
             yield

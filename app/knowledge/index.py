@@ -231,10 +231,11 @@ class KnowledgeIndex:
         return points
 
     def upsert(self, points: Sequence[models.PointStruct], batch: int = 256) -> None:
-        def run(client):
-            for start in range(0, len(points), batch):
-                client.upsert(self.collection, points=list(points[start:start + batch]), wait=True)
-        self._call(run)
+        # One store call per batch: the embedded store serves one call at a time, so other tenants' searches
+        # get in between the batches of a large document instead of waiting for all of it.
+        for start in range(0, len(points), batch):
+            part = list(points[start:start + batch])
+            self._call(lambda client, part=part: client.upsert(self.collection, points=part, wait=True))
 
     def delete_document_points(self, document_id: str, chunks: int) -> None:
         """Every chunk of a document: by the ids we derive, and by payload for chunks that came in

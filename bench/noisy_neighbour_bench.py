@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -25,9 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from app.factory import create_app  # noqa: E402
 from app.knowledge.chunking import split_text  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from bench._shipped import pct, shipped_app  # noqa: E402
 
 ADMIN = "bench-admin-token-0123456789"
 QUESTIONS = ["¿Cuánto cuesta la limpieza facial?", "¿Qué horario tienen?", "¿Dónde están ubicados?",
@@ -36,11 +34,6 @@ PARAGRAPH = ("La clínica ofrece tratamientos de rejuvenecimiento facial con pro
              "Cada sesión incluye valoración previa, limpieza profunda, aplicación del activo y recomendaciones "
              "de cuidado en casa durante la semana siguiente. Los resultados dependen del tipo de piel, la edad "
              "y la constancia del paciente; por eso el especialista ajusta la frecuencia en cada control. ")
-
-
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -56,18 +49,10 @@ def main() -> None:
     print("command:", " ".join(sys.argv), "| cpus:", os.cpu_count())
     redis.Redis.from_url(args.redis_url).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "companies_config.yaml"
-        text = (ROOT / "companies_config.yaml").read_text(encoding="utf-8")
-        text = re.sub(r"requests_per_minute: \d+, requests_per_hour: \d+",
-                      "requests_per_minute: 100000, requests_per_hour: 1000000", text)
-        text = text.replace("storage_limit_mb: 200", "storage_limit_mb: 2000")
-        config.write_text(text, encoding="utf-8")
-        app = create_app(Settings(data_dir=Path(tmp), companies_config_file=config, tenants_dir=ROOT / "tenants",
-                                  redis_url=args.redis_url, qdrant_url=None, misybot_admin_token=ADMIN,
-                                  seed_tenant_documents=True, environment="test", openai_api_key=None,
-                                  openai_base_url=None, embeddings_model=None, chatwoot_worker=False,
-                                  meta_worker=False, booking_webhook_worker=False, audit_worker=False,
-                                  max_upload_mb=max(10.0, args.mb + 1), min_free_disk_mb=0, ingestion_worker=True))
+        app = shipped_app(Path(tmp), args.redis_url,
+                          lambda text: text.replace("storage_limit_mb: 200", "storage_limit_mb: 2000"),
+                          misybot_admin_token=ADMIN, audit_worker=False, max_upload_mb=max(10.0, args.mb + 1),
+                          min_free_disk_mb=0, ingestion_worker=True)
         platform = app.extensions["misybot"]
         admin = {"Authorization": f"Bearer {ADMIN}"}
         c = app.test_client()

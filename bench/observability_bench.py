@@ -26,16 +26,10 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from app.audit import tracing  # noqa: E402
-from app.factory import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from bench._shipped import pct, shipped_app  # noqa: E402
 
 ADMIN = "bench-admin-token-0123456789"
 QUESTION = "¿Cuánto cuesta la limpieza facial profunda?"
-
-
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def main() -> None:
@@ -46,16 +40,7 @@ def main() -> None:
     print("command:", " ".join(sys.argv), "| cpus:", os.cpu_count())
     redis.Redis.from_url(args.redis_url).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
-        # The shipped config with benova's request rate limits lifted: the bench sends hundreds of turns a minute.
-        config = Path(tmp) / "companies_config.yaml"
-        text = (ROOT / "companies_config.yaml").read_text(encoding="utf-8")
-        config.write_text(text.replace("requests_per_minute: 60, requests_per_hour: 1500",
-                                       "requests_per_minute: 100000, requests_per_hour: 1000000", 1), encoding="utf-8")
-        app = create_app(Settings(data_dir=Path(tmp), companies_config_file=config,
-                                  tenants_dir=ROOT / "tenants", redis_url=args.redis_url, qdrant_url=None,
-                                  misybot_admin_token=ADMIN, seed_tenant_documents=True, environment="test",
-                                  openai_api_key=None, openai_base_url=None, embeddings_model=None,
-                                  chatwoot_worker=False, meta_worker=False, booking_webhook_worker=False))
+        app = shipped_app(Path(tmp), args.redis_url, misybot_admin_token=ADMIN)
         platform = app.extensions["misybot"]
         c = app.test_client()
         key = c.post("/admin/companies/benova/api-keys", json={"permissions": ["chat"]},

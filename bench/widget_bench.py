@@ -31,17 +31,11 @@ import redis  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from app.factory import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from bench._shipped import pct, shipped_app  # noqa: E402
 
 QUESTION = "¿Cuánto cuesta la limpieza facial profunda?"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-
-
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def free_port() -> int:
@@ -61,15 +55,8 @@ def main() -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "companies_config.yaml"
-        text = (ROOT / "companies_config.yaml").read_text(encoding="utf-8")
-        config.write_text(text.replace("requests_per_minute: 60, requests_per_hour: 1500",
-                                       "requests_per_minute: 100000, requests_per_hour: 1000000", 1), encoding="utf-8")
-        app = create_app(Settings(data_dir=Path(tmp), companies_config_file=config, tenants_dir=ROOT / "tenants",
-                                  redis_url=args.redis_url, qdrant_url=None, seed_tenant_documents=True,
-                                  environment="development", port=port, openai_api_key=None, openai_base_url=None,
-                                  embeddings_model=None, chatwoot_worker=False, meta_worker=False,
-                                  booking_webhook_worker=False, auth_attempts_per_minute=10_000))
+        app = shipped_app(Path(tmp), args.redis_url, environment="development", port=port,
+                          auth_attempts_per_minute=10_000)
         server = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{port}/demo/benova"

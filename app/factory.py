@@ -67,11 +67,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     if settings.chatwoot_worker:
         # Slow work runs off the request path; with several processes each runs a worker in the same
         # consumer group, so every job is taken by exactly one of them.
-        worker = ChatwootWorker(platform, consumer=f"w{os.getpid()}")
+        worker = ChatwootWorker(platform, consumer=f"w{os.getpid()}", lanes=settings.chatwoot_worker_threads)
         worker.start()
         platform.background.append(worker)
     if settings.ingestion_worker:
-        ingestion = IngestionWorker(platform, consumer=f"w{os.getpid()}")
+        ingestion = IngestionWorker(platform, consumer=f"w{os.getpid()}",
+                                    lanes=settings.ingestion_worker_threads)
         ingestion.start()
         platform.background.append(ingestion)
     if settings.booking_webhook_worker:

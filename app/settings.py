@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     llm_breaker_reset_s: float = Field(30.0, gt=0)
     transcription_model: str | None = None          # e.g. whisper-1 on an OpenAI-compatible server
     chatwoot_worker: bool = True                    # run the webhook worker thread inside the app
+    # Job threads per process: one conversation's jobs stay in order on one of them, the others run alongside.
+    chatwoot_worker_threads: int = Field(4, ge=1, le=64)
     booking_webhook_worker: bool = True             # deliver companies' booking webhooks from a thread in the app
     metrics_token: SecretStr | None = None          # Bearer token for GET /metrics (the admin token works too)
     audit_worker: bool = True                       # write audit records from a thread in the app (tests drain by hand)
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     # ingestion worker; smaller ones are stored before the answer (201).
     ingest_async_bytes: int = Field(256 * 1024, ge=0)
     ingestion_worker: bool = True                   # run the ingestion worker thread inside the app
+    # Companies whose uploads are stored at the same time per process (one company's jobs run in turn); the
+    # embedding model alternates between them batch by batch.
+    ingestion_worker_threads: int = Field(2, ge=1, le=16)
     # Uploads are refused (507 storage_full) while less than this is free under DATA_DIR, so the embedded
     # Redis and Qdrant never meet a full disk halfway through a write. 0 turns the check off. Only
     # checked while a store is embedded (no REDIS_URL or no QDRANT_URL).

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 
@@ -16,10 +17,20 @@ class FakeChatwoot:
         self.fail_next = 0            # answer 500 to this many posts
         self.next_conversation = 900  # ids of conversations created through the API
         self.delay_s = 0.0            # answer each post this late (it is recorded on arrival)
+        self.in_flight = self.max_in_flight = 0     # posts being answered at once (a slow Chatwoot)
+        self._lock = threading.Lock()
         outer = self
 
         class Handler(JsonHandler):
-            def do_GET(self):          # attachments are served from Chatwoot's own host
+            def do_GET(self):
+                parts = self.path.strip("/").split("/")
+                if parts[4:5] == ["conversations"] and parts[6:] == ["messages"]:   # messages#index
+                    return self._send(200, {"meta": {}, "payload": [
+                        {"id": i + 1, "content": p["body"].get("content"), "private": p["body"].get("private", False),
+                         "message_type": {"incoming": 0, "outgoing": 1}.get(p["body"].get("message_type"), 1),
+                         "created_at": int(p["at"])}
+                        for i, p in enumerate(outer.posts) if p["path"] == self.path]})
+                # attachments are served from Chatwoot's own host
                 raw = b"OggS fake voice note"
                 self.send_response(200)
                 self.send_header("Content-Type", "audio/ogg")
@@ -32,9 +43,15 @@ class FakeChatwoot:
                 if outer.fail_next:
                     outer.fail_next -= 1
                     return self._send(500, {"error": "boom"})
-                outer.posts.append({"path": self.path, "body": body, "token": self.headers.get("api_access_token")})
+                outer.posts.append({"path": self.path, "body": body, "token": self.headers.get("api_access_token"),
+                                    "at": time.time()})
                 if outer.delay_s:                                 # a slow Chatwoot: the post is in flight
+                    with outer._lock:
+                        outer.in_flight += 1
+                        outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                     time.sleep(outer.delay_s)
+                    with outer._lock:
+                        outer.in_flight -= 1
                 parts = self.path.strip("/").split("/")          # api v1 accounts {a} …
                 if parts[4:] == ["contacts"]:                     # Chatwoot's contacts#create answer
                     contact_id = 500 + len(outer.posts)

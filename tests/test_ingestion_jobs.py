@@ -94,3 +94,26 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_document_is_stored_once(app
     assert client.get(r.get_json()["status_url"], headers=h).get_json()["status"] == "done"
     assert alive.run_once() == 0
     assert len(client.get("/documents", headers=h).get_json()["documents"]) == 1
+
+
+def test_one_companys_uploads_do_not_queue_another_companys_behind_them(app, client, issue_key):
+    """Companies' ingestion jobs run side by side (a lane per company); one company's jobs run in turn."""
+    import time
+    ha, hb = {"X-API-Key": issue_key("alpha")}, {"X-API-Key": issue_key("beta")}
+    alpha = [client.post("/documents", json={"content": big(f"alfa{i}")}, headers=ha).get_json()["status_url"]
+             for i in range(3)]
+    beta = client.post("/documents", json={"content": big("beta", 40)}, headers=hb).get_json()["status_url"]
+    worker = IngestionWorker(app.extensions["misybot"], consumer="w-lanes", lanes=2)
+    worker.start()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and client.get(beta, headers=hb).get_json()["status"] != "done":
+            time.sleep(0.05)
+        alpha_at_beta_done = [client.get(u, headers=ha).get_json()["status"] for u in alpha]
+        while time.time() < deadline and any(client.get(u, headers=ha).get_json()["status"] != "done" for u in alpha):
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert client.get(beta, headers=hb).get_json()["status"] == "done"
+    assert alpha_at_beta_done.count("done") < 3        # beta did not wait for all of alpha's uploads
+    assert [client.get(u, headers=ha).get_json()["status"] for u in alpha] == ["done"] * 3

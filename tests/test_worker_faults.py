@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from app.channels.chatwoot_client import ChatwootClient, ChatwootError
 from app.channels.chatwoot_webhook import GROUP, JOBS, RETRY
 from app.workers.chatwoot import ALIVE, ChatwootWorker
 from tests.chatwoot_fake import message_event
@@ -152,3 +153,68 @@ def test_replies_keep_their_order_while_chatwoot_fails(setup, cw, redis_client):
     send(c, "alpha", message_event(6501, conv=65, content="hola"))
     worker.run_once()
     assert len(cw.messages(101, 65)) == 1
+
+
+def test_conversations_run_side_by_side_each_in_order(setup, cw, redis_client):
+    """With several lanes, a slow Chatwoot post of one conversation does not hold up the others, and each
+    conversation's replies still arrive in the order its customer wrote."""
+    app, c, _ = setup
+    cw.delay_s = 0.3
+    questions = ["hola", "cuánto vale el botox?", "gracias"]
+    for i, q in enumerate(questions):
+        for conv in (71, 72, 73):
+            send(c, "alpha", message_event(7000 + conv * 10 + i, conv=conv, content=q))
+    worker = ChatwootWorker(app.extensions["misybot"], consumer="w-lanes", lanes=4)
+    worker.start()
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and sum(len(cw.messages(101, conv)) for conv in (71, 72, 73)) < 9:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert cw.max_in_flight >= 2                       # posts of different conversations overlapped
+    for conv in (71, 72, 73):
+        replies = [m["content"] for m in cw.messages(101, conv)]
+        assert len(replies) == 3, (conv, replies)
+        assert "850.000" not in replies[0] and "850.000" in replies[1]          # the greeting's reply came first
+    assert redis_client.xlen(JOBS) == 0 and not worker._inflight
+
+
+class _AcceptedThenLost(ChatwootClient):
+    """Chatwoot accepts the reply but the answer never reaches us (a timeout, a crash before our mark)."""
+    lost = 0
+
+    def post_message(self, account_id, conversation_id, content, private=False, message_type="outgoing"):
+        out = super().post_message(account_id, conversation_id, content, private, message_type)
+        if not private and _AcceptedThenLost.lost == 0:
+            _AcceptedThenLost.lost += 1
+            raise ChatwootError("Chatwoot unreachable: ReadTimeout")
+        return out
+
+
+def test_a_reply_chatwoot_took_before_the_answer_was_lost_is_not_posted_again(setup, cw, redis_client):
+    app, c, _ = setup
+    _AcceptedThenLost.lost = 0
+    worker = ChatwootWorker(app.extensions["misybot"], consumer="w-lost", client_factory=_AcceptedThenLost)
+    send(c, "alpha", message_event(7401, conv=74, content="cuánto vale el botox?"))
+    worker.run_once()
+    assert len(cw.messages(101, 74)) == 1 and redis_client.zcard(RETRY) == 1     # it went; we don't know
+    for raw in redis_client.zrange(RETRY, 0, -1):
+        redis_client.zadd(RETRY, {raw: 0})
+    worker.run_once()
+    assert len(cw.messages(101, 74)) == 1                                          # found there, not reposted
+    assert redis_client.zcard(RETRY) == 0
+    out = [k for k in redis_client.scan_iter("*cw:out:*7401")]
+    assert out and redis_client.hget(out[0], "status") == "sent"
+
+
+def test_a_post_chatwoot_refused_is_posted_on_the_retry(setup, cw, redis_client):
+    app, c, worker = setup
+    cw.fail_next = 1                                   # a 500: nothing was stored on Chatwoot's side
+    send(c, "alpha", message_event(7501, conv=75, content="cuánto vale el botox?"))
+    worker.run_once()
+    assert cw.messages(101, 75) == []
+    for raw in redis_client.zrange(RETRY, 0, -1):
+        redis_client.zadd(RETRY, {raw: 0})
+    worker.run_once()
+    assert len(cw.messages(101, 75)) == 1 and "850.000" in cw.messages(101, 75)[0]["content"]

@@ -1,4 +1,5 @@
-"""Chatwoot's application API, as the bot uses it: post a message (or a private note), toggle status; and
+"""Chatwoot's application API, as the bot uses it: post a message (or a private note), list a conversation's
+latest messages, toggle status; and
 for website-widget handoffs, create the visitor's contact and conversation in an API-channel inbox."""
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ class ChatwootClient:
                                     headers={"api_access_token": api_token})
 
     def _post(self, path: str, body: dict) -> dict:
+        return self._call("POST", path, body)
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         try:
-            resp = self._client.post(path, json=body)
+            resp = self._client.request(method, path, json=body)
         except httpx.HTTPError as exc:
             raise ChatwootError(f"Chatwoot unreachable: {type(exc).__name__}") from exc
         if resp.status_code >= 400:
@@ -35,6 +39,12 @@ class ChatwootClient:
         """message_type "incoming" (an API-channel inbox only) posts as the contact: the widget visitor."""
         return self._post(f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages",
                           {"content": content, "message_type": message_type, "private": private})
+
+    def recent_messages(self, account_id: int, conversation_id: int) -> list[dict]:
+        """The conversation's latest messages (Chatwoot answers the last page, about 20), oldest first."""
+        out = self._call("GET", f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages")
+        payload = out.get("payload") if isinstance(out, dict) else None
+        return [m for m in payload if isinstance(m, dict)] if isinstance(payload, list) else []
 
     def create_contact(self, account_id: int, inbox_id: int, *, name: str, identifier: str,
                        email: str | None = None, phone: str | None = None) -> tuple[int, str]:

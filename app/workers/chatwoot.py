@@ -47,6 +47,7 @@ AUDIO_REPLY = {"es": "Por ahora no puedo escuchar audios. ¿Me lo podrías escri
                "en": "I can't listen to voice messages yet. Could you type it for me, please?"}
 IMAGE_REPLY = {"es": "Recibí tu imagen. No puedo verla, pero si me cuentas en texto qué necesitas, te ayudo.",
                "en": "I got your image. I can't see it, but if you tell me in text what you need, I'll help."}
+POSTED_SKEW_S = 30.0       # clock difference tolerated between us and Chatwoot when finding an earlier post
 QUOTA_NOTE = ("🤖 Bot en pausa: la cuota mensual de mensajes de esta empresa está agotada. "
               "Una persona debe responder esta conversación.")
 
@@ -72,9 +73,9 @@ class ChatwootWorker(StreamWorker):
     MAX_ATTEMPTS = MAX_ATTEMPTS
     TRANSIENT = TRANSIENT
 
-    def __init__(self, platform, consumer: str = "w1", client_factory=ChatwootClient):
+    def __init__(self, platform, consumer: str = "w1", client_factory=ChatwootClient, lanes: int = 1):
         self.client_factory = client_factory
-        super().__init__(platform, consumer)
+        super().__init__(platform, consumer, lanes)
 
     def hold_key(self, fields: dict) -> str | None:
         return _hold_key(fields)
@@ -220,14 +221,36 @@ class ChatwootWorker(StreamWorker):
         return account, ev.conversation_id
 
     def _post(self, ctx: TenantContext, ev: ChatwootEvent, out_key: str, record: dict) -> None:
+        """generated -> (noted: the handoff's note is up) -> posting -> sent. Chatwoot's API takes no idempotency
+        key, so a job found in "posting" (a crash, a timeout or a 5xx after the post left) first looks for its
+        reply among the conversation's latest messages and posts only when it is not there."""
+        r = self.platform.redis
         client, (account, conversation) = self._client(ctx), self._where(ctx, ev)
-        if record.get("handoff"):
+        if record.get("handoff") and record.get("status") == "generated":
             reason = "emergencia médica detectada" if record["handoff"] == "emergency" else "el cliente pidió una persona"
             client.toggle_status(account, conversation, "open")
             client.post_message(account, conversation, f"🤖 Bot en pausa: {reason}. Último mensaje: "
                                 f"{customer_text(ev)[:300]}", private=True)
+            r.hset(out_key, "status", "noted")
+        if record.get("status") == "posting" and self._already_posted(client, account, conversation, record):
+            r.hset(out_key, "status", "sent")
+            return
+        started = time.time()
+        r.hset(out_key, mapping={"status": "posting", "posting_at": f"{started:.3f}"})
         client.post_message(account, conversation, record["reply"])
-        self.platform.redis.hset(out_key, "status", "sent")
+        r.hset(out_key, "status", "sent")
+
+    @staticmethod
+    def _already_posted(client: ChatwootClient, account: int, conversation: int, record: dict) -> bool:
+        """Is our reply in the conversation since the earlier attempt began? (outgoing, public, same text)"""
+        since = float(record.get("posting_at") or 0) - POSTED_SKEW_S
+        for m in client.recent_messages(account, conversation):
+            created = m.get("created_at")
+            outgoing = m.get("message_type") in (1, "outgoing")
+            if outgoing and not m.get("private") and m.get("content") == record["reply"] and \
+                    (not isinstance(created, (int, float)) or created >= since):
+                return True
+        return False
 
     @staticmethod
     def _from_chatwoot(url: str, base: str | None) -> bool:

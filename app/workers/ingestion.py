@@ -40,6 +40,9 @@ class IngestionWorker(StreamWorker):
     MAX_ATTEMPTS = 6
     TRANSIENT = (redis.exceptions.RedisError, OSError, EmbeddingError, VectorStoreUnavailable, IngestionBusy)
 
+    def lane_key(self, fields: dict) -> str | None:
+        return fields.get("company_id")          # one company's uploads in turn; companies side by side
+
     def process(self, company_id: str, payload: dict) -> None:
         config = self.platform.registry.get(company_id)
         if config is None:

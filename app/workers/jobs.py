@@ -9,14 +9,21 @@
   {HOLD}…, …:queue      optional ordering: while one job of a sequence waits for its retry, the sequence's
                         later jobs wait behind it (hold_key)
 
+Each process runs `lanes` job threads fed by one reader. A job goes to the lane its sequence hashes to
+(lane_key: the conversation for Chatwoot, the company for ingestion), so one sequence's jobs run one after
+the other, in stream order, while other sequences run alongside: a slow conversation or Chatwoot post does
+not hold up the others.
+
 A handled job leaves the stream at once (acknowledged and deleted): payloads may hold customers' words.
 """
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
+import zlib
 from collections import Counter
 
 import redis
@@ -27,6 +34,7 @@ Q = ":queue"                          # + on a hold key: the sequence's jobs wai
 HOLD_TTL_S = 3600                     # longer than all of a job's retries (MAX_ATTEMPTS with backoff)
 HEARTBEAT_S = 2.0
 ALIVE_TTL_S = 6
+LANE_DEPTH = 16                       # jobs waiting per lane before the reader stops reading (backpressure)
 
 
 class StreamWorker:
@@ -35,12 +43,16 @@ class StreamWorker:
     MAX_ATTEMPTS = 8
     TRANSIENT: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError)
 
-    def __init__(self, platform, consumer: str = "w1"):
+    def __init__(self, platform, consumer: str = "w1", lanes: int = 1):
         self.platform = platform
         self.consumer = consumer
+        self.lanes = max(1, lanes)
         self.failures: Counter[str] = Counter()      # unexpected errors by type, for /health and metrics
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._queues: list[queue.Queue] = []
+        self._inflight: set[str] = set()              # read and handed to a lane, not yet handled
+        self._inflight_lock = threading.Lock()
         self._next_takeover = 0.0
         self.ensure_group()
 
@@ -88,25 +100,32 @@ class StreamWorker:
 
     def start(self) -> None:
         self.platform.redis.set(self._alive_key(), 1, ex=ALIVE_TTL_S)
-        self._thread = threading.Thread(target=self._loop, name=f"{self.NAME}-worker", daemon=True)
-        self._thread.start()
+        self._queues = [queue.Queue(LANE_DEPTH) for _ in range(self.lanes)]
+        self._threads = [threading.Thread(target=self._loop, name=f"{self.NAME}-reader", daemon=True)]
+        self._threads += [threading.Thread(target=self._lane, args=(q,), name=f"{self.NAME}-lane-{i}", daemon=True)
+                          for i, q in enumerate(self._queues)]
+        for t in self._threads:
+            t.start()
         threading.Thread(target=self._beat, name=f"{self.NAME}-heartbeat", daemon=True).start()
 
     def stop(self) -> None:
-        """Graceful stop (SIGTERM): finish the job in hand if it ends soon, then say we are gone, so another
-        process takes over what is left at once."""
+        """Graceful stop (SIGTERM): each lane finishes the job in hand if it ends soon, then we say we are
+        gone, so another process takes over what is left (read but not started included) at once."""
         self._stop.set()
-        if self._thread:
-            self._thread.join(5)
+        deadline = time.monotonic() + 5
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
         try:
             self.platform.redis.delete(self._alive_key())
         except redis.exceptions.RedisError:
             pass
 
     def _loop(self) -> None:
+        """The reader: hands what it reads to the lanes."""
         while not self._stop.is_set():
             try:
-                self.run_once(block_ms=1000)
+                for entry_id, fields in self._read(block_ms=1000, count=LANE_DEPTH):
+                    self._dispatch(entry_id, fields)
             except redis.exceptions.RedisError as exc:
                 if self._stop.is_set():
                     return           # the stores closed at shutdown
@@ -144,32 +163,79 @@ class StreamWorker:
             move(keys=[self.RETRY, self.STREAM], args=[raw])
 
     def run_once(self, block_ms: int = 0, count: int = 32) -> int:
-        """Process what is queued (and anything a crashed worker left unacknowledged). Returns jobs done."""
+        """Process what is queued (and anything a crashed worker left unacknowledged) in this thread, one
+        job after the other. Returns jobs done. (start() runs the same jobs on the reader and lanes.)"""
+        done = 0
+        for entry_id, fields in self._read(block_ms, count):
+            self._handle(entry_id, fields)
+            done += 1
+        return done
+
+    def _read(self, block_ms: int, count: int) -> list[tuple[str, dict]]:
+        """The next jobs for this consumer, not already handed to a lane; empty deleted entries are acked."""
         r = self.platform.redis
         self._requeue_due()
         if time.monotonic() >= self._next_takeover:
             self._next_takeover = time.monotonic() + HEARTBEAT_S
             self.take_over_dead_consumers()
-        # Our own pending jobs first: those taken over from a dead consumer, and (a safety net) any left
-        # unacknowledged for CLAIM_IDLE_MS by a consumer that still looks alive.
-        own = r.xreadgroup(self.GROUP, self.consumer, {self.STREAM: "0"}, count=count)
-        _, claimed, *_ = r.xautoclaim(self.STREAM, self.GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
-                                      start_id="0-0", count=count)
-        if own and own[0][1]:
-            batch = own
-        elif claimed:
-            batch = [(self.STREAM, claimed)]
-        else:
-            batch = r.xreadgroup(self.GROUP, self.consumer, {self.STREAM: ">"}, count=count, block=block_ms or None)
-        done = 0
-        for _, entries in batch or []:
-            for entry_id, fields in entries:
-                if not fields:           # deleted while pending (a handled job's ack and delete raced a crash)
-                    r.xack(self.STREAM, self.GROUP, entry_id)
-                    continue
+        with self._inflight_lock:
+            busy = set(self._inflight)
+        # Our own pending jobs first: those taken over from a dead consumer, or read before a failure, and (a
+        # safety net) any left unacknowledged for CLAIM_IDLE_MS by a consumer that still looks alive.
+        own = r.xreadgroup(self.GROUP, self.consumer, {self.STREAM: "0"}, count=count + len(busy))
+        entries = [e for e in (own[0][1] if own else []) if e[0] not in busy]
+        if not entries:
+            _, claimed, *_ = r.xautoclaim(self.STREAM, self.GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
+                                          start_id="0-0", count=count)
+            entries = [e for e in claimed if e[0] not in busy]
+        if not entries:
+            new = r.xreadgroup(self.GROUP, self.consumer, {self.STREAM: ">"}, count=count, block=block_ms or None)
+            entries = new[0][1] if new else []
+        jobs = []
+        for entry_id, fields in entries:
+            if not fields:               # deleted while pending (a handled job's ack and delete raced a crash)
+                r.xack(self.STREAM, self.GROUP, entry_id)
+            else:
+                jobs.append((entry_id, fields))
+        return jobs
+
+    def lane_key(self, fields: dict) -> str | None:
+        """What a job's lane is chosen by: jobs with the same key run one after the other, in order."""
+        return self.hold_key(fields)
+
+    def _dispatch(self, entry_id: str, fields: dict) -> None:
+        key = self.lane_key(fields) or entry_id
+        lane = self._queues[zlib.crc32(key.encode()) % len(self._queues)]
+        with self._inflight_lock:
+            self._inflight.add(entry_id)
+        while not self._stop.is_set():
+            try:
+                lane.put((entry_id, fields), timeout=0.5)    # a full lane holds the reader back
+                return
+            except queue.Full:
+                continue
+        with self._inflight_lock:        # stopping: left pending for whoever takes over
+            self._inflight.discard(entry_id)
+
+    def _lane(self, jobs: queue.Queue) -> None:
+        while not self._stop.is_set():
+            try:
+                entry_id, fields = jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
                 self._handle(entry_id, fields)
-                done += 1
-        return done
+            except redis.exceptions.RedisError as exc:      # left pending: the reader offers it again
+                if self._stop.is_set():
+                    return
+                log.error("%s job cannot reach Redis: %s", self.NAME, type(exc).__name__)
+                self._stop.wait(2)
+            except Exception:            # a bug must not kill the lane: log it once, count it, go on
+                log.exception("%s lane error", self.NAME)
+                self.failures["lane"] += 1
+            finally:
+                with self._inflight_lock:
+                    self._inflight.discard(entry_id)
 
     def _handle(self, entry_id: str, fields: dict) -> None:
         r = self.platform.redis

@@ -38,7 +38,7 @@ from app.security.vault import Vault, VaultError
 from app.settings import Settings
 from app.storage.embeddings import Embedder, build_embedder
 from app.storage.qdrant_store import VectorStore, connect_qdrant
-from app.storage.redis_store import TenantKeyspace, connect_redis, embedded_socket
+from app.storage.redis_store import TenantKeyspace, connect_redis
 from app.tenancy.config import TenantConfig
 from app.tenancy.context import TenantContext
 from app.tenancy.platform_keys import TenantPlatformKeys
@@ -67,7 +67,7 @@ def master_key(settings: Settings) -> str:
 
 class Platform:
     def __init__(self, settings: Settings, registry: TenantRegistry, redis_client: redis.Redis,
-                 vectors: VectorStore, embedder: Embedder, vault: Vault, rate_limit_uri: str):
+                 vectors: VectorStore, embedder: Embedder, vault: Vault):
         self.settings = settings
         self.registry = registry
         self.redis = redis_client
@@ -77,7 +77,7 @@ class Platform:
         self.vault = vault
         self.secrets = TenantSecrets(redis_client, vault)
         self.tokens = TokenService(redis_client, vault, settings.token_issuer, settings.token_audience)
-        self.rate_limiter = RateLimiter(rate_limit_uri)
+        self.rate_limiter = RateLimiter(redis_client)
         self._cache_lock = threading.Lock()
         self._providers: dict = {}
         self._schedule_clients: dict = {}
@@ -96,10 +96,9 @@ class Platform:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         vault = Vault(master_key(settings))
         redis_client = connect_redis(settings.redis_url, settings.data_dir)
-        rate_limit_uri = settings.redis_url or f"redis+unix://{embedded_socket(settings.data_dir)}"
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         vectors = VectorStore(connect_qdrant(settings.qdrant_url, api_key, settings.data_dir))
-        return cls(settings, registry, redis_client, vectors, build_embedder(settings), vault, rate_limit_uri)
+        return cls(settings, registry, redis_client, vectors, build_embedder(settings), vault)
 
     # -- one configuration across processes ----------------------------------------------------------
     _CONFIG_VERSION = "misybot:config:version"

@@ -1,8 +1,14 @@
 """Per-tenant and per-credential rate limits, and the monthly message quota, counted in Redis.
 
-Uses the `limits` library (moving window, exact). Counting happens after authentication, keyed by
-the tenant the credential proved, so nobody can spend another tenant's allowance; the per-IP limit
-guards only the unauthenticated credential-exchange endpoints.
+Counting happens after authentication, keyed by the tenant the credential proved, so nobody can spend another
+tenant's allowance; the per-IP limit guards only the unauthenticated credential-exchange endpoints.
+
+Every window of a request (tenant per minute, tenant per hour, credential per minute) is checked and counted
+by one Lua script: one Redis round trip per request, and a refused request counts in none of them. Each
+window is a sliding-window counter (the count of the current fixed bucket plus the previous bucket's,
+weighted by how much of it still overlaps the window): O(1) memory per window whatever the limit, exact at a
+bucket's start and within a few percent in between. The keys of one request share the tenant's hash tag
+(`misybot:rl:{<company>}:…`), so the script runs on one Redis Cluster slot.
 """
 from __future__ import annotations
 
@@ -10,9 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from limits import RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+import redis
 
 
 @dataclass(frozen=True)
@@ -30,27 +34,67 @@ class Verdict:
         return h
 
 
+# KEYS: one hash per window {b: bucket number, c: its count, p: the previous bucket's count}.
+# ARGV: now, then (limit, seconds) per window. Returns allowed (1|0), then the weighted count per window
+# (as a string: Lua numbers come back truncated to integers).
+_SLIDING_WINDOWS = """
+local now = tonumber(ARGV[1])
+local allowed, counts, state = 1, {}, {}
+for i = 1, #KEYS do
+  local limit, span = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local bucket = math.floor(now / span)
+  local b, c, p = unpack(redis.call('hmget', KEYS[i], 'b', 'c', 'p'))
+  b, c, p = tonumber(b), tonumber(c) or 0, tonumber(p) or 0
+  if b ~= bucket then
+    if b == bucket - 1 then p = c else p = 0 end
+    c = 0
+  end
+  local count = p * (1 - (now - bucket * span) / span) + c
+  if count + 1 > limit then allowed = 0 end
+  state[i], counts[i] = {bucket, c, p, span}, count
+end
+local out = {allowed}
+for i = 1, #KEYS do
+  local bucket, c, p, span = unpack(state[i])
+  if allowed == 1 then
+    redis.call('hset', KEYS[i], 'b', bucket, 'c', c + 1, 'p', p)
+    redis.call('expire', KEYS[i], 2 * span)
+    counts[i] = counts[i] + 1
+  end
+  out[i + 1] = tostring(counts[i])
+end
+return out
+"""
+
+MINUTE, HOUR = 60, 3600
+
+
 class RateLimiter:
-    def __init__(self, storage_uri: str):
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, key_prefix="misybot:rl"))
+    def __init__(self, client: redis.Redis):
+        self._script = client.register_script(_SLIDING_WINDOWS)
 
-    def _hit(self, item, *identifiers: str) -> Verdict:
-        allowed = self._limiter.hit(item, *identifiers)
-        stats = self._limiter.get_window_stats(item, *identifiers)
-        return Verdict(allowed, item.amount, stats.remaining, stats.reset_time)
-
-    def check_tenant(self, company_id: str, credential_id: str, per_minute: int, per_hour: int) -> Verdict:
-        """All three windows are counted; the tightest one answers (and its headers are sent)."""
-        verdicts = [self._hit(RateLimitItemPerMinute(per_minute), "tenant", company_id),
-                    self._hit(RateLimitItemPerHour(per_hour), "tenant", company_id),
-                    self._hit(RateLimitItemPerMinute(per_minute), "credential", company_id, credential_id)]
-        blocked = [v for v in verdicts if not v.allowed]
-        if blocked:
-            return max(blocked, key=lambda v: v.reset_at)
+    def _hit(self, windows: list[tuple[str, int, int]]) -> Verdict:
+        """windows: (key, limit, seconds). The verdict of the tightest window (the blocking one when refused)."""
+        now = time.time()
+        args: list[float] = [now]
+        for _, limit, span in windows:
+            args += [limit, span]
+        allowed, *counts = self._script(keys=[k for k, _, _ in windows], args=args)
+        verdicts = [Verdict(bool(allowed), limit, int(limit - float(n)), (now // span + 1) * span)
+                    for (_, limit, span), n in zip(windows, counts, strict=True)]
+        if not allowed:
+            return max((v for v in verdicts if v.remaining < 1), key=lambda v: v.reset_at, default=verdicts[0])
         return min(verdicts, key=lambda v: v.remaining)
 
+    def check_tenant(self, company_id: str, credential_id: str, per_minute: int, per_hour: int) -> Verdict:
+        """All three windows are checked and counted together; the tightest one answers (and its headers are
+        sent)."""
+        tag = f"misybot:rl:{{{company_id}}}"
+        return self._hit([(f"{tag}:tenant:m", per_minute, MINUTE), (f"{tag}:tenant:h", per_hour, HOUR),
+                          (f"{tag}:credential:{credential_id}:m", per_minute, MINUTE)])
+
     def check_ip(self, ip: str, per_minute: int) -> Verdict:
-        return self._hit(RateLimitItemPerMinute(per_minute), "ip", ip)
+        return self._hit([(f"misybot:rl:ip:{ip}:m", per_minute, MINUTE)])
 
 
 def month_key() -> str:

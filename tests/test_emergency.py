@@ -65,6 +65,121 @@ ORDINARY = [
 ]
 
 
+# Issue 12, second round: 40 messages written for this test before the detector was tuned on them
+# (20 emergencies, 20 hard look-alikes; regions CO, CL, MX, AR, ES and English).
+NEW_EMERGENCIES = [
+    ("co_sister_grey_skin",
+     "parce a mi hermana le pusieron hialurónico en los labios y se le está poniendo la piel grisácea y fría"),
+    ("ar_father_collapsed", "mi viejo se desplomó en la sala de espera y no responde"),
+    ("es_bleeding_gauze", "desde la extracción del martes no me para de salir sangre, ya cambié las gasas como seis veces"),
+    ("swallow_masseter",
+     "me inyectaron toxina en el masetero hace 3 días y no puedo masticar ni tragar bien, se me va la comida"),
+    ("chest_sedation", "tengo el pecho apretadísimo y me cuesta jalar aire después de la sedación"),
+    ("mx_dizzy_tachycardia", "güey me siento bien mareado y con taquicardia desde que salí del suero vitaminado"),
+    ("en_mom_dusky_lip", "my mom got lip filler this morning and now her lip is turning dusky and feels cold"),
+    ("en_son_bleeding", "my son had his wisdom teeth out and he's been bleeding through gauze for three hours"),
+    ("en_fever_pus", "three days after the extraction my jaw is swollen, i have a fever of 39 and there's pus"),
+    ("en_throat_closing", "i feel like my throat is closing after the injection, please help"),
+    ("cl_girl_broken_tooth", "la niña se cayó y se le partió un diente de adelante, está sangrando harto"),
+    ("peel_blisters", "desde el peeling químico me salieron ampollas y me arde horrible"),
+    ("es_rash_throat", "tía, me ha salido un sarpullido por todo el cuerpo tras el suero y me pica la garganta"),
+    ("ar_vision_curtain", "boluda, desde el relleno de ojeras veo como una cortina negra del lado izquierdo"),
+    ("wife_face_droop", "mi esposa tiene la cara chueca desde el botox y no puede cerrar bien el ojo"),
+    ("numb_chin_zaps", "hace una semana me sacaron la muela y todavía tengo la barbilla dormida, ahora con corrientazos"),
+    ("swelling_to_eye", "la hinchazón del cachete en vez de bajar va subiendo hacia el ojo, es el tercer día del implante"),
+    ("implant_hot_discharge", "tengo escalofríos y la zona del implante está caliente y sale un líquido amarillo"),
+    ("sweat_tremble_meso", "estoy sudando frío y temblando, me acaban de aplicar la mesoterapia"),
+    ("en_vomit_racing", "i keep vomiting and my heart is racing since the iv drip, i feel faint"),
+]
+NEW_LOOK_ALIKES = [
+    ("warning_signs_question", "¿qué señales de alarma debo vigilar después del relleno de labios?"),
+    ("conditional_bruise", "si me sale un moretón después del botox, ¿qué me pongo?"),
+    ("fear_sedation", "me da pánico no poder respirar con la sedación, ¿es muy profunda?"),
+    ("negated_control", "no tengo fiebre ni pus, solo quería confirmar el control del viernes"),
+    ("resolved_dizzy", "ayer tuve un poco de mareo después del suero pero ya se me quitó, gracias"),
+    ("habit_mom_needles", "mi mamá se desmaya cuando ve agujas, ¿la pueden atender acostada?"),
+    ("figurative_bill", "casi me da un infarto con la factura jajaja"),
+    ("en_watch_for", "what should i watch for after a root canal? like fever or swelling?"),
+    ("en_conditional_lip", "if my lip gets really swollen after filler, should i call you?"),
+    ("en_mild_bruise_fading", "my husband had some mild bruising after botox, it's already fading"),
+    ("cl_question_bleed", "¿la extracción de cordales sangra mucho? me la hacen la otra semana"),
+    ("mild_gum", "tengo la encía un poquito sensible después de la limpieza, ¿es normal?"),
+    ("expected_numb_hour", "se me durmió el labio con la anestesia de hace una hora, ¿cuándo se me pasa?"),
+    ("cl_price", "wena, ¿cuánto sale el botox en la frente? ando con ganas"),
+    ("figurative_frozen", "me quedé helada con el precio del implante"),
+    ("past_gum_bleed", "la semana pasada me sangró un poco la encía, ya no, ¿me agendan limpieza?"),
+    ("en_blindness_question", "can filler cause blindness? i'm a bit worried before my appointment"),
+    ("urgent_reschedule", "urgente: necesito reprogramar mi sesión de láser de mañana"),
+    ("what_if_swelling", "¿qué pasa si me hincho mucho después de la bichectomía?"),
+    ("en_daughter_nervous", "my daughter is nervous about fainting during her wisdom tooth extraction, can she be sedated?"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in NEW_EMERGENCIES], ids=[i for i, _ in NEW_EMERGENCIES])
+def test_new_emergencies_are_handed_off(text):
+    assert route_message(text).agent == "emergency"
+
+
+@pytest.mark.parametrize("text", [t for _, t in NEW_LOOK_ALIKES], ids=[i for i, _ in NEW_LOOK_ALIKES])
+def test_new_look_alikes_are_not_handed_off(text):
+    assert route_message(text).agent != "emergency"
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # "no" negates its own phrase, over quantifiers, not a later clause
+    ("sin fiebre ni mucho dolor, todo bien tras el implante", False),
+    ("me duele la muela cuando como helado, nada muy fuerte", False),
+    ("no sé por qué veo borroso desde el relleno", True),
+    ("no tengo fiebre pero me cuesta respirar desde la sesión", True),
+], ids=["ni_reaches_over_quantifier", "nada_negates_severity", "no_does_not_reach_next_clause",
+        "negation_stays_in_its_clause"])
+def test_negation_is_scoped_to_its_phrase(text, is_emergency):
+    assert assess(text).is_emergency is is_emergency
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # a worry or question frames its own sentence only...
+    ("me asusta quedarme sin aire con la sedación del jueves", False),
+    ("tengo miedo, no puedo respirar bien y me pusieron botox", True),
+    ("tengo miedo de que sea una infección, me sale pus de la encía del implante", True),
+    # ...and any word of the present lifts it, even in another sentence
+    ("¿es normal ver borroso tras el relleno de nariz? me lo pusieron hace media hora", True),
+    ("is it normal that my lip is turning purple and cold after filler?", True),
+], ids=["worry_ahead", "bare_fear_frames_nothing", "fear_about_the_present", "now_in_next_sentence",
+        "progressive_means_now"])
+def test_worry_and_questions_frame_their_sentence(text, is_emergency):
+    assert assess(text).is_emergency is is_emergency
+
+
+def test_numbness_is_a_danger_sign_only_days_after_or_when_it_burns():
+    assert not assess("tengo el labio dormido por la anestesia de hace media hora, ¿es normal?").is_emergency
+    assert assess("desde el viernes que me sacaron la cordal tengo la barbilla dormida y con ardor").is_emergency
+
+
+def test_fever_needs_a_procedure_or_a_second_sign():
+    assert not assess("mi hijo tiene fiebre, ¿podemos mover su turno de ortodoncia?").is_emergency
+    assert assess("tengo fiebre desde que me pusieron el implante").is_emergency
+    assert assess("tengo fiebre y me sale pus de la herida").is_emergency
+
+
+def test_denied_signs_reassure_the_router():
+    text = "no me arde, no me sangra y no tengo fiebre. todo genial con el implante"
+    assert assess(text).reassuring
+    assert route_message(text).agent != "emergency"
+
+
+def test_announced_course_calms_expected_swelling_but_not_a_red_flag():
+    assert not assess("tengo la mejilla hinchada como me explicaron, segundo día de la cirugía").is_emergency
+    assert assess("tengo la mejilla hinchada como me explicaron, pero ahora me cuesta tragar").is_emergency
+
+
+def test_laughter_and_mild_cues_calm_expected_signs():
+    assert not assess("me siento fatal de la resaca jaja, ¿puedo ir hoy a la depilación?").is_emergency
+    assert not assess("la piel está roja como con una quemadura de sol tras el láser, algo tirante, ¿normal?").is_emergency
+    # a red flag still said to be going on outweighs the laugh
+    assert assess("jaja no sé qué me pasa pero sigo sin poder respirar bien desde el relleno").is_emergency
+
+
 @pytest.mark.parametrize("text", [t for _, t in EMERGENCIES], ids=[i for i, _ in EMERGENCIES])
 def test_emergencies_are_handed_off(text):
     route = route_message(text)

@@ -3,9 +3,10 @@ as regression floors, the public API contract, the placeholder mapping, and two 
 look-alikes that must stay untouched and one value of every entity type that must be masked.
 
 No Redis here; the engine loads once per session (app.privacy.pii.engine() is a process singleton).
-Floors are set slightly below what bench/pii_bench.py measured when these tests were written:
-  tuning set   every type P/R >= 0.967 (PERSON P 0.967, R 0.992; all others 1.000), leak 0.21 %, false alarms 2.11 %
-  held-out set typed recall 0.968, leak 2.14 %, false alarms 3.67 %; es leak 4/249, en leak 2/32
+Floors are set below what bench/pii_bench.py measured when these tests were last revised:
+  tuning set   (pii_messages.yaml) every type P/R 1.000, leak 0 %, false alarms 0 %
+  held-out set typed recall 0.982, leak 1.07 %, false alarms 1.83 %; en leak 0/32
+  blind 1      leak 0 %, false alarms 0 % (it was 4.04 % / 4.55 % when scored blind)
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.privacy.placeholder_syntax import ENTITY_TYPES
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_FILE = ROOT / "bench/data/pii_messages.yaml"
 HELDOUT_FILE = ROOT / "bench/data/pii_messages_heldout.yaml"
+BLIND1_FILE = ROOT / "bench/data/pii_blind1.yaml"       # scored once blind, a tuning set since
 
 
 # -- the engine and the labeled sets, computed once ----------------------------------------------------
@@ -52,6 +54,11 @@ def tuning() -> Scored:
 @pytest.fixture(scope="module")
 def heldout() -> Scored:
     return Scored(HELDOUT_FILE)
+
+
+@pytest.fixture(scope="module")
+def blind1() -> Scored:
+    return Scored(BLIND1_FILE)
 
 
 @pytest.fixture
@@ -96,9 +103,7 @@ def test_heldout_set_recall_leak_rate_and_false_alarms(heldout):
     pytest.param("tuning", "es", id="tuning-es"),
     pytest.param("tuning", "en", id="tuning-en"),
     pytest.param("heldout", "es", id="heldout-es"),
-    pytest.param("heldout", "en", id="heldout-en", marks=pytest.mark.xfail(
-        strict=True, reason="measured 1/32 = 3.1 % on the held-out English rows: the bare name 'Derek' "
-                            "after 'attn:' leaks")),
+    pytest.param("heldout", "en", id="heldout-en"),
 ], indirect=["scored"])
 def test_leak_rate_per_language(scored, language):
     assert language in scored.languages()
@@ -108,11 +113,12 @@ def test_leak_rate_per_language(scored, language):
     assert leaked / values < 0.03, [leak for leak in scored.report.leaks if lang_of[leak[2]] == language]
 
 
-def test_heldout_english_leaks_no_more_than_measured(heldout):
-    """Regression guard while the < 3 % target above is not met for held-out English."""
-    leaked, values = heldout.leak_rate("en")
-    assert leaked <= 1, [leak for leak in heldout.report.leaks if leak[2] in
-                         {r["text"] for r in heldout.rows if r["language"] == "en"}]
+def test_blind1_set_meets_the_targets(blind1):
+    """Blind set 1 was scored once blind and is a tuning set since: it must meet the targets of unseen text."""
+    rep = blind1.report
+    assert rep.values > 400 and rep.clean_messages > 60
+    assert rep.leak_rate <= 0.01, rep.leaks
+    assert rep.false_alarm_rate <= 0.03, rep.false_alarms
 
 
 # -- public API contract ------------------------------------------------------------------------------
@@ -131,7 +137,7 @@ def test_detect_pii_returns_plain_ordered_non_overlapping_spans(text, language):
         assert 0 <= s["start"] < s["end"] <= len(text)
         assert isinstance(s["score"], float) and 0 < s["score"] <= 1
     assert [s["start"] for s in spans] == sorted(s["start"] for s in spans)
-    for a, b in zip(spans, spans[1:]):
+    for a, b in zip(spans, spans[1:], strict=False):
         assert a["end"] <= b["start"], (a, b)
 
 

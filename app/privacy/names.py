@@ -1,17 +1,22 @@
 """PERSON: people's names as customers write them, often in lowercase ("me llamo camila restrepo").
 
-Two sources, both filtered:
+Sources, all filtered:
 - spaCy's NER (PER / PERSON), which is noisy in Spanish ("Hola", "Botox" come back as persons): a
   span is kept only when it has a capitalized token that is not a greeting, treatment, weekday or
   other known non-name, and, for a single word, when it is a known first name or follows a name cue;
-- name cues ("me llamo", "a nombre de", "my name is", "la doctora", "saludos,"): the words after them,
-  capitalized or not, up to the first word that cannot be part of a name.
+- name cues ("me llamo", "a nombre de", "my name is", "la doctora", "su mujer,", "Att:", "saludos,"):
+  the words after them, capitalized or not, up to the first word that cannot be part of a name;
+- known given names and pet forms ("Sofi", "Pipe") capitalized anywhere, or after an article ("la coni");
+- a closing line followed by a short capitalized last line: a signature ("Besos!!\nRo").
+Names of streets, stations, districts and products ("metro Manuel Montt", "el paquete Novia Radiante")
+are dropped by what stands before or after them.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from pathlib import Path
+from typing import Iterator
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -62,12 +67,17 @@ def _word_list(name: str) -> set[str]:
 # (app/privacy/data/*.txt, sources noted there).
 FIRST_NAMES |= _word_list("given_names.txt")
 SURNAMES = _word_list("surnames.txt")
+# Short and pet forms ("Sofi", "Pipe", "Mike"): names as friends and signatures write them. None of them is an
+# everyday word, so "la coni" or "el pipe" in lowercase is a person too.
+NICKNAMES = _word_list("nicknames.txt")
+KNOWN_NAMES = FIRST_NAMES | NICKNAMES
 
 # Capitalized words that are not names: greetings, courtesy, treatments, days, months, places we serve.
 NON_NAMES = set(fold(w) for w in """
 hola holaa holi buenas buenos dias tardes noches buen dia hi hello hey gracias graciass thanks thank
 saludos bendiciones ok okay vale dale porfa please que tal gente amigo amiga parce parcero wey guey
 che boludo po tio tia bro senor senora señor señora señorita doctor doctora dr dra sr sra srta don dona
+mr mrs ms mx miss prof lic ing
 botox hydrafacial morpheus8 morpheus peeling laser láser acido hialuronico acido hilos tensores
 relleno rellenos microblading microneedling dermapen radiofrecuencia hifu criolipolisis mesoterapia
 bioestimulador bioestimuladores sculptra radiesse profhilo plasma prp limpieza facial masaje masajes
@@ -86,16 +96,38 @@ cita citas promo promocion precio precios info informacion consulta valoracion t
 quiero necesito tengo estoy soy puedo tienen hay cuanto cuánto donde dónde cuando cuándo como cómo
 perfecto genial excelente listo super claro bueno buena muy mucho muchas mil
 covid iva ivaa cop mxn usd eur clp ars rut dni nie nif curp rfc cuit cuil cc iban email correo
+feliz navidad ano año nuevo prospero happy holidays merry christmas new year thanksgiving easter pascua
+hasta luego pronto bye chao chau adios adiós xoxo love team equipo familia family sent enviado iphone android
+colombia chile argentina espana españa peru ecuador venezuela uruguay paraguay bolivia brasil portugal francia
+italia alemania inglaterra canada usa eeuu panama cuba
 """.split())
 
 # A first name after these is a place or an institution: "Santa Mónica", "San Ignacio", "Colegio Andrés Bello".
 PLACE_WORDS = {"santa", "san", "santo", "sta", "sto", "hospital", "clinica", "fundacion", "colegio", "calle",
                "avenida", "av", "barrio", "parque", "plaza", "centro", "edificio", "universidad", "iglesia",
                "avda", "carrera", "cra", "diagonal", "transversal", "pasaje", "paseo", "colonia", "col",
-               "boulevard", "bulevar"}
+               "boulevard", "bulevar", "metro", "estacion", "esquina", "rua", "carrer", "avinguda"}
+# Words that make a capitalized run a place or an institution, not a person: "Beverly Hills", "Swiss Medical".
+ORG_WORDS = {"hills", "heights", "park", "beach", "springs", "valley", "center", "centre", "mall", "medical",
+             "clinic", "dental", "hospital", "university", "college", "county", "city", "village", "bay", "lake",
+             "institute", "group", "salud", "sa", "sas", "sl", "srl", "ltda", "inc", "llc", "cia", "corp"}
+# A name right after these is a street, a station or a district named after someone ("metro Manuel Montt",
+# "a la altura de Juan Bravo", "Av. Providencia con Antonio Varas", "vivo por Álvaro Obregón") or a
+# product ("el paquete Novia Radiante").
+NOT_A_PERSON_BEFORE = re.compile(
+    r"(?:\b(?:metro|estaci[oó]n|esquina(?:\s+con)?|altura\s+del?|cruce\s+(?:con|de)|intersecci[oó]n\s+con|"
+    r"alcald[ií]a|delegaci[oó]n|comuna\s+de|vivo\s+por|queda\s+por|(?:sucursal|sede)\s+(?:de|en)|en|"
+    r"paquete|plan|promo(?:ci[oó]n)?|combo|kit|package|programa|protocolo)|"     # "el paquete Novia Radiante"
+    r"\b(?:calle|av|avda|avenida|carrera|cra|paseo|pasaje|c/)\.?\s+[\w.áéíóúñÁÉÍÓÚÑ ]{2,30}?\s+(?:con|y|esquina))"
+    r"\s+(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*\s+){0,2}$",          # "el paquete Reina Elena": the run's first word
+    re.IGNORECASE)
 
-# Words that end a name (function words, frequent verbs); "de", "del", "la" may sit inside a surname.
-_NAME_LINKERS = {"de", "del", "la", "las", "los", "y"}
+# ... or after them: "the Jefferson location", "Wilshire office".
+NOT_A_PERSON_AFTER = re.compile(r"\s+(?:location|office|branch|store|clinic|campus|mall|station|street|avenue|"
+                                r"center|centre|site|spa|sucursal)\b", re.IGNORECASE)
+
+# Words that end a name (function words, frequent verbs); "de", "del", "la", "van" may sit inside a surname.
+_NAME_LINKERS = {"de", "del", "la", "las", "los", "y", "van", "von", "der", "den", "da", "di", "do", "dos", "das", "du"}
 _STOP = {fold(w) for w in STOPWORDS} | {fold(w) for w in """
 quiero queria quisiera necesito tengo tenia estoy soy puedo podria vivo voy fui estaba busco escribo
 llamo les le te me para por con sin que y e o u a al en el un una mi mis tu su sus es son era fue
@@ -105,22 +137,50 @@ i'd i'll i've it's that's don't can't won't we're you're they're
 """.split()}
 
 _WORD = r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ][A-Za-zÁÉÍÓÚÜÑáéíóúüñ'’-]*"
+_WORD_RE = re.compile(_WORD)
 # Cues after which the next words are a name even in lowercase.
 STRONG_CUES = re.compile(
     r"(?<![\w])(?:me\s+llamo|mi\s+nombre\s+es|mi\s+nombre:|nombre\s*:|nombre\s+completo\s*:?|a\s+nombre\s+de|"
     r"de\s+parte\s+de|my\s+name\s+is|my\s+name's|name\s*:|full\s+name\s*:?|under\s+the\s+name(?:\s+of)?|"
-    r"paciente\s*:|titular\s*:?|titular\s+de\s+la\s+tarjeta\s*:?|cardholder\s*:?)\s*", re.IGNORECASE)
+    r"paciente\s*:|titular\s*:?|titular\s+de\s+la\s+tarjeta\s*:?|cardholder\s*:?|"
+    r"(?:su|el)\s+nombre\s+es|(?:her|his|their)\s+name\s+is|nombre\s+del?\s+(?:paciente|titular)\s*:?|"
+    r"nombres?\s+y\s+apellidos?\s*:?|apellidos?\s*:|patient(?:'s)?\s+name\s*:?|patient\s*:|"
+    r"name\s+on\s+the\s+(?:card|account)\s*(?:is|:)?|(?:first|last)\s+name\s*:|surname\s*:)\s*", re.IGNORECASE)
 # Cues after which a *capitalized* word (or a known first name) is a name.
+_RELATIONS_ES = (r"hija|hijo|esposa|esposo|mam[aá]|pap[aá]|madre|padre|novia|novio|hermana|hermano|mujer|marido|"
+                 r"amiga|amigo|prima|primo|t[ií]a|t[ií]o|abuela|abuelo|sobrina|sobrino|pareja|jefa|jefe|vieja|viejo|"
+                 r"suegra|suegro|cuñada|cuñado|nieta|nieto|compañera|compañero|socia|socio|vecina|vecino|"
+                 r"colega|ahijada|ahijado|nuera|yerno|prometida|prometido|bebé|beba|bebe|nena|nene|peque")
+_RELATIONS_EN = (r"wife|husband|daughter|son|mom|mother|father|dad|sister|brother|friend|partner|girlfriend|"
+                 r"boyfriend|coworker|co-worker|colleague|boss|cousin|aunt|uncle|niece|nephew|grandma|grandmother|"
+                 r"grandpa|grandfather|fianc[eé]e?|roommate|neighbou?r|kid|baby|stepdaughter|stepson")
+# Cues after which a *capitalized* word (or a known first name) is a name. A cue that ends in punctuation
+# needs no space after it: "Att:Yuliana", "-Jordan".
 WEAK_CUES = re.compile(
-    r"(?<![\w])(?:soy|somos|habla|les\s+habla|le\s+habla|te\s+escribe|les\s+escribe|le\s+escribe|this\s+is|i\s+am|i'm|im|"
-    r"it's|paciente|cliente|mi\s+(?:hija|hijo|esposa|esposo|mam[aá]|pap[aá]|novia|novio|hermana|hermano|mujer|"
-    r"marido|amiga|amigo|prima|primo|t[ií]a|t[ií]o|abuela|abuelo|sobrina|sobrino|pareja|jefa|jefe|vieja|viejo|"
-    r"suegra|suegro|cuñada|cuñado|nieta|nieto|compañera|compañero|socia|socio)|"
-    r"my\s+(?:wife|husband|daughter|son|mom|mother|father|dad|sister|brother|friend|partner|girlfriend|boyfriend)|"
-    r"dr\.?|dra\.?|doctor|doctora|la\s+doc|el\s+doc|señora|señor|sra\.?|sr\.?|srta\.?|don|doña|mr\.?|mrs\.?|ms\.?|miss|"
-    r"lic\.?|licenciada|licenciado|ing\.?|con\s+(?:la|el)|para\s+(?:la|el)|"
-    r"saludos,?|atte\.?,?|atentamente,?|cordialmente,?|regards,?|thanks,?|gracias,?|besos,?|abrazo,?|firma:?|"
-    r"-|—|–)\s+", re.IGNORECASE)
+    r"(?<![\w])(?:"
+    # introductions and who served you, with an optional article: "soy la Sofi", "me atendió la Caro"
+    r"(?:soy|somos|habla|les\s+habla|le\s+habla|te\s+habla|te\s+escribe|les\s+escribe|le\s+escribe|"
+    r"me\s+atendi[oó]|me\s+atiende|(?:habl|convers|chate)(?:[eé]|[oó]|amos)\s+con|"
+    r"me\s+comuniqu[eé]\s+con)(?:\s+(?:el|la))?|(?:spoke|talked|chatted)\s+(?:to|with)|"
+    r"se\s+llama|se\s+llaman|me\s+dicen|me\s+llaman|me\s+conocen\s+como|call\s+me|goes\s+by|"
+    r"this\s+is|i\s+am|i'm|im|it's|its|paciente|cliente|"
+    # relatives and friends: "su mujer, Amparo", "la amiga de noelia", "my coworker nina"
+    r"(?:mi|su|tu|nuestr[oa]|la|el)\s+(?:" + _RELATIONS_ES + r")(?:\s*,|\s+de)?|"
+    r"(?:my|his|her|our)\s+(?:" + _RELATIONS_EN + r")\s*,?|"
+    r"(?:el|la)\s+(?:responsable|contacto|titular|encargad[oa])\s+(?:es|ser[aá])|"
+    # titles
+    r"dr\.?|dra\.?|doctor|doctora|la\s+doc|el\s+doc|señora|señor|sra\.?|sr\.?|srta\.?|don|doña|"
+    r"mr\.?|mrs\.?|ms\.?|miss|lic\.?|licenciada|licenciado|ing\.?|con\s+(?:la|el)|para\s+(?:la|el)|"
+    # closings and signatures
+    r"saludos?,?|att[en]?\.?[,:]?|atentamente,?|cordialmente,?|regards,?|thanks,?|gracias,?|besos,?|abrazos?,?|"
+    r"cheers,?|sincerely,?|warmly,?|best,|thank\s+you,?|xoxo,?|firma(?:do)?:?|"
+    r"-|—|–)(?:\s+|(?<=[-—–:,.])(?=[A-ZÁÉÍÓÚÑ]))", re.IGNORECASE)
+# A pet form after an article is a person even in lowercase: "el pipe", "la coni" (Chile, Argentina, Spain).
+ARTICLE_NICKNAME = re.compile(r"(?<![\w])(?:el|la)\s+([A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+)(?![\w])", re.IGNORECASE)
+# A message that ends with a closing and a name on its own line: "Besos!!\nRo", "Thanks!\n- Jordan Reyes".
+CLOSING = re.compile(r"\b(?:gracias|saludos?|besos|beso|abrazos?|bendiciones|cari[ñn]os|atte|atentamente|"
+                     r"cordialmente|thanks|thank\s+you|cheers|regards|best|sincerely|love|xoxo|bye|chao|chau)\b",
+                     re.IGNORECASE)
 
 
 def _surname_follows(text: str, pos: int, linker: str, strong: bool) -> bool:
@@ -137,17 +197,24 @@ def _surname_follows(text: str, pos: int, linker: str, strong: bool) -> bool:
     return w[0].isupper() or (strong and f in SURNAMES)
 
 
-def _name_tokens(text: str, pos: int, strong: bool) -> tuple[int, int] | None:
-    """The run of name words starting at `pos`, or None."""
+# What may follow a name word: not a digit, "@" or ".x" (that word is part of an ID, an e-mail or a URL).
+_GLUED = re.compile(r"[\d@_]|\.\w")
+
+
+def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True) -> tuple[int, int] | None:
+    """The run of name words starting at `pos`, or None. `lower_tail`: a known first name may carry
+    lowercase surnames ("soy ana torres"); only after a cue, where the writer is naming someone."""
     tokens = list(re.finditer(_WORD, text[pos:pos + 80]))
     words: list[re.Match] = []
     expected = 0
     for m in tokens:
         gap = text[pos + expected:pos + m.start()]
-        if words and not re.fullmatch(r"\s+", gap):
-            break                                  # punctuation ends a name
+        if words and not re.fullmatch(r"[ \t]+", gap):
+            break                                  # punctuation or a line break ends a name
         if not words and gap.strip():
             break
+        if _GLUED.match(text, pos + m.end()):
+            break                                  # "CRMA710301…", "abby.foster@…"
         w, f = m.group(), fold(m.group())
         capital = w[0].isupper()
         if f in _NAME_LINKERS and words:
@@ -156,12 +223,15 @@ def _name_tokens(text: str, pos: int, strong: bool) -> tuple[int, int] | None:
                 expected = m.end()
                 continue
             break
-        if f in _STOP or f in NON_NAMES:
+        if f in ORG_WORDS and not strong:
+            return None                            # "Beverly Hills office", "Torres Medical"
+        if f in _STOP or f in NON_NAMES or (not words and f in PLACE_WORDS):
             break
-        if not words and not strong and not (capital or f in FIRST_NAMES):
+        if not words and not strong and not (capital or f in KNOWN_NAMES):
             break
-        if words and not strong and not capital and fold(words[0].group()) not in FIRST_NAMES:
-            break                                  # "soy ana torres": a known first name carries its surname
+        if words and not strong and not capital and not (
+                lower_tail and fold(words[0].group()) in KNOWN_NAMES and (f in SURNAMES or f in KNOWN_NAMES)):
+            break                   # "soy ana torres": a known first name carries known names; not "kayla wants"
         words.append(m)
         expected = m.end()
         if sum(1 for w in words if fold(w.group()) not in _NAME_LINKERS) == 4:
@@ -182,6 +252,53 @@ def _signature_line(text: str, start: int, end: int) -> bool:
             and not re.search(r"\w", text[end:line_end]))
 
 
+def _cue_ends(cues: re.Pattern, text: str) -> Iterator[int]:
+    """Where each cue ends, overlapping ones included: in "para la prima de Rafael" both "para la" and
+    "la prima de" are cues, and only the second leads to the name."""
+    m = cues.search(text)
+    while m:
+        yield m.end()
+        m = cues.search(text, m.start() + 1)
+
+
+def ner_could_name_someone(text: str) -> bool:
+    """Whether spaCy's NER could return a PERSON that `PersonRecognizer` would keep: that takes a capitalized
+    known name, or two capitalized words that are not greetings or function words (see `_ner_span`). Most
+    chat messages have neither, and skipping the model for them is two thirds of their cost."""
+    candidates = 0
+    for m in _WORD_RE.finditer(text):
+        w = m.group()
+        if not w[0].isupper():
+            continue
+        f = fold(w)
+        if f in KNOWN_NAMES:
+            return True
+        if f not in NON_NAMES and f not in _STOP:
+            candidates += 1
+            if candidates == 2:
+                return True
+    return False
+
+
+def _closing_signature(text: str) -> tuple[int, int] | None:
+    """The last line of a message, when it is one to three capitalized words under a closing line
+    ("Mil gracias!\nFer", "Besos!!\nRo", "Cheers,\nAbigail Foster"): the writer signing."""
+    lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    if len(lines) < 2 or not CLOSING.search(lines[-2][1]):
+        return None
+    start, line = lines[-1]
+    m = re.fullmatch(r"\s*(?:[-—–]\s*)?(" + _WORD + r"(?:[ \t]+" + _WORD + r"){0,2})[\s.!]*", line)
+    if not m:
+        return None
+    words = m.group(1).split()
+    if any(not w[0].isupper() or fold(w) in _STOP or fold(w) in NON_NAMES or fold(w) in PLACE_WORDS
+           for w in words):
+        return None
+    if all(w.isupper() and len(w) > 1 for w in words) and not any(fold(w) in KNOWN_NAMES for w in words):
+        return None                                 # "PD", "OK": an acronym, not a name
+    return start + m.start(1), start + m.end(1)
+
+
 class PersonRecognizer(EntityRecognizer):
     def __init__(self, language: str):
         super().__init__(supported_entities=["PERSON"], supported_language=language,
@@ -198,32 +315,49 @@ class PersonRecognizer(EntityRecognizer):
             return []
         out = []
         for cues, strong, score in ((STRONG_CUES, True, 0.9), (WEAK_CUES, False, 0.75)):
-            for m in cues.finditer(text):
-                span = _name_tokens(text, m.end(), strong)
+            for cue_end in _cue_ends(cues, text):
+                span = _name_tokens(text, cue_end, strong)
                 while span:
                     out.append(self._result(*span, score))
                     # "somos Olga y Iván", "Ana, Luis y Marta": a list of names after one cue
                     more = re.match(r"\s*(?:,|\by\b|\be\b|\band\b)\s*", text[span[1]:])
                     span = _name_tokens(text, span[1] + more.end(), strong=False) if more else None
-        # A capitalized known first name, with the capitalized words after it ("Tomás Ruiz, 351…").
-        for m in re.finditer(r"(?<![\w])" + _WORD, text):
-            w = m.group()
-            before = fold(text[max(0, m.start() - 12):m.start()]).split()
-            if before and before[-1] in PLACE_WORDS:
-                continue                              # "Santa Cristina", "Hospital San Ignacio"
-            if w[0].isupper() and fold(w) in FIRST_NAMES and fold(w) not in NON_NAMES:
-                span = _name_tokens(text, m.start(), strong=False)
-                if span:
-                    single = span == (m.start(), m.end())
-                    sentence_start = not text[:m.start()].strip() or text[:m.start()].rstrip()[-1:] in ".!?¿¡:"
-                    if not (single and sentence_start) or _signature_line(text, *span):
-                        out.append(self._result(*span, 0.6 if single else 0.75))
+        for m in ARTICLE_NICKNAME.finditer(text):
+            if fold(m.group(1)) in NICKNAMES:
+                out.append(self._result(*m.span(1), 0.7))
+        out += self._known_names(text)
+        signature = _closing_signature(text)
+        if signature:
+            out.append(self._result(*signature, 0.7))
         for ent in getattr(nlp_artifacts, "entities", None) or []:
             if ent.label_ not in ("PER", "PERSON"):
                 continue
             span = self._ner_span(text, ent.start_char, ent.end_char)
             if span:
                 out.append(self._result(*span[:2], span[2]))
+        return [r for r in out if not NOT_A_PERSON_BEFORE.search(text[max(0, r.start - 50):r.start])
+                and not NOT_A_PERSON_AFTER.match(text, r.end)]
+
+    def _known_names(self, text: str) -> list[RecognizerResult]:
+        """A capitalized known first name or pet form, with the capitalized words after it ("Tomás Ruiz,
+        351…"). Alone at the start of a sentence it may be a word ("Rosa mosqueta", "Dolores de cabeza"):
+        then only when it stands apart, as a signature or before "(" or the end of the message."""
+        out = []
+        for m in re.finditer(r"(?<![\w])" + _WORD, text):
+            w = m.group()
+            before = fold(text[max(0, m.start() - 12):m.start()]).split()
+            if before and before[-1].rstrip(".") in PLACE_WORDS:
+                continue                              # "Santa Cristina", "Hospital San Ignacio"
+            if not (w[0].isupper() and fold(w) in KNOWN_NAMES and fold(w) not in NON_NAMES):
+                continue
+            span = _name_tokens(text, m.start(), strong=False, lower_tail=False)
+            if not span:
+                continue
+            single = span == (m.start(), m.end())
+            sentence_start = not text[:m.start()].strip() or text[:m.start()].rstrip()[-1:] in ".!?¿¡:"
+            apart = _signature_line(text, *span) or re.match(r"\s*(?:\(|[.!]*\s*$)", text[span[1]:])
+            if not (single and sentence_start) or apart:
+                out.append(self._result(*span, 0.6 if single else 0.75))
         return out
 
     @staticmethod
@@ -237,7 +371,7 @@ class PersonRecognizer(EntityRecognizer):
             words.pop(0)
         while words and (fold(words[-1].group()) in NON_NAMES or fold(words[-1].group()) in _STOP):
             words.pop()
-        if not words or len(words) > 5:
+        if not words or len(words) > 5 or any(fold(w.group()) in ORG_WORDS for w in words):
             return None
         if any(not w.group()[0].isupper() for w in words if fold(w.group()) not in _NAME_LINKERS):
             return None
@@ -246,7 +380,7 @@ class PersonRecognizer(EntityRecognizer):
             return None
         if len(words) == 1:
             f = fold(words[0].group())
-            if f not in FIRST_NAMES:
+            if f not in KNOWN_NAMES:
                 return None
             return s, e, 0.6
         return s, e, 0.7

@@ -7,7 +7,8 @@ A `Placeholders` object carries the mapping of one conversation, so `<PERSON_1>`
 on every turn, and `restore()` puts the values back into an LLM's answer before the customer sees it.
 
 The spaCy models run with only tokenizer + NER (parser, tagger and lemmatizer are disabled): our
-recognizers read their own context, and NER is all PERSON needs. That halves the cost of a message.
+recognizers read their own context, and NER is all PERSON needs. That halves the cost of a message; and a
+message with no word NER could turn into a kept name (names.ner_could_name_someone) skips the model.
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from typing import Callable
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+from spacy.tokens import Doc
 
 from app.privacy import names, recognizers
 from app.privacy.placeholder_syntax import LOOSE_PLACEHOLDER, PLACEHOLDER
@@ -74,15 +76,41 @@ class PiiEngine:
             registry.add_recognizer(names.PersonRecognizer(lang))
         self.analyzer = AnalyzerEngine(nlp_engine=nlp_engine, registry=registry,
                                        supported_languages=list(SPACY_MODELS))
+        # What recognizers see when the model is skipped: no entities (none of ours reads tokens or lemmas).
+        self._no_ner = {lang: NlpArtifacts(entities=[], tokens=Doc(nlp.vocab, words=[]), tokens_indices=[],
+                                           lemmas=[], nlp_engine=nlp_engine, language=lang)
+                        for lang, nlp in nlp_engine.nlp.items()}
         self._lock = threading.Lock()       # spaCy pipelines are not documented as thread-safe
 
     def detect(self, text: str, language: str) -> list[PiiSpan]:
         if not text or not text.strip():
             return []
         lang = language if language in SPACY_MODELS else "es"
+        # spaCy's NER only matters for PERSON, and only when the text has a word it could make a kept name of.
+        artifacts = None if names.ner_could_name_someone(text) else self._no_ner[lang]
         with self._lock:
-            results = self.analyzer.analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD)
-        return resolve_overlaps(text, [PiiSpan(r.start, r.end, r.entity_type, r.score) for r in results])
+            results = self.analyzer.analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD,
+                                            nlp_artifacts=artifacts)
+        spans = [PiiSpan(r.start, r.end, r.entity_type, r.score) for r in results]
+        return resolve_overlaps(text, drop_places_after_addresses(text, spans))
+
+
+# A name-like word right after an address is its district or city: "casa 5, Belén", "Apt 506, Washington, DC",
+# "3º B, Alcalá de Henares". A name after a strong cue ("a nombre de", score 0.9) is kept.
+_ADDRESS_TAIL = re.compile(r"[\s,]*")
+PLACE_SCORE_CEILING = 0.9
+
+
+def drop_places_after_addresses(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
+    ends = {s.end for s in spans if s.entity_type == "LOCATION"}
+    if not ends:
+        return spans
+
+    def after_address(s: PiiSpan) -> bool:
+        return any(e <= s.start and _ADDRESS_TAIL.fullmatch(text, e, s.start) for e in ends)
+
+    return [s for s in spans
+            if not (s.entity_type == "PERSON" and s.score < PLACE_SCORE_CEILING and after_address(s))]
 
 
 def resolve_overlaps(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:

@@ -27,7 +27,7 @@ CONTEXT_WINDOW = 40          # characters before a candidate that count as its c
 # Words before a number that say it is *not* personal: orders, invoices, tickets, tracking, codes.
 NOT_PERSONAL = re.compile(
     r"(pedido|orden|order|factura|invoice|ticket|gu[ií]a|tracking|env[ií]o|seguimiento|referencia|\bref\b|"
-    r"c[oó]digo|code|sku|folio|radicado|transacci[oó]n|comprobante|recibo|receipt|reserva|booking|"
+    r"c[oó]digo|code|sku|folio|radicado|nit|transacci[oó]n|comprobante|recibo|receipt|reserva|booking|"
     r"confirmaci[oó]n|cup[oó]n|promo|lote|serial|modelo|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
     r"[^.\n]{0,14}$", re.IGNORECASE)
 # A number that is an amount of money: "$850.000", "850.000 pesos", "1.299,00 €", "45 mil".
@@ -298,6 +298,8 @@ PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno"
 INTERNATIONAL = re.compile(r"(?<![\w+])\+\s?\d(?:[\s.()-]{0,2}\d){7,14}(?![\w])")
 LOCAL_AFTER_CUE = re.compile(r"(?<![\w.,/-])\(?\d{2,4}\)?(?:[\s.-]?\d){5,10}(?![\w]|[.,]\d)")
 IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+# Every phone we accept has at least 7 digits in one run; without such a run the (slow) matcher is skipped.
+PHONE_HINT = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6}")
 
 
 class PhoneRecognizer(EntityRecognizer):
@@ -312,7 +314,7 @@ class PhoneRecognizer(EntityRecognizer):
         pass
 
     def analyze(self, text, entities, nlp_artifacts=None):
-        if entities and "PHONE_NUMBER" not in entities:
+        if (entities and "PHONE_NUMBER" not in entities) or not PHONE_HINT.search(text):
             return []
         spans: dict[tuple[int, int], float] = {}
         for region in PHONE_REGIONS:
@@ -339,14 +341,14 @@ class PhoneRecognizer(EntityRecognizer):
 
 
 # -- addresses and dates of birth ----------------------------------------------------------------------
-_STREET_ES = (r"(?:calle|cll?|cl\.|carrera|cra|kra|kr|cr|avenida|av|avda|diagonal|dg|transversal|tv|trans|"
+_STREET_ES = (r"(?:calle|cll?|cl\.|r[uú]a|carrer|avinguda|passeig|praza|rambla|carrera|cra|kra|kr|cr|avenida|av|avda|diagonal|dg|transversal|tv|trans|"
               r"bv|bvd|bvar|pasaje|psje|calzada|calz|paseo|camino|plaza|pza|ronda|traves[ií]a|boulevard|bulevar|blvd|v[ií]a|"
               r"autopista|circunvalar|circular|callej[oó]n|prolongaci[oó]n|privada|cerrada|andador|"
               r"carretera|ctra|c/)")
 _SIDE = r"(?:izq(?:uierda|da)?|dcha|derecha|der|dch|centro|ctro|int|ext|bajo|ático|atico)\.?(?![\w])"
 _UNIT = (r"(?:\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:" + _SIDE + r"|[A-Za-z](?![\w]))?|\s*,?\s*" + _SIDE + r"|"
          r"\s*,?\s*(?:apto|apartamento|apt|ap|depto|dpto|dto|dep|departamento|piso|of|oficina|int|interior|local|"
-         r"casa|torre|bloque|bl|torre|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)\.?\s*[\w°º-]+"
+         r"casa|torre|bloque|block|bl|villa|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)\.?\s*[\w°º-]+"
          r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?)*"
          # the colonia / neighbourhood and the postal code that often follow: ", Col. Del Valle", ", 28014", "CP 03100"
          r"(?:\s*,?\s*(?:col\.|colonia|fracc\.|fraccionamiento)\s+(?:(?:del|de|la|las|los|el)\s+)*"
@@ -355,19 +357,28 @@ _UNIT = (r"(?:\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:" + _SIDE + r"|[A-Za-z](?![\w]))?|
 _NUMBER_PART = (r"(?:\s*(?:#|n[°º]|no\.?|nro\.?|num\.?|número|numero)?\s*\d+[A-Za-z]?(?:\s*(?:bis)?\s*[-#]\s*\d+[A-Za-z]?)?"
                 r"(?:\s*[-]\s*\d+)?|\s*s/n)")
 ADDRESS_ES = re.compile(
-    r"(?<![\w])" + _STREET_ES + r"\.?\s+(?:de\s+(?:la\s+|los\s+|las\s+)?)?"
+    r"(?<![\w])" + _STREET_ES + r"\.?\s+(?:(?:de|do|da|dos|das|d')\s*(?:la\s+|los\s+|las\s+)?)?"
     r"(?:\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.]*){0,3})"
     + _NUMBER_PART + r"(?:\s*[°º]\s*[A-Za-z]?)?" + _UNIT,
     re.IGNORECASE)
 ADDRESS_EN = re.compile(
-    r"(?<![\w])\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|"
-    r"Ln|Lane|Way|Terrace|Ter|Ct|Court|Pl|Place|Pkwy|Parkway|Hwy|Highway|Cir|Circle)\.?"
+    r"(?<![\w])\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|"
+    r"Ln|Lane|Way|Terrace|Ter|Ct|Court|Pl|Place|Pkwy|Parkway|Hwy|Highway|Cir|Circle)\.?(?:\s+(?:NE|NW|SE|SW))?"
     r"(?:\s*,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*\w+)?(?![\w])")
+
+
+# The same in lowercase ("i live at 45 elm st apt 2"): only after an address cue, as "one way", "2 dr" are words.
+ADDRESS_EN_LOWER = re.compile(
+    r"(?<![\w])\d{1,6}\s+(?:[nsew]\.?\s+)?(?:(?:[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:st|street|ave|avenue|rd|road|"
+    r"blvd|boulevard|dr|drive|ln|lane|way|terrace|ct|court|pl|place|pkwy|parkway|hwy|highway|cir|circle)\.?"
+    r"(?:\s*,?\s*(?:apt|apartment|suite|ste|unit|#)\.?\s*\w+)?(?![\w])", re.IGNORECASE)
 
 
 # "domicilio fiscal Gorriti 4620", "mandenlo a Los Leones 456, of. 302": no street word, but a cue.
 ADDRESS_AFTER_CUE = re.compile(
-    r"(?:direcci[oó]n(?:\s+es)?|domicilio(?:\s+fiscal)?(?:\s+es)?|vivo\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
+    r"(?:(?:nueva\s+)?direcci[oó]n(?:\s+(?:comercial|fiscal|particular|postal|nueva|actual|"
+    r"de\s+(?:env[ií]o|entrega|facturaci[oó]n|despacho|(?:la\s+)?casa|(?:la\s+)?oficina|(?:mi\s+)?trabajo)))?"
+    r"(?:\s+(?:es|a|ahora\s+es|queda\s+en))?|domicilio(?:\s+fiscal)?(?:\s+es)?|vivo\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
     r"entreg\w*\s+en|despach\w*\s+a|address(?:\s+is)?|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
     r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,3})"
     r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
@@ -389,8 +400,10 @@ class AddressRecognizer(RuleRecognizer):
 
 def address_recognizer(language: str) -> RuleRecognizer:
     ctx = _ctx(r"direcci[oó]n", r"vivo en", r"domicilio", r"address", r"live at", r"queda en", r"env[ií]en? a",
-               r"entrega en", r"ship to")
+               r"entrega en", r"(?:send|mail|ship|deliver)\w*(?:\s+\w+){0,3}\s+to", r"located at", r"staying at",
+               r"moved to")
     return AddressRecognizer("LOCATION", language, [Rule(ADDRESS_ES, 0.75, 0.9), Rule(ADDRESS_EN, 0.75, 0.9),
+                                                     Rule(ADDRESS_EN_LOWER, 0.3, 0.85, needs_context=True),
                                                      Rule(ADDRESS_AFTER_CUE, 0.8, group=1)], ctx,
                              numeric=False, validate=lambda v: bool(re.search(r"\d|s/n", v, re.IGNORECASE)))
 
@@ -418,11 +431,11 @@ DATE_PATTERN = re.compile(
     re.IGNORECASE)
 # A birthday with no year ("nací el 3 de marzo", "my birthday is March 4th") right after the cue.
 BIRTHDAY_PATTERN = re.compile(
-    r"(?:naci(?:do|da)?|nac[ií]|cumplea[ñn]os|cumple|born|birthday|dob|nacimiento)\b[^.\n\d]{0,20}?"
+    r"(?:naci(?:do|da)?|nac[ií]|cumplea[ñn]os|cumple|cumplo\s+a[ñn]os|born|birthday|b-?day|dob|nacimiento)\b[^.\n\d]{0,20}?"
     r"(?<![\w/])(" + _DAY + r"\s+(?:de\s+|of\s+)?" + _MONTHS + r"|" + _MONTHS + r"\s+(?:the\s+)?" + _DAY
     + r")(?![\w/]|\s+(?:de(?:l)?\s+|of\s+)?\d)", re.IGNORECASE)
 DOB_CONTEXT = _ctx(r"naci(?:do|da|mos|ste)?", r"nac[ií]", r"naci[oó]", r"nacieron", r"nacimiento", r"f\.?\s?nac\.?", r"fec\.?\s?nac\.?",
-                   r"fecha de nac\w*", r"cumplea[ñn]os", r"cumple", r"dob", r"d\.o\.b\.?", r"born", r"birth\w*",
+                   r"fecha de nac\w*", r"cumplea[ñn]os", r"cumple", r"cumplo a[ñn]os", r"b-?day", r"dob", r"d\.o\.b\.?", r"born", r"birth\w*",
                    r"date of birth", r"birthday", r"nac\.", r"soy\s+del", r"naci\w*")
 
 

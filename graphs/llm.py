@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
-from app.knowledge import lexical, rerank
+from app.knowledge import rerank
 from graphs.answer_guard import unsupported_figures
 
 log = logging.getLogger("misybot.llm")
@@ -118,10 +118,12 @@ PHRASES = {
     },
 }
 
-_PRICE_OR_NUMBER = re.compile(r"\d")
-_MIN_LINE_SCORE = 0.75     # e.g. one glossary term (0.5) on a line with a number (0.25)
+_MIN_LINE_SCORE = 0.75     # one of the question's topics, plainly (1.0) or in the business's words (0.8)
+_KEEP = 0.6                # room left in the answer takes only lines at least this fraction as good as the best
 # Long lines (a FAQ answer paragraph) are split into sentences, so the answer quotes the ones that matter.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[¿¡\"“(]?[A-ZÁÉÍÓÚÑ0-9])")
+# Not after an abbreviation: "Estamos en Av. Providencia", "con el Dr. López".
+_SENTENCE_END = re.compile(r"(?<!\bAv\.)(?<!\bAvda\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bSr\.)(?<!\bSra\.)(?<!\bNo\.)(?<!\bNº\.)"
+                           r"(?<!\bSto\.)(?<!\bSta\.)(?<!\bLic\.)(?<!\baprox\.)(?<=[.!?])\s+(?=[¿¡\"“(]?[A-ZÁÉÍÓÚÑ0-9])")
 _LONG_LINE = 140
 
 
@@ -155,10 +157,15 @@ def _units(passages: Sequence[Passage]) -> list[_Unit]:
 
 
 class RetrievalOnlyProvider:
-    """Quotes the retrieved sentences that answer the question. Selection is greedy over the question's
-    terms: the best-scoring unit first, then whichever unit adds terms not yet answered ("cuánto cuesta y
-    cuánto dura": the price line, then the duration line of the same service), preferring the section
-    already quoted; a FAQ is answered with its answer's first sentence, not only the matching one."""
+    """Quotes the retrieved sentences that answer the question, read the way the reranker reads chunks
+    (app/knowledge/rerank.py): as the question's concepts (its topics in the customer's or the business's
+    words) and the kind of fact it asks for (a price, a duration, opening hours, an address, a phone).
+    A line is worth the concepts it holds with its heading and document title; the kind of fact counts only
+    when the line itself shows it, so "¿cuánto cuesta el relleno de labios?" quotes the line with the
+    amount, not the one that only names the service. Selection is greedy: the best line first, then
+    whichever line adds a concept not yet answered ("cuánto cuesta y cuánto dura": the price line, then
+    the duration line of the same service), preferring the section already quoted; a FAQ is answered with
+    its answer's first sentence too. Room left goes to nearly-as-good lines only, to keep it short."""
     name = "retrieval"
 
     def __init__(self, max_lines: int = 4):
@@ -166,54 +173,9 @@ class RetrievalOnlyProvider:
 
     def answer(self, req: AnswerRequest) -> Answer:
         words = PHRASES.get(req.language, PHRASES["es"])
-        language = req.tenant_language
-        q_terms = set(lexical.analyze(req.search_query, language))
-        weights = rerank.query_terms(req.search_query, language)
-        units = _units(req.passages)
-        terms = [set(lexical.analyze(f"{u.heading} {u.text}", language)) & set(weights) for u in units]
-        scores = []
-        for u, ts in zip(units, terms, strict=True):
-            score = sum(weights[t] for t in ts)
-            if _PRICE_OR_NUMBER.search(u.text):
-                score += 0.25          # facts customers ask about are mostly numbers
-            if u.is_question and u.first:
-                score += 0.1           # a FAQ's direct answer
-            scores.append(score - 0.1 * u.rank)    # prefer what retrieval ranked first
-        ranked = sorted((i for i in range(len(units)) if scores[i] >= _MIN_LINE_SCORE), key=lambda i: -scores[i])
-        if not ranked or not q_terms:
+        chosen, units = self._select(req)
+        if not chosen:
             return Answer(words["unknown"].format(company=req.company_name), [], False, self.name)
-        chosen = [ranked[0]]
-        covered = set(terms[ranked[0]])
-        while len(chosen) < self.max_lines:
-            sections = {units[i].section for i in chosen}
-            best, best_key = None, 0.0
-            for i in ranked:
-                if i in chosen:
-                    continue
-                gain = sum(weights[t] for t in terms[i] - covered)
-                if gain <= 0:
-                    continue
-                key = gain + 0.5 * (units[i].section in sections) + 0.1 * scores[i]
-                if key > best_key:
-                    best, best_key = i, key
-            if best is None:
-                break
-            chosen.append(best)
-            covered |= terms[best]
-        # A FAQ quoted by a later sentence also gets its direct answer.
-        for i in list(chosen):
-            u = units[i]
-            if u.is_question and not u.first and len(chosen) < self.max_lines:
-                lead = next((j for j, v in enumerate(units) if v.section == u.section and v.first), None)
-                if lead is not None and lead not in chosen:
-                    chosen.append(lead)
-        # Room left: the next best units of the sections already quoted, then any strong unit.
-        sections = {units[i].section for i in chosen}
-        for i in sorted(ranked, key=lambda i: (units[i].section not in sections, -scores[i])):
-            if len(chosen) >= self.max_lines:
-                break
-            if i not in chosen:
-                chosen.append(i)
         chosen.sort(key=lambda i: (units[i].rank, units[i].order))       # document order reads naturally
         bullets: list[str] = []
         for i in chosen:
@@ -230,6 +192,60 @@ class RetrievalOnlyProvider:
         close = words["sales_close"] if req.agent == "sales" else words["support_close"]
         text = "\n".join([words["intro"].format(company=req.company_name), *bullets, "", close])
         return Answer(text, sources, True, self.name)
+
+    def _select(self, req: AnswerRequest) -> tuple[list[int], list[_Unit]]:
+        """Indices of the units to quote (empty: nothing answers), and the units."""
+        model = rerank.QueryModel(req.search_query, req.tenant_language)
+        units = _units(req.passages)
+        weights = [c.weight for c in model.concepts]
+        # The kind of fact must be in the line itself; the topic may be in its heading or title.
+        kinds = frozenset(a.term for a in model.types)
+        met = [model.met(model.terms(u.text) | (model.terms(f"{u.heading}\n{u.passage.title}") - kinds))
+               for u in units]
+        # A line must answer about something the question names, or be the business fact it asks for
+        # ("¿dónde están?": the address); a price alone, of whatever, answers nothing.
+        standalone = frozenset(a.term for a in model.types if a.about_business)
+        answers = [not c.own <= kinds or c.own <= standalone for c in model.concepts]
+        topical = [any(m and a for m, a in zip(ms, answers, strict=True)) for ms in met]
+        # A FAQ's direct answer first; what retrieval ranked first before what it ranked later.
+        scores = [sum(w * m for w, m in zip(weights, ms, strict=True)) + 0.1 * u.is_question * u.first - 0.1 * u.rank
+                  for u, ms in zip(units, met, strict=True)]
+        ranked = sorted((i for i in range(len(units)) if topical[i] and scores[i] >= _MIN_LINE_SCORE),
+                        key=lambda i: -scores[i])
+        if not ranked:
+            return [], units
+        chosen = [ranked[0]]
+        covered = list(met[ranked[0]])
+        while len(chosen) < self.max_lines:
+            sections = {units[i].section for i in chosen}
+            best, best_key = None, 0.0
+            for i in ranked:
+                gain = sum(w * max(0.0, m - c) for w, m, c in zip(weights, met[i], covered, strict=True))
+                if i in chosen or gain <= 0:
+                    continue
+                key = gain + 0.5 * (units[i].section in sections) + 0.1 * scores[i]
+                if key > best_key:
+                    best, best_key = i, key
+            if best is None:
+                break
+            chosen.append(best)
+            covered = [max(c, m) for c, m in zip(covered, met[best], strict=True)]
+        # A FAQ quoted by a later sentence also gets its direct answer.
+        for i in list(chosen):
+            u = units[i]
+            if u.is_question and not u.first and len(chosen) < self.max_lines:
+                lead = next((j for j, v in enumerate(units) if v.section == u.section and v.first), None)
+                if lead is not None and lead not in chosen:
+                    chosen.append(lead)
+        # Room left: nearly-as-good units, those of the sections already quoted a little before the others.
+        sections = {units[i].section for i in chosen}
+        floor = max(_MIN_LINE_SCORE, _KEEP * scores[ranked[0]])
+        for i in sorted(ranked, key=lambda i: -scores[i] - 0.3 * (units[i].section in sections)):
+            if len(chosen) >= self.max_lines:
+                break
+            if i not in chosen and scores[i] >= floor:
+                chosen.append(i)
+        return chosen, units
 
 
 # -- OpenAI-compatible ----------------------------------------------------------------------------

@@ -73,3 +73,33 @@ def test_end_to_end_multi_fact_and_faq_answers(client, key):
     assert "$210.000" in both and "50 minutos" in both
     faq = _say(client, key, "despues de la mesoterapia puedo ir al gimnasio?", "u-faq")
     assert "24 horas" in faq
+
+
+# -- the kind of fact asked for, business questions, abbreviations (new wording of our own) -----------
+PLACE = ("# Dónde estamos\n\n## Dirección\n\nEstamos en Av. Los Leones 450, piso 3, Providencia. "
+         "Hay ascensor desde el estacionamiento.\n\n## Horario\n\n- Lunes a viernes: 9:00 a 19:00.\n"
+         "- Sábados: 10:00 a 14:00.")
+EUROS = ("# Tarifas\n\n## Peeling médico\n\nRenueva la piel con ácidos suaves y mejora la textura.\n\n"
+         "- Tarifa: 95 € por sesión\n- Duración: 30 minutos")
+
+
+def test_price_question_quotes_the_amount_not_only_the_description():
+    text = _ask("oye y el peeling medico q precio tiene?", [Passage("e", "Tarifas", EUROS, 1.0)])
+    assert "95 €" in text
+
+
+def test_where_question_quotes_the_address_whole():
+    text = _ask("donde quedan ustedes?", [Passage("d", "Dónde estamos", PLACE, 1.0)])
+    assert "Av. Los Leones 450" in text          # not cut after "Av."
+
+
+def test_hours_question_quotes_the_hours_line():
+    text = _ask("los sabados hasta q hora atienden?", [Passage("d", "Dónde estamos", PLACE, 1.0)])
+    assert "10:00 a 14:00" in text
+
+
+def test_a_bare_price_question_without_topic_is_not_answered_with_any_price():
+    req = AnswerRequest(question="cuanto cuesta?", search_query="cuanto cuesta?",
+                        passages=[Passage("e", "Tarifas", EUROS, 1.0)], agent="sales", language="es",
+                        tenant_language="es", company_name="Clínica Alpha", agent_name="Ana", persona="cercano")
+    assert not RetrievalOnlyProvider().answer(req).grounded

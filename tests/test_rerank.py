@@ -78,3 +78,41 @@ def test_end_to_end_search_puts_the_matching_section_first(client, app, issue_ke
     assert "reprogramar" in top("puedo cambiar la fecha de la microdermoabrasion?")[0]["content"]
     results = top("mesoterapia capilar precio")
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
+
+# -- concepts and answer types (new customer wording, not from the bench sets) ------------------------
+CARE = Doc("Cuidados", "## Microdermoabrasión\n\n- No uses maquillaje durante 12 horas.\n- Evita exfoliantes por 3 días.")
+HOURS = Doc("Horarios", "## Horario\n\n- Lunes a viernes: 9:00 a 18:00.\n- Sábados: 9:00 a 13:00.")
+RULES = Doc("Políticas", "## Sábados\n\nLos sábados solo se atienden valoraciones, nunca procedimientos largos.")
+MASSAGE = Doc("Servicios", "## Masaje descontracturante\n\nPresión firme en espalda y cuello.\n\n"
+                           "- 60 minutos: $900\n- 90 minutos: $1,200")
+MASSAGE_CARE = Doc("Cuidados", "## Masaje descontracturante\n\nBebe agua y descansa una hora antes de entrenar.")
+
+
+def test_price_question_prefers_the_line_with_an_amount():
+    # Both sections name the service; only one shows a price.
+    assert rerank.rerank("oigan y la microdermo cuanto me cobran??", [CARE, PRICES], "es")[0] is PRICES
+
+
+def test_schedule_question_prefers_clock_times():
+    assert rerank.rerank("what time do you close on saturday?", [RULES, HOURS], "es")[0] is HOURS
+
+
+def test_a_spoken_duration_meets_the_written_one():
+    # "una hora" is "60 minutos" in a price list; a plain "hora" elsewhere is not the same thing.
+    ranked = rerank.rerank("cuanto sale el descontracturante de una hora", [MASSAGE_CARE, MASSAGE], "es")
+    assert ranked[0] is MASSAGE
+
+
+def test_answer_types_read_currency_and_ask_forms():
+    assert [a.name for a in rerank.answer_types("cuánto cuesta y cuánto dura?")] == ["money", "span"]
+    assert [a.name for a in rerank.answer_types("en qué calle quedan?")] == ["place"]
+    model = rerank.QueryModel("precio del peeling", "es")
+    assert "<money>" in model.terms("Tarifa: 90 € por sesión")
+    assert "<money>" in model.terms("Precio: $1,350 MXN")
+    assert "<money>" not in model.terms("Duración: 90 minutos")
+
+
+def test_a_word_with_many_synonyms_counts_once():
+    model = rerank.QueryModel("botox", "es")
+    assert len(model.concepts) == 1         # botox / bótox / toxina botulínica: one concept, not three terms

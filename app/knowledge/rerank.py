@@ -5,15 +5,22 @@ question or heading *is* about bótox's duration rather than by a price list tha
 The reranker reads each candidate's structure and scores, per section (a markdown heading or a FAQ
 question line with the lines under it):
 
-- heading match: the query's terms in the section heading (a service name, a FAQ question);
-- body match: the query's terms in the section's lines;
-- proximity: the most query terms that one line (with its heading) holds together;
-- title match: the query's terms in the document title ("Promociones", "Políticas").
+- heading match: the query's concepts in the section heading (a service name, a FAQ question);
+- body match: the query's concepts in the section's lines;
+- proximity: the most query concepts that one line (with its heading) holds together;
+- title match: the query's concepts in the document title ("Promociones", "Políticas").
 
-Terms are weighted like the lexical query (the customer's own words 1.0, glossary additions 0.5) and by
-their rarity in the candidate pool, so the service name ("bótox") counts more than "precio", which every
-price list has. The chunk's score is its best section's, plus its fused rank, so the reranker reorders
-the candidates without discarding what fusion found. Pure Python over ~20 chunks: a fraction of a
+The query is read as *concepts*, not words: each word the customer wrote, together with the business's
+words the glossary gives for it ("botox" = bótox / toxina botulínica, "root canal" = endodoncia), counts
+once, whichever of them a text uses, so a translated or slang word weighs as much as a plain one and a word
+with many synonyms no more. A question also asks for a *kind* of fact (an answer type): "¿cuánto
+cuesta…?" a currency amount, "¿cuánto dura…?" a span of minutes or days, "¿a qué hora…?" clock times,
+"¿hasta cuándo…?" a date, "¿dónde…?" a street, "¿tienen WhatsApp?" a phone number. That kind is a concept
+too, met by a line that shows such a fact, so the price line of the service beats its aftercare section.
+
+Concepts are weighted by their rarity in the candidate pool, so the service name ("bótox") counts more than
+a word every candidate has. The chunk's score is its best section's, plus its fused rank, so the reranker
+reorders the candidates without discarding what fusion found. Pure Python over ~20 chunks: about a
 millisecond per query.
 """
 from __future__ import annotations
@@ -30,8 +37,6 @@ RERANK_POOL = 20
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.+?)\s*$")
 # A FAQ question ("**3. ¿Cuánto dura…?**") heads the answer lines below it, like a heading.
 _QUESTION = re.compile(r"^\s*(?:\*\*|__)?\s*(?:\d+[.)]\s*)?(¿?[^\n]{3,200}\?)\s*(?:\*\*|__)?\s*$")
-# A bold label that opens a paragraph ("**Bótox:** …") names what the line is about.
-_BOLD_LEAD = re.compile(r"^\s*[-*•]?\s*\*\*([^*]{2,80}?)\*\*\s*:?")
 
 
 class Candidate(Protocol):
@@ -83,18 +88,87 @@ def sections(content: str) -> list[Section]:
     return out
 
 
+# -- what a question asks for ---------------------------------------------------------------------
+_MONTHS = "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+_SPAN_UNITS = r"(?:min|minutos?|minutes?|horas?|hours?|hrs?|h|dias?|days?|semanas?|weeks?|mes|meses|months?|anos?|years?)"
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    """A kind of fact: how a question asks for it (on the folded question) and how a document states it (on
+    the folded text), plus the business's words for it, which count when the text names it without the fact."""
+    name: str
+    asks: re.Pattern
+    shows: re.Pattern
+    words: str
+    about_business: bool = False    # "¿dónde están?", "¿a qué hora abren?": a whole question without a topic
+
+    @property
+    def term(self) -> str:
+        return f"<{self.name}>"      # not a word the analyser can produce, so it never collides with one
+
+
+def _rx(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+ANSWER_TYPES = (
+    AnswerType("money",
+               _rx(r"\b(cuanto (cuesta|cuestan|vale|valen|sale|salen|cobran|cobra|es|seria|me sale|me cobran|me cuesta"
+                   r"|esta|estan)|a como (esta|estan|sale|salen|es|son|la|el|los|las)|en cuanto (esta|sale|queda)"
+                   r"|precios?|valor|tarifas?|costos?|coste|how much|prices?|costs?|fees?|rates?)\b|\bcuanto\s*\?"),
+               _rx(r"[$€]\s?\d|\d\s?(€|(eur|euros|cop|mxn|clp|ars|usd|pesos|dolares)\b)"),
+               "precio valor costo tarifa"),
+    AnswerType("span",
+               _rx(r"\b(cuanto (dura|duran|demora|demoran|tarda|tardan|tiempo|me dura|le dura)|cuantos (dias|minutos|"
+                   r"meses|horas|semanas|anos)|how long|how many (days|minutes|hours|weeks|months|years)|duracion)\b"),
+               _rx(rf"\b\d+\s?{_SPAN_UNITS}\b|\b(una|un|dos|tres) {_SPAN_UNITS}\b"),
+               "duración tiempo"),
+    AnswerType("clock",
+               _rx(r"\b((a|hasta|desde|de) que hora|horarios?|abren|abris|cierran|cerrais|open|opens|opening|close"
+                   r"|closes|closing|what time|till|until what|latest|ultima (cita|hora|entrada)|sabados?|domingos?"
+                   r"|feriados?|festivos?|saturdays?|sundays?|weekends?)\b"),
+               _rx(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(a\. ?m|p\. ?m|am|pm|h)\b"),
+               "horario hora", about_business=True),
+    AnswerType("date",
+               _rx(r"\b(hasta cuando|desde cuando|hasta que (dia|fecha)|vigencia|vigente|vence|vencen|caduca|until when"
+                   r"|expire|expires|valid|ends?)\b"),
+               _rx(rf"\b\d{{1,2}} de ({_MONTHS})\b"),
+               "vigencia fecha"),
+    AnswerType("place",
+               _rx(r"\b(donde|direccion|ubicad[oa]s?|ubicacion|calle|address|where|street|located|location)\b"),
+               _rx(r"\b(calle|carrera|avenida|av|calzada|paseo|plaza|piso|local|torre)\b.{0,30}\d|#\s?\d"),
+               "dirección ubicación", about_business=True),
+    AnswerType("contact",
+               _rx(r"\b(telefono|whatsapp|whats|wsp|numero|celular|llamar|llamo|correo|email|e-mail|mail|phone"
+                   r"|number|call|contact)\b"),
+               _rx(r"\+\d{2}|\(\d{2,4}\)\s?\d|\S@\S"),
+               "contacto teléfono", about_business=True),
+)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the question names: any of `alt` expresses it; all of `own` (the customer's own words, or
+    the answer type's marker) expresses it fully."""
+    own: frozenset[str]
+    alt: frozenset[str]
+    weight: float
+
+
 @dataclass(frozen=True)
 class Weights:
-    """Tuned on bench/data/retrieval_questions.yaml (a coarse grid; neighbours score within 0.01-0.02).
-    An extra weight for FAQ-question headings and pool-rarity (IDF) weighting of terms measured no
-    gain there, so both are off; a FAQ question still counts as its section's heading."""
+    """Tuned on bench/data/retrieval_questions.yaml and retrieval_blind1.yaml (a coarse grid; neighbours
+    score within 0.01-0.02)."""
     fused: float = 0.5         # the candidate's fused rank, as 1 / (rank + FUSED_K)
-    heading: float = 0.5       # query terms in the section heading, scaled by how much of it they are
-    question: float = 0.0      # extra for a FAQ question heading
-    body: float = 0.3          # query terms anywhere in the section (or its heading)
-    line: float = 1.2          # proximity: the most query terms one line holds with its heading and title
-    title: float = 0.3         # query terms in the document title
-    idf: float = 0.0           # exponent of the pool rarity of a term (0: plain query weights)
+    heading: float = 0.5       # query concepts in the section heading, scaled by how much of it they are
+    body: float = 0.3          # query concepts anywhere in the section (or its heading)
+    line: float = 1.2          # proximity: the most query concepts one line holds with its heading and title
+    title: float = 0.3         # query concepts in the document title
+    idf: float = 0.0           # exponent of the pool rarity of a concept (0: plain concept weights)
+    alt: float = 0.8           # a concept met by the business's word rather than the customer's
+    intent: float = 0.5        # a concept the customer only asked with question words ("cuesta" -> precio)
+    answer: float = 1.0        # the answer type the question asks for
 
 
 FUSED_K = 2.0
@@ -116,20 +190,58 @@ def query_terms(query: str, language: str) -> dict[str, float]:
     return terms
 
 
-def _content_terms(query: str, language: str) -> dict[str, float]:
-    own = set(lexical.analyze(query, language))
-    return {t: w for t, w in query_terms(query, language).items() if not (t in _QUESTION_WORDS and t in own)}
+def answer_types(query: str) -> list[AnswerType]:
+    """The kinds of fact the question asks for ("cuánto cuesta y cuánto dura": money and span)."""
+    folded = lexical.fold(query)
+    return [a for a in ANSWER_TYPES if a.asks.search(folded)]
+
+
+def concepts(query: str, language: str, weights: Weights = DEFAULT_WEIGHTS) -> list[Concept]:
+    """The query as concepts: each glossary entry it holds (its words with the business's words), each
+    other content word, and each answer type it asks for."""
+    out: list[Concept] = []
+    claimed: set[str] = set()
+    types = answer_types(query)
+    for source, expansion, is_phrase in glossary.matches(lexical.fold(query)):
+        words = frozenset(lexical.analyze(source, language))
+        if not is_phrase and words <= claimed:
+            continue                      # "hora" inside "una hora": the phrase already says it
+        claimed |= words
+        alt = frozenset(lexical.analyze(expansion, language))
+        if words <= _QUESTION_WORDS:      # "cuesta" -> precio: the question's shape, not its topic
+            if not types and all(c.alt != alt for c in out):     # an answer type says it better
+                out.append(Concept(frozenset(), alt, weights.intent))
+            continue
+        # A phrase is met fully only as a whole ("una hora", not any "hora"); a word by itself.
+        own = frozenset({_phrase_term(source)}) if is_phrase else words
+        out.append(Concept(own, alt | own, 1.0))
+    for t in dict.fromkeys(lexical.analyze(query, language)):
+        if t not in claimed and t not in _QUESTION_WORDS:
+            out.append(Concept(frozenset({t}), frozenset({t}), 1.0))
+    for a in types:
+        out.append(Concept(frozenset({a.term}), frozenset(lexical.analyze(a.words, language)) | {a.term},
+                           weights.answer))
+    return out
+
+
+def _phrase_term(folded_phrase: str) -> str:
+    return f"<{folded_phrase}>"
 
 
 _PREFIX = 5     # "blanqueo" (blanque) and "blanqueamiento" (blanqueamient) are the same topic
 
 
 class _Analyzer:
-    """Analysed terms of a text, plus the query terms they match by a shared stem prefix."""
+    """Analysed terms of a text, plus the query terms they match by a shared stem prefix, plus the marker
+    of each asked answer type the text shows."""
 
-    def __init__(self, language: str, query: Iterable[str]):
+    def __init__(self, language: str, query: Iterable[str], types: Sequence[AnswerType]):
         self.language = language
-        self._query = [t for t in query if len(t) >= _PREFIX and not t.isdigit()]
+        query = list(query)
+        self._query = [t for t in query if len(t) >= _PREFIX and not t.isdigit() and not t.startswith("<")]
+        self._phrases = [(t, re.compile(rf"\b{re.escape(t[1:-1])}\b")) for t in query
+                         if t.startswith("<") and t[1:-1] not in {a.name for a in types}]
+        self._types = types
         self._cache: dict[str, frozenset[str]] = {}
 
     def __call__(self, text: str) -> frozenset[str]:
@@ -138,54 +250,70 @@ class _Analyzer:
             terms = set(lexical.analyze(text, self.language))
             terms |= {q for q in self._query if q not in terms and any(
                 len(d) >= _PREFIX and (d.startswith(q) or q.startswith(d)) for d in terms)}
+            if self._types or self._phrases:
+                folded = lexical.fold(text)
+                terms |= {a.term for a in self._types if a.shows.search(folded)}
+                terms |= {t for t, rx in self._phrases if rx.search(folded)}
             got = self._cache[text] = frozenset(terms)
         return got
 
 
-def _coverage(terms: frozenset[str], weights: dict[str, float]) -> float:
-    return sum(w for t, w in weights.items() if t in terms)
+class QueryModel:
+    """A query read as concepts, with the analyser that reads texts against it (shared by the reranker and
+    the retrieval-only answer, which picks lines the same way the reranker picks chunks)."""
+
+    def __init__(self, query: str, language: str, weights: Weights = DEFAULT_WEIGHTS):
+        self.concepts = concepts(query, language, weights)
+        self.vocabulary = frozenset(t for c in self.concepts for t in c.alt)
+        self.types = answer_types(query)
+        self.terms = _Analyzer(language, self.vocabulary, self.types)
+        self.alt = weights.alt
+
+    def met(self, terms: frozenset[str]) -> list[float]:
+        """How well the terms express each concept: 1 (the customer's word or the asked kind of fact), alt (the
+        business's word for it) or 0."""
+        return [1.0 if c.own and c.own <= terms else self.alt if not c.alt.isdisjoint(terms) else 0.0
+                for c in self.concepts]
 
 
 def score_candidates(query: str, candidates: Sequence[Candidate], language: str,
                      weights: Weights = DEFAULT_WEIGHTS) -> list[float]:
     """One score per candidate, in the given (fused) order; higher is better."""
-    q = _content_terms(query, language)
-    if not q or not candidates:
+    model = QueryModel(query, language, weights)
+    if not model.concepts or not candidates:
         return [weights.fused / (i + FUSED_K) for i in range(len(candidates))]
-    analyze = _Analyzer(language, q)
-    parsed = [(analyze(c.title), [(analyze(s.heading), s.is_question, [analyze(line) for line in s.lines])
+    analyze, vocabulary = model.terms, model.vocabulary
+    parsed = [(analyze(c.title), [(analyze(s.heading), [analyze(line) for line in s.lines])
                                   for s in sections(c.content)]) for c in candidates]
-    # Rarity in the pool: a term every candidate has tells them apart less than a service name does.
+    # Rarity in the pool: a concept every candidate has tells them apart less than a service name does.
     n = len(candidates)
-    df = {t: 0 for t in q}
+    df = [0] * len(model.concepts)
     for title_terms, secs in parsed:
-        present = set(title_terms)
-        for h, _, lines in secs:
-            present |= h
-            for line in lines:
-                present |= line
-        for t in q:
-            df[t] += t in present
-    # Terms no candidate has cannot tell them apart either; they are left out of the total.
-    w = {t: qw * math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) ** weights.idf for t, qw in q.items() if df[t]}
-    total = sum(w.values()) or 1.0
-    w = {t: v / total for t, v in w.items()}
+        present = frozenset(title_terms).union(*(h.union(*lines) for h, lines in secs))
+        for i, c in enumerate(model.concepts):
+            df[i] += not c.alt.isdisjoint(present)
+    # Concepts no candidate has cannot tell them apart either; they get no weight and leave the total.
+    w = [c.weight * math.log(1 + (n - d + 0.5) / (d + 0.5)) ** weights.idf if d else 0.0
+         for c, d in zip(model.concepts, df, strict=True)]
+    total = sum(w) or 1.0
+    w = [v / total for v in w]
+
+    def coverage(terms: frozenset[str]) -> float:
+        return sum(v * m for v, m in zip(w, model.met(terms), strict=True))
 
     scores = []
     for rank, (title_terms, secs) in enumerate(parsed):
         best = 0.0
-        for h, is_q, lines in secs:
+        for h, lines in secs:
             body = frozenset().union(*lines) if lines else frozenset()
-            head = _coverage(h, w)
+            head = coverage(h)
             if h:      # a heading that is all about the query ("Masaje relajante") beats one that mentions it
-                head *= 0.5 + 0.5 * len(h & q.keys()) / len(h)
-            s = weights.heading * head + weights.body * _coverage(body | h, w)
-            if is_q:
-                s += weights.question * head
+                head *= 0.5 + 0.5 * len(h & vocabulary) / len(h)
+            s = weights.heading * head + weights.body * coverage(body | h)
             if lines:
-                s += weights.line * max(_coverage(line | h | title_terms, w) for line in lines)
+                s += weights.line * max(coverage(line | h | title_terms) for line in lines)
             best = max(best, s)
-        scores.append(weights.fused / (rank + FUSED_K) + best + weights.title * _coverage(title_terms, w))
+        scores.append(weights.fused / (rank + FUSED_K) + best + weights.title * coverage(title_terms))
     return scores
 
 

@@ -106,8 +106,13 @@ class Platform:
     def reload_config(self):
         """Reload companies_config.yaml here and tell every other process (they check on each request)."""
         snapshot = self.registry.reload()
-        self.redis.set(self._CONFIG_VERSION, snapshot.version)
+        self.publish_config(snapshot)
         return snapshot
+
+    def publish_config(self, snapshot) -> None:
+        """Serve a snapshot of the file's current text here, and tell every other process to reload."""
+        self.registry.install(snapshot)
+        self.redis.set(self._CONFIG_VERSION, snapshot.version)
 
     def sync_config(self) -> None:
         """If another process published a newer config version, load it (at most once a second)."""

@@ -104,3 +104,43 @@ def test_a_reload_in_one_process_reaches_the_others(make_settings, redis_client,
     finally:
         first.extensions["misybot"].close()
         second.extensions["misybot"].close()
+
+
+def _block(cid: str, prefix: str, account: int | None = None) -> dict:
+    block = {"company_id": cid, "company_name": f"Empresa {cid}", "redis_prefix": prefix,
+             "vectorstore_index": f"{cid}_documents", "industry": "spa", "services": "Masajes",
+             "sales_agent_name": "Asesora"}
+    if account is not None:
+        block["chatwoot"] = {"account_id": account}
+    return block
+
+
+def test_a_company_added_alone_is_validated_as_the_whole_file_would_be():
+    from app.tenancy.config_file import with_block_appended
+    text = "companies:\n" + BLOCK.format(cid="uno", prefix="uno:")
+    base = parse_companies(text)
+    added = with_block_appended(text, _block("dos", "dos:", account=7))
+    snap = base.plus(_block("dos", "dos:", account=7), added)
+    whole = parse_companies(added)
+    assert snap.version == whole.version and snap.by_chatwoot_account == whole.by_chatwoot_account == {7: "dos"}
+    assert snap.companies == whole.companies and set(base.companies) == {"uno"}      # the base is unchanged
+    # the same refusals as a full parse
+    for bad, needle in ((_block("uno", "otro:"), "company_id 'uno' is already used"),
+                        (_block("tres", "uno:"), "redis_prefix 'uno:' is already used by company 'uno'"),
+                        (_block("tres", "tres"), "redis_prefix"),
+                        ({**_block("tres", "tres:"), "language": "fr"}, "company 'tres': field language")):
+        with pytest.raises(ConfigError, match=needle):
+            base.plus(bad, with_block_appended(text, bad))
+        with pytest.raises(ConfigError, match=needle.split(":")[0]):
+            parse_companies(with_block_appended(text, bad))
+    with pytest.raises(ConfigError, match="chatwoot.account_id 7 is already used by company 'dos'"):
+        snap.plus(_block("tres", "tres:", account=7), added)
+
+
+def test_a_reload_of_an_unchanged_file_keeps_the_snapshot(config_file):
+    from app.tenancy.registry import TenantRegistry
+    registry = TenantRegistry(config_file)
+    first = registry.snapshot
+    assert registry.reload() is first
+    config_file.write_text(config_file.read_text() + "\n# a comment\n")
+    assert registry.reload() is not first and registry.snapshot.version != first.version

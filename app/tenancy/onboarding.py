@@ -15,8 +15,8 @@ from app.bookings.catalog import Catalog, CatalogError, read_catalog_file
 from app.knowledge.parsing import SUPPORTED_EXTENSIONS, extract_text
 from app.security.principal import ADMIN, BOOKINGS_READ, BOOKINGS_WRITE, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, Principal
 from app.tenancy.config import is_valid_company_id
-from app.tenancy.config_file import append_company, locked, with_block_appended, write_atomically
-from app.tenancy.registry import ConfigError, parse_companies
+from app.tenancy.config_file import locked, with_block_appended, write_atomically
+from app.tenancy.registry import ConfigError
 
 log = logging.getLogger("misybot.onboarding")
 
@@ -106,8 +106,9 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         if public:
             block["chatwoot"] = public
         previous_text = path.read_text(encoding="utf-8") if path.exists() else ""
-        try:
-            snapshot = parse_companies(with_block_appended(previous_text, block), str(path))
+        new_text = with_block_appended(previous_text, block)
+        try:                 # the new block alone, against the others (the file was just re-read if it changed)
+            snapshot = platform.registry.snapshot.plus(block, new_text, str(path))
         except ConfigError as exc:
             raise OnboardingError(str(exc)) from None
         config = snapshot.companies[company_id]
@@ -117,7 +118,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
             raise CompanyExists(f"collection {config.vectorstore_index!r} already exists; nothing was changed")
         if any(True for _ in ctx.keyspace.scan_keys()):
             raise CompanyExists(f"redis prefix {config.redis_prefix!r} already holds keys; nothing was changed")
-        append_company(path, block)
+        write_atomically(path, new_text)
         try:
             ctx.knowledge.ensure_collection()
             ctx.keyspace.redis.hset(ctx.keyspace.key("tenant", "meta"), mapping={
@@ -134,7 +135,7 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         except BaseException:
             _rollback(platform, ctx, path, previous_text)
             raise
-        platform.reload_config()
+        platform.publish_config(snapshot)
     log.info("company onboarded", extra={"company_id": company_id, "documents": ingested})
     return {"company_id": company_id, "company_name": config.company_name, "api_key": api_key,
             "key_id": key_id, "permissions": sorted(ALL_PERMISSIONS), "documents": ingested,

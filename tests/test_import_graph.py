@@ -110,5 +110,5 @@ def test_the_checks_see_a_cycle_and_a_forbidden_import():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _forbidden("redis.client") and _forbidden("app.storage.redis_store") and not _forbidden("app.knowledge")
     modules = _modules()
-    assert "app.knowledge.lexical" in imports_of(ROOT / "graphs" / "llm.py", modules)
+    assert "app.knowledge.rerank" in imports_of(ROOT / "graphs" / "llm.py", modules)
     assert "langchain_core.messages" in imports_of(ROOT / "graphs" / "llm.py", modules)

@@ -195,23 +195,30 @@ class CompaniesFile(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> "CompaniesFile":
-        for field in ("company_id", "redis_prefix", "vectorstore_index"):
+        for field in UNIQUE_FIELDS:
             seen: dict[str, str] = {}
             for c in self.companies:
                 value = getattr(c, field)
                 if value in seen:
-                    raise ValueError(f"company {c.company_id!r}: {field} {value!r} is already used by "
-                                     f"company {seen[value]!r}")
+                    raise ValueError(already_used(c.company_id, field, value, seen[value]))
                 seen[value] = c.company_id
         accounts: dict[int, str] = {}
         for c in self.companies:
             acc = c.chatwoot.account_id
             if acc is not None:
                 if acc in accounts:
-                    raise ValueError(f"company {c.company_id!r}: chatwoot.account_id {acc} is already used "
-                                     f"by company {accounts[acc]!r}")
+                    raise ValueError(already_used(c.company_id, "chatwoot.account_id", acc, accounts[acc]))
                 accounts[acc] = c.company_id
         return self
+
+
+# Fields no two companies may share (and chatwoot.account_id when set); the registry checks an added company
+# against the others with the same words (RegistrySnapshot.plus).
+UNIQUE_FIELDS = ("company_id", "redis_prefix", "vectorstore_index")
+
+
+def already_used(company_id: str, field: str, value, owner: str) -> str:
+    return f"company {company_id!r}: {field} {value!r} is already used by company {owner!r}"
 
 
 def is_valid_company_id(value: str) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from app.tenancy.config import CompaniesFile, TenantConfig
+from app.tenancy.config import UNIQUE_FIELDS, CompaniesFile, TenantConfig, already_used
 
 
 class ConfigError(Exception):
@@ -21,7 +21,6 @@ class ConfigError(Exception):
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)          # libyaml when the wheel has it
-UNIQUE_FIELDS = ("company_id", "redis_prefix", "vectorstore_index")
 
 
 def text_version(text: str) -> str:
@@ -45,16 +44,19 @@ class RegistrySnapshot:
             value = getattr(config, field)
             owner = next((c.company_id for c in self.companies.values() if getattr(c, field) == value), None)
             if owner is not None:
-                raise ConfigError(f"{source}: company {config.company_id!r}: {field} {value!r} is already used "
-                                  f"by company {owner!r}")
+                raise ConfigError(f"{source}: {already_used(config.company_id, field, value, owner)}")
         accounts = dict(self.by_chatwoot_account)
         account = config.chatwoot.account_id
         if account is not None:
             if account in accounts:
-                raise ConfigError(f"{source}: company {config.company_id!r}: chatwoot.account_id {account} is "
-                                  f"already used by company {accounts[account]!r}")
+                raise ConfigError(f"{source}: "
+                                  f"{already_used(config.company_id, 'chatwoot.account_id', account, accounts[account])}")
             accounts[account] = config.company_id
         return RegistrySnapshot({**self.companies, config.company_id: config}, text_version(new_text), accounts)
+
+
+def _field_error(where: str, loc, msg: str) -> str:
+    return f"{where}: field {'.'.join(str(p) for p in loc) or '(block)'}: {msg.removeprefix('Value error, ')}"
 
 
 def _describe(err: ValidationError, raw_companies: list) -> str:
@@ -68,16 +70,13 @@ def _describe(err: ValidationError, raw_companies: list) -> str:
             name = raw.get("company_id") if isinstance(raw, dict) else None
             where = f"company {name!r}" if name else f"company #{idx + 1}"
             loc = loc[2:]
-        field = ".".join(str(p) for p in loc) or "(block)"
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: field {field}: {msg}")
+        lines.append(_field_error(where, loc, e["msg"]))
     return "; ".join(lines)
 
 
 def _describe_one(err: ValidationError, block: dict) -> str:
     where = f"company {block.get('company_id')!r}" if isinstance(block, dict) else "company block"
-    return "; ".join(f"{where}: field {'.'.join(str(p) for p in e['loc']) or '(block)'}: "
-                     f"{e['msg'].removeprefix('Value error, ')}" for e in err.errors())
+    return "; ".join(_field_error(where, e["loc"], e["msg"]) for e in err.errors())
 
 
 def parse_companies(text: str, source: str = "companies_config.yaml") -> RegistrySnapshot:

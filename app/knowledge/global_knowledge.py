@@ -209,6 +209,7 @@ class GlobalKnowledge:
         if ids:
             self._call(lambda c: c.delete(self.collection, points_selector=models.PointIdsList(points=ids),
                                           wait=True))
+            self._store.compact(self.collection)
 
     def erase_contributor(self, contributor: str) -> dict:
         """Remove one end user's part: a learning in their words, or theirs alone, is deleted; from

@@ -199,7 +199,10 @@ class KnowledgeIndex:
             if n:
                 client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
             return n
-        return self._call(run)
+        n = self._call(run)
+        if n:
+            self._store.compact(self.collection)
+        return n
 
     def legacy(self, collection: str) -> "LegacyCollection":
         """A single-tenant deployment's collection on the same store, for the migration into this one."""
@@ -250,6 +253,7 @@ class KnowledgeIndex:
                 client.delete(self.collection, points_selector=models.PointIdsList(points=ids), wait=True)
             client.delete(self.collection, points_selector=models.FilterSelector(filter=by_payload), wait=True)
         self._call(run)
+        self._store.compact(self.collection)      # embedded mode keeps deleted points in memory until then
 
     def drop(self) -> None:
         self._call(lambda c: c.delete_collection(self.collection))

@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 
+import numpy as np
 from qdrant_client import QdrantClient
+from qdrant_client.local.local_collection import LocalCollection
 from qdrant_client.local.qdrant_local import QdrantLocal
+
+log = logging.getLogger("misybot.qdrant")
+# Local mode never frees a deleted point: its slot (dense row, sparse vector, payload, id) stays in memory, and in
+# every search's arrays, until the collection is loaded again from disk, where only live points are. A collection
+# is reloaded once it holds at least this many dead slots and at least as many dead as live ones, so memory stays
+# within about twice the live points however many documents come and go, at an amortised O(1) cost per delete.
+COMPACT_MIN_DEAD = 64
 
 
 class VectorStoreUnavailable(RuntimeError):
@@ -87,6 +97,35 @@ class VectorStore:
             if disk_full(exc):
                 raise VectorStoreFull(f"vector store cannot write, the disk is full: {type(exc).__name__}") from exc
             raise VectorStoreUnavailable(f"vector store error: {type(exc).__name__}") from exc
+
+    def compact(self, collection: str, min_dead: int = COMPACT_MIN_DEAD) -> bool:
+        """Embedded mode: load `collection` again from its on-disk copy (as a restart would) when it keeps
+        enough deleted points in memory (COMPACT_MIN_DEAD). Returns whether it did; never raises (the delete
+        that called it has already happened)."""
+        if not self.embedded:
+            return False
+        with self as client:
+            local = client._client
+            if not isinstance(local, QdrantLocal):
+                return False
+            old = local.collections.get(collection)
+            if not isinstance(old, LocalCollection) or old.storage is None:
+                return False
+            dead = int(np.count_nonzero(old.deleted))
+            if dead < max(min_dead, len(old.ids) - dead):
+                return False
+            try:
+                fresh = LocalCollection(old.config, local._collection_path(collection),
+                                        force_disable_check_same_thread=local.force_disable_check_same_thread)
+            except Exception as exc:        # keep serving from memory; the next delete tries again
+                log.warning("could not compact collection %s: %s", collection, type(exc).__name__)
+                return False
+            fresh.text_indexes = old.text_indexes
+            for name, rows in fresh.vectors.items():      # loading makes float64 rows; upserts keep float32
+                fresh.vectors[name] = rows.astype(np.float32, copy=False)
+            local.collections[collection] = fresh
+            old.close()
+            return True
 
     def close(self) -> None:
         with self:

@@ -14,7 +14,7 @@ import redis
 from app.factory import create_app
 from app.settings import Settings
 from app.storage.embeddings import build_embedder
-from app.storage.redis_store import embedded_socket
+from app.storage.redis_store import connect_redis, embedded_socket, is_cluster
 from tests.chatwoot_fake import FakeChatwoot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,9 +27,11 @@ TEST_REDIS_DB = 13      # our own database number on the shared server; flushed 
 def _find_redis_url() -> str:
     url = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{TEST_REDIS_DB}")
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        connect_redis(url, Path(tempfile.gettempdir())).ping()
         return url
     except redis.exceptions.RedisError:
+        if "+" in url.split("://", 1)[0]:       # a Sentinel or Cluster run asked for: no silent fallback
+            raise
         sock = embedded_socket(Path(tempfile.mkdtemp(prefix="misybot-test-redis-")))
         return f"unix://{sock}?db={TEST_REDIS_DB}"
 
@@ -39,12 +41,19 @@ def redis_url() -> str:
     return _find_redis_url()
 
 
+def flush(client) -> None:
+    if is_cluster(client):
+        client.flushdb(target_nodes=client.PRIMARIES)
+    else:
+        client.flushdb()
+
+
 @pytest.fixture
 def redis_client(redis_url):
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.flushdb()
+    client = connect_redis(redis_url, Path(tempfile.gettempdir()))
+    flush(client)
     yield client
-    client.flushdb()
+    flush(client)
     client.close()
 
 

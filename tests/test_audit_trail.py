@@ -22,6 +22,7 @@ from app.api import audit as audit_api
 from app.audit.events import Event
 from app.audit.trail import GENESIS, MAX_TEXT, AuditTrail
 from app.platform import Platform
+from app.storage.redis_store import hash_tagged
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def turn(n: int, company_id: str = "alpha", **kw) -> Event:
 
 
 def stored(r: redis.Redis, prefix: str = "alpha:") -> list[dict]:
-    return [json.loads(m) for m in r.zrange(f"{prefix}audit:chain", 0, -1)]
+    return [json.loads(m) for m in r.zrange(f"{hash_tagged(prefix)}audit:chain", 0, -1)]
 
 
 def dead_redis() -> redis.Redis:
@@ -86,18 +87,18 @@ def test_records_are_chained_in_the_tenants_own_keyspace(trail, redis_client):
     assert first["hash"] == hashlib.sha256(canonical.encode()).hexdigest()
     assert [r["seq"] for r in stored(redis_client, "beta:")] == [1]
     assert trail.verify("alpha").ok and trail.verify("beta").ok
-    assert all(k.startswith(("alpha:audit:", "beta:audit:", "misybot:audit:")) for k in redis_client.scan_iter("*audit*"))
+    assert all(k.startswith(("{alpha}:audit:", "{beta}:audit:", "misybot:{audit}:", "misybot:audit:mac_key")) for k in redis_client.scan_iter("*audit*"))
 
 
 def test_events_without_a_known_tenant_go_to_the_platform_chain(trail, redis_client):
     write(trail, event("security_refusal", None, "refused", method="POST", route="/documents", status=401,
                        error_code="invalid_credentials", reason="invalid_credentials"),
           event("security_refusal", "no-such-company", "refused", status=403, reason="tenant_mismatch"))
-    records = [json.loads(m) for m in redis_client.zrange("misybot:audit:chain", 0, -1)]
+    records = [json.loads(m) for m in redis_client.zrange("misybot:{audit}:chain", 0, -1)]
     assert [(r["seq"], r["company_id"], r["reason"]) for r in records] == [
         (1, None, "invalid_credentials"), (2, "no-such-company", "tenant_mismatch")]
     assert trail.verify(None) == trail.verify(None) and trail.verify(None).ok
-    assert redis_client.zcard("alpha:audit:chain") == 0
+    assert redis_client.zcard("{alpha}:audit:chain") == 0
 
 
 def test_two_writers_keep_one_linear_chain(platform, redis_client):
@@ -123,30 +124,30 @@ def test_two_writers_keep_one_linear_chain(platform, redis_client):
 
 # -- verification catches tampering, and says where --------------------------------------------------------------
 def _edit(r, seq, change, rehash=False):
-    member = r.zrangebyscore("alpha:audit:chain", seq, seq)[0]
+    member = r.zrangebyscore("{alpha}:audit:chain", seq, seq)[0]
     record = json.loads(member)
     change(record)
     if rehash:
         body = {k: v for k, v in record.items() if k != "hash"}
         record["hash"] = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
                                                    ensure_ascii=False).encode()).hexdigest()
-    r.zrem("alpha:audit:chain", member)
-    r.zadd("alpha:audit:chain", {json.dumps(record): seq})
+    r.zrem("{alpha}:audit:chain", member)
+    r.zadd("{alpha}:audit:chain", {json.dumps(record): seq})
 
 
 def _swap(r, a, b):
-    ma, mb = r.zrangebyscore("alpha:audit:chain", a, a)[0], r.zrangebyscore("alpha:audit:chain", b, b)[0]
-    r.zadd("alpha:audit:chain", {ma: b, mb: a})
+    ma, mb = r.zrangebyscore("{alpha}:audit:chain", a, a)[0], r.zrangebyscore("{alpha}:audit:chain", b, b)[0]
+    r.zadd("{alpha}:audit:chain", {ma: b, mb: a})
 
 
 TAMPERING = {
     "edited": (lambda r: _edit(r, 4, lambda rec: rec.update(outcome="error")), 4, "edited"),
     "edited and re-hashed": (lambda r: _edit(r, 4, lambda rec: rec.update(agent="support"), rehash=True), 4, "re-hashed"),
-    "removed": (lambda r: r.zremrangebyscore("alpha:audit:chain", 6, 6), 6, "missing"),
-    "removed at the end": (lambda r: r.zremrangebyscore("alpha:audit:chain", 9, 10), 9, "missing from the end"),
+    "removed": (lambda r: r.zremrangebyscore("{alpha}:audit:chain", 6, 6), 6, "missing"),
+    "removed at the end": (lambda r: r.zremrangebyscore("{alpha}:audit:chain", 9, 10), 9, "missing from the end"),
     "reordered": (lambda r: _swap(r, 3, 7), 3, "reordered"),
-    "inserted": (lambda r: r.zadd("alpha:audit:chain", {'{"seq":5,"forged":true}': 5}), 5, "twice"),
-    "head forged": (lambda r: r.hset("alpha:audit:head", "seq", 8), 8, "head"),
+    "inserted": (lambda r: r.zadd("{alpha}:audit:chain", {'{"seq":5,"forged":true}': 5}), 5, "twice"),
+    "head forged": (lambda r: r.hset("{alpha}:audit:head", "seq", 8), 8, "head"),
 }
 
 
@@ -167,9 +168,9 @@ def test_verify_catches_a_forged_checkpoint(trail, redis_client):
     trimmed = trail.trim("alpha", now=now)
     assert trimmed.removed == 4 and trimmed.checkpoint_seq == 4 and trail.verify("alpha").ok
     # Hiding records 5 and 6 behind a checkpoint that claims retention removed them:
-    record6 = json.loads(redis_client.zrangebyscore("alpha:audit:chain", 6, 6)[0])
-    redis_client.zremrangebyscore("alpha:audit:chain", 5, 6)
-    redis_client.hset("alpha:audit:checkpoint", mapping={"seq": 6, "hash": record6["hash"]})
+    record6 = json.loads(redis_client.zrangebyscore("{alpha}:audit:chain", 6, 6)[0])
+    redis_client.zremrangebyscore("{alpha}:audit:chain", 5, 6)
+    redis_client.hset("{alpha}:audit:checkpoint", mapping={"seq": 6, "hash": record6["hash"]})
     result = trail.verify("alpha")
     assert not result.ok and result.first_bad_seq == 6 and "checkpoint" in result.problem
 
@@ -182,12 +183,12 @@ def test_retention_trims_old_records_and_verification_still_holds(trail, redis_c
     result = trail.trim("alpha", now=now)            # alpha keeps the default 90 days
     assert (result.removed, result.checkpoint_seq, result.problem) == (5, 5, None)
     assert [r["seq"] for r in stored(redis_client)] == [6, 7, 8]
-    assert redis_client.zcard("alpha:audit:at") == 3 and not redis_client.exists("alpha:audit:ix:agent:old")
+    assert redis_client.zcard("{alpha}:audit:at") == 3 and not redis_client.exists("{alpha}:audit:ix:agent:old")
     assert trail.verify("alpha") == trail.verify("alpha") and trail.verify("alpha").checked == 3
     assert trail.trim("alpha", now=now).removed == 0
     # Everything ages out: the checkpoint is the head; new records continue the chain from it.
     assert trail.trim("alpha", now=now + 200 * DAY).removed == 3
-    assert trail.verify("alpha").ok and redis_client.zcard("alpha:audit:chain") == 0
+    assert trail.verify("alpha").ok and redis_client.zcard("{alpha}:audit:chain") == 0
     write(trail, turn(20))
     assert stored(redis_client)[0]["seq"] == 9 and trail.verify("alpha").ok
 
@@ -198,7 +199,7 @@ def test_retention_keeps_a_tampered_prefix_as_evidence(trail, redis_client):
     _edit(redis_client, 2, lambda rec: rec.update(outcome="ok-ish"))
     result = trail.trim("alpha", now=now)
     assert result.removed == 0 and "edited" in result.problem
-    assert redis_client.zcard("alpha:audit:chain") == 4 and trail.verify("alpha").first_bad_seq == 2
+    assert redis_client.zcard("{alpha}:audit:chain") == 4 and trail.verify("alpha").first_bad_seq == 2
 
 
 # -- never blocking the caller -----------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def test_records_wait_in_the_buffer_while_redis_is_down(platform, redis_client):
         assert trail.written == 0 and trail.pending() == 200 and trail.dropped == 0
         trail.redis = redis_client                                     # Redis is back
         assert trail.flush(15)
-        assert trail.written == 200 and redis_client.zcard("alpha:audit:chain") == 200
+        assert trail.written == 200 and redis_client.zcard("{alpha}:audit:chain") == 200
         assert trail.verify("alpha").ok
     finally:
         trail.stop()
@@ -248,7 +249,7 @@ def test_customer_text_never_reaches_redis(trail, redis_client):
     dump = []
     for key in redis_client.scan_iter("*"):
         kind = redis_client.type(key)
-        value = {"zset": lambda k: redis_client.zrange(k, 0, -1), "hash": redis_client.hgetall,
+        value = {"zset": lambda k: redis_client.zrange(k, 0, -1), "hash": redis_client.hgetall, "set": redis_client.smembers,
                  "string": redis_client.get}[kind](key)
         dump.append(f"{key} {value}")
     assert CANARY not in "\n".join(dump)

@@ -122,7 +122,7 @@ def test_token_is_created_once_and_resolves_to_its_company(redis_client, feeds):
     assert len(token) >= 32 and alpha.token() == token
     assert CalendarFeeds.company_for(redis_client, token) == "alpha"
     # The platform keeps only the hash; the tenant keeps the token to show its URL again.
-    assert redis_client.get("caltest_alpha:calendar:feed_token") == token
+    assert redis_client.get("{caltest_alpha}:calendar:feed_token") == token
     assert redis_client.get(feed_lookup_key(token)) == "alpha"
     platform = list(redis_client.scan_iter(match="misybot:*"))
     assert platform == [feed_lookup_key(token)] and token not in platform[0]

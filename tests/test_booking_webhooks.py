@@ -12,12 +12,13 @@ import pytest
 
 from app.bookings.webhooks import DEAD, DUE, EVENT_TYPES, BookingWebhooks, sign_webhook, verify_webhook
 from app.security.vault import Vault
-from app.storage.redis_store import TenantKeyspace
+from app.storage.redis_store import TenantKeyspace, hash_tagged
 from app.workers.webhooks import BACKOFF_S, WebhookDeliverer, backoff_s
 from tests.http_doubles import QuietServer
 
 MASTER_KEY = "test-master-key-0123456789abcdef0123456789"
-PREFIX = "whtest_alpha:"
+PREFIX = "whtest_alpha:"                 # as declared in the companies file
+KEYS = hash_tagged(PREFIX)               # as its keys carry it: {whtest_alpha}:
 
 
 class Receiver:
@@ -117,7 +118,7 @@ def booking(booking_id="bk_1", **extra):
 
 
 def event_key(event_id: str) -> str:
-    return f"{PREFIX}webhook:event:{event_id}"
+    return f"{KEYS}webhook:event:{event_id}"
 
 
 # -- the secret --------------------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def test_secret_is_created_once_stored_encrypted_and_rotates(redis_client, hooks
     secret = hooks.secret()
     assert secret.startswith("whsec_") and len(secret) > 40
     assert hooks.secret() == secret
-    stored = redis_client.get(f"{PREFIX}webhook:secret")
+    stored = redis_client.get(f"{KEYS}webhook:secret")
     assert stored and secret not in stored and "whsec_" not in stored
     new = hooks.rotate_secret()
     assert new != secret and hooks.secret() == new
@@ -135,7 +136,7 @@ def test_secret_is_created_once_stored_encrypted_and_rotates(redis_client, hooks
 def test_enqueue_stores_the_event_and_schedules_it_platform_wide(redis_client, hooks):
     event_id = hooks.enqueue("booking.created", booking())
     assert event_id and event_id.startswith("evt_") and len(event_id) == 28
-    assert redis_client.zscore(DUE, f"{PREFIX}|{event_id}") == pytest.approx(time.time(), abs=5)
+    assert redis_client.zscore(DUE, f"{KEYS}|{event_id}") == pytest.approx(time.time(), abs=5)
     record = redis_client.hgetall(event_key(event_id))
     assert record["type"] == "booking.created" and record["attempts"] == "0"
     body = json.loads(record["body"])
@@ -147,7 +148,7 @@ def test_enqueue_stores_the_event_and_schedules_it_platform_wide(redis_client, h
 def test_no_url_enqueues_nothing(redis_client, keyspace, vault):
     assert BookingWebhooks(keyspace, vault, None).enqueue("booking.created", booking()) is None
     assert redis_client.zcard(DUE) == 0
-    assert list(redis_client.scan_iter(match=f"{PREFIX}*")) == []
+    assert list(redis_client.scan_iter(match=f"{KEYS}*")) == []
 
 
 def test_unknown_event_type_is_refused(hooks):
@@ -200,7 +201,7 @@ def test_verify_webhook_rejects_stale_malformed_and_missing():
 def test_two_failures_then_exactly_one_delivery_with_the_same_event_id(redis_client, hooks, deliverer, receiver):
     receiver.fail_next = 2
     event_id = hooks.enqueue("booking.created", booking())
-    d, member, t0 = deliverer(), f"{PREFIX}|{event_id}", time.time()
+    d, member, t0 = deliverer(), f"{KEYS}|{event_id}", time.time()
     assert d.run_once(now=t0) == 0
     assert redis_client.zscore(DUE, member) == pytest.approx(t0 + BACKOFF_S[0], rel=0, abs=BACKOFF_S[0] * 0.21)
     assert redis_client.hget(event_key(event_id), "attempts") == "1"
@@ -235,13 +236,13 @@ def test_unreachable_receiver_is_retried(redis_client, keyspace, vault, delivere
     d = deliverer(resolve=lambda prefix: (dead_url, hooks.secret().encode()))
     assert d.run_once() == 0
     assert redis_client.hget(event_key(event_id), "last_status") == "ConnectError"
-    assert redis_client.zscore(DUE, f"{PREFIX}|{event_id}") > time.time()
+    assert redis_client.zscore(DUE, f"{KEYS}|{event_id}") > time.time()
 
 
 def test_after_max_attempts_the_event_is_dead(redis_client, hooks, deliverer, receiver, caplog):
     receiver.fail_next = 100
     event_id = hooks.enqueue("booking.created", booking())
-    d, t0, member = deliverer(max_attempts=3), time.time(), f"{PREFIX}|{event_id}"
+    d, t0, member = deliverer(max_attempts=3), time.time(), f"{KEYS}|{event_id}"
     for i in range(5):
         d.run_once(now=t0 + i * 1_000_000)
     assert receiver.ids() == [event_id] * 3

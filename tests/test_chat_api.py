@@ -117,7 +117,7 @@ def test_history_is_bounded_and_expires(client, key, redis_client):
     history = client.get("/conversations/larga", headers={"X-API-Key": key}).get_json()["messages"]
     assert len(history) == 6                                # alpha keeps max_messages: 6
     assert history[-2]["content"] == "pregunta 4: cuánto vale el botox?"
-    ttl = redis_client.ttl("alpha:conversation:larga")
+    ttl = redis_client.ttl("{alpha}:conversation:larga")
     assert 0 < ttl <= 2 * 3600
 
 

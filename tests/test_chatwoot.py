@@ -5,7 +5,7 @@ import time
 import pytest
 
 from app.channels.chatwoot_events import decide, parse_event
-from app.channels.chatwoot_webhook import RETRY
+from app.channels.chatwoot_webhook import JOBS, RETRY
 from app.factory import create_app
 from app.workers.chatwoot import ChatwootWorker
 from tests.chatwoot_fake import conversation_event, message_event, signed
@@ -50,7 +50,7 @@ def test_incoming_message_gets_exactly_one_reply(setup, cw):
     assert msgs[0]["private"] is False and cw.posts[0]["token"] == "token-alpha"
     assert "**" not in msgs[0]["content"]                            # WhatsApp formatting
     # The handled job (the customer's message and contact) does not linger in the shared stream.
-    assert app.extensions["misybot"].redis.xlen("misybot:chatwoot:jobs") == 0
+    assert app.extensions["misybot"].redis.xlen(JOBS) == 0
 
 
 def test_duplicates_by_delivery_and_by_message_id(setup, cw):
@@ -245,7 +245,7 @@ def test_both_message_type_forms_parse():
 def test_secrets_are_not_in_the_config_file(setup, config_file, redis_client):
     text = config_file.read_text()
     assert "whsec-alpha" not in text and "token-alpha" not in text
-    blob = " ".join(str(v) for k in redis_client.scan_iter("alpha:chatwoot:*") for v in redis_client.hgetall(k).values())
+    blob = " ".join(str(v) for k in redis_client.scan_iter("{alpha}:chatwoot:*") for v in redis_client.hgetall(k).values())
     assert blob and "whsec-alpha" not in blob and "token-alpha" not in blob
 
 

@@ -148,7 +148,7 @@ def test_hybrid_search_answers_lexical_only_when_the_embedder_fails(fault, embed
     up = c.post("/documents", json={"content": new_text}, headers=h)
     assert up.status_code == 503 and up.get_json()["error"]["code"] == "embedder_unavailable"
     assert c.get("/documents", headers=h).get_json()["total"] == 2
-    assert len(list(redis_client.scan_iter(match="alpha:document:*"))) == 2     # no record of the refused one
+    assert len(list(redis_client.scan_iter(match="{alpha}:document:*"))) == 2     # no record of the refused one
     assert _points(embedded_app, "alpha_documents") == points_before
 
     if fault != "down":
@@ -246,7 +246,7 @@ def test_full_disk_under_the_embedded_redis_gives_507_and_nothing_is_lost(small_
     assert first.status_code == 201
     first_id = first.get_json()["document_id"]
     points = _points(app, "alpha_documents")
-    keys_before = {k: plat.redis.type(k) for k in plat.redis.scan_iter(match="alpha:*")}
+    keys_before = {k: plat.redis.type(k) for k in plat.redis.scan_iter(match="{alpha}:*")}
 
     filler = _fill(small_disk)
     try:
@@ -259,7 +259,7 @@ def test_full_disk_under_the_embedded_redis_gives_507_and_nothing_is_lost(small_
         listed = c.get("/documents", headers=alpha)
         assert listed.status_code == 507 and listed.get_json()["error"]["code"] == "storage_full"
         # Redis refuses writes but still reads: the earlier record is there; Qdrant holds nothing new
-        assert plat.redis.hget(f"alpha:document:{first_id}", "status") == "ready"
+        assert plat.redis.hget(f"{{alpha}}:document:{first_id}", "status") == "ready"
         assert _points(app, "alpha_documents") == points
     finally:
         filler.unlink()
@@ -271,7 +271,7 @@ def test_full_disk_under_the_embedded_redis_gives_507_and_nothing_is_lost(small_
     listing = c.get("/documents", headers=alpha).get_json()
     assert listing["total"] == 2 and first_id in {d["document_id"] for d in listing["documents"]}
     assert _search(c, alpha, "piedras calientes").get_json()["results"][0]["document_id"] == first_id
-    assert all(plat.redis.type(k) == kind for k, kind in keys_before.items() if not k.startswith("alpha:lock"))
+    assert all(plat.redis.type(k) == kind for k, kind in keys_before.items() if not k.startswith("{alpha}:lock"))
     plat.vectors.close()
 
     # Restart both stores from their files: nothing the full disk touched is corrupted.
@@ -281,7 +281,7 @@ def test_full_disk_under_the_embedded_redis_gives_507_and_nothing_is_lost(small_
         c = app.test_client()
         alpha = _key(c, "alpha")
         assert c.get("/documents", headers=alpha).get_json()["total"] == 2
-        assert app.extensions["misybot"].redis.hget(f"alpha:document:{first_id}", "status") == "ready"
+        assert app.extensions["misybot"].redis.hget(f"{{alpha}}:document:{first_id}", "status") == "ready"
         assert _search(c, alpha, "piedras calientes").get_json()["results"][0]["document_id"] == first_id
         assert _search(c, alpha, "blanqueamiento dental").get_json()["results"][0]["content"] == TEETH
     finally:
@@ -310,8 +310,8 @@ def test_full_disk_under_the_embedded_qdrant_gives_507_and_nothing_is_lost(small
         r = c.post("/documents", json={"content": pindas}, headers=beta)
         assert r.status_code == 507 and r.get_json()["error"]["code"] == "storage_full", r.get_json()
         # nothing half-stored: no record, no points, no half-made collection
-        assert list(redis_client.scan_iter(match="alpha:document:*")) == [f"alpha:document:{first_id}"]
-        assert not list(redis_client.scan_iter(match="beta:document:*"))
+        assert list(redis_client.scan_iter(match="{alpha}:document:*")) == [f"{{alpha}}:document:{first_id}"]
+        assert not list(redis_client.scan_iter(match="{beta}:document:*"))
         assert _points(app, "alpha_documents") == points
         assert not plat.vectors.call(lambda cl: cl.collection_exists("beta_documents"))
         # reads still work while the disk is full

@@ -34,7 +34,7 @@ def test_health_reports_each_dependency(client):
 def test_company_status_counts_documents_chunks_conversations(client, issue_key, redis_client):
     key = issue_key("alpha")
     client.post("/documents", json={"content": "Botox a $850.000"}, headers={"X-API-Key": key})
-    redis_client.rpush("alpha:conversation:user1", "hola")
+    redis_client.rpush("{alpha}:conversation:user1", "hola")
     for path, headers in (("/company/alpha/status", {"X-API-Key": key}), ("/health/company/alpha", ADMIN)):
         body = client.get(path, headers=headers).get_json()
         assert body["company_id"] == "alpha" and body["documents"] == 1
@@ -111,7 +111,7 @@ def test_qdrant_unreachable_gives_503_and_stores_nothing(make_settings, redis_cl
     h = {"X-API-Key": key}
     r = c.post("/documents", json={"content": "Botox $850.000"}, headers=h)
     assert r.status_code == 503 and r.get_json()["error"]["code"] == "vector_store_unavailable"
-    assert not list(redis_client.scan_iter("alpha:document*"))
+    assert not list(redis_client.scan_iter("{alpha}:document*"))
     assert c.get("/documents", headers=h).get_json()["total"] == 0
     s = c.post("/documents/search", json={"query": "botox"}, headers=h)
     assert s.status_code == 503

@@ -125,12 +125,12 @@ def test_bad_fields_never_raise_and_stay_bounded(client, sub, issue_key, platfor
 def test_keys_live_in_the_tenant_keyspace_with_ttls(sub, redis_client):
     sub(turn(at=time.time(), user="u_ttl"))
     keys = sorted(redis_client.scan_iter("*analytics*"))
-    assert keys and all(k.startswith("alpha:analytics:") for k in keys)
+    assert keys and all(k.startswith("{alpha}:analytics:") for k in keys)
     day = datetime.now(BOGOTA).date().isoformat()
-    assert set(keys) == {f"alpha:analytics:day:{day}", f"alpha:analytics:users:{day}"}
-    assert 399 * 86400 < redis_client.ttl(f"alpha:analytics:day:{day}") <= 400 * 86400
-    assert 86400 < redis_client.ttl(f"alpha:analytics:users:{day}") <= 2 * 86400
-    assert redis_client.type(f"alpha:analytics:users:{day}") == "set"    # text values: backups carry them
+    assert set(keys) == {f"{{alpha}}:analytics:day:{day}", f"{{alpha}}:analytics:users:{day}"}
+    assert 399 * 86400 < redis_client.ttl(f"{{alpha}}:analytics:day:{day}") <= 400 * 86400
+    assert 86400 < redis_client.ttl(f"{{alpha}}:analytics:users:{day}") <= 2 * 86400
+    assert redis_client.type(f"{{alpha}}:analytics:users:{day}") == "set"    # text values: backups carry them
 
 
 def test_a_reloaded_config_is_picked_up(sub, platform, config_file, redis_client):
@@ -139,7 +139,7 @@ def test_a_reloaded_config_is_picked_up(sub, platform, config_file, redis_client
     config_file.write_text(text, encoding="utf-8")
     platform.reload_config()
     sub(turn(at=time.time()))
-    assert any(k.startswith("alpha2:analytics:day:") for k in redis_client.scan_iter("alpha2:*"))
+    assert any(k.startswith("{alpha2}:analytics:day:") for k in redis_client.scan_iter("{alpha2}:*"))
 
 
 def test_per_event_cost(sub, platform):
@@ -152,7 +152,7 @@ def test_per_event_cost(sub, platform):
     print(f"TenantAnalytics: {per_event_ms:.3f} ms per event")
     assert per_event_ms < 2.0       # the target is < 0.3 ms; the bound leaves room for a busy CI machine
     assert ctx_of(platform, "alpha").keyspace.redis.hget(
-        f"alpha:analytics:day:{datetime.now(BOGOTA).date().isoformat()}", "turns") == "501"
+        f"{{alpha}}:analytics:day:{datetime.now(BOGOTA).date().isoformat()}", "turns") == "501"
 
 
 # -- knowledge gaps ----------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def _record_all(ctx, texts, at=None):
 def test_gaps_are_stored_anonymized_and_grouped(client, platform, issue_key, redis_client):
     ctx = ctx_of(platform, "alpha")
     _record_all(ctx, TATTOOS + CARDS + PARKING + ["¿tienen wifi?"])
-    stored = redis_client.zrange("alpha:analytics:gaps", 0, -1)
+    stored = redis_client.zrange("{alpha}:analytics:gaps", 0, -1)
     assert len(stored) == 11
     for raw in stored:
         item = json.loads(raw)
@@ -206,8 +206,8 @@ def test_gaps_window_and_bounds(client, platform, issue_key, redis_client, monke
     _record_all(ctx, ["¿hacen tatuajes?"], at=now - 40 * 86400)
     _record_all(ctx, ["¿tienen parqueadero?"], at=now - 91 * 86400)     # older than kept: trimmed by the next write
     _record_all(ctx, ["¿aceptan tarjeta?"], at=now)
-    assert redis_client.zcard("alpha:analytics:gaps") == 2
-    assert 89 * 86400 < redis_client.ttl("alpha:analytics:gaps") <= 90 * 86400
+    assert redis_client.zcard("{alpha}:analytics:gaps") == 2
+    assert 89 * 86400 < redis_client.ttl("{alpha}:analytics:gaps") <= 90 * 86400
     key = issue_key("alpha", ["documents:read"])
     assert [g["question"] for g in get(client, "/insights/knowledge-gaps", key).get_json()["groups"]] == [
         "¿aceptan tarjeta?"]
@@ -215,7 +215,7 @@ def test_gaps_window_and_bounds(client, platform, issue_key, redis_client, monke
 
     monkeypatch.setattr(analytics, "MAX_GAPS", 3)
     _record_all(ctx, ["¿hacen masajes?", "¿tienen wifi?", "¿aceptan mascotas?"], at=now + 1)
-    assert redis_client.zcard("alpha:analytics:gaps") == 3       # the newest kept
+    assert redis_client.zcard("{alpha}:analytics:gaps") == 3       # the newest kept
 
 
 def test_nothing_is_stored_without_anonymization_or_substance(platform, redis_client, monkeypatch):
@@ -227,13 +227,13 @@ def test_nothing_is_stored_without_anonymization_or_substance(platform, redis_cl
         raise RuntimeError("analyzer down")
     monkeypatch.setattr(analytics, "anonymize", broken)
     assert record_gap(ctx, "¿hacen tatuajes? soy Ana Pérez", "es") is False
-    assert redis_client.exists("alpha:analytics:gaps") == 0
+    assert redis_client.exists("{alpha}:analytics:gaps") == 0
 
 
 def test_a_missed_number_is_still_masked(platform, redis_client, monkeypatch):
     monkeypatch.setattr(analytics, "anonymize", lambda text, language: text)     # a detector that sees nothing
     assert record_gap(ctx_of(platform, "alpha"), "¿hacen tatuajes? mi cédula 1.020.304.050", "es")
-    (raw,) = redis_client.zrange("alpha:analytics:gaps", 0, -1)
+    (raw,) = redis_client.zrange("{alpha}:analytics:gaps", 0, -1)
     assert json.loads(raw)["text"] == "¿hacen tatuajes? mi cédula <NUMBER>"
 
 

@@ -112,11 +112,11 @@ def test_api_keys_are_stored_only_as_hashes(client, redis_client, keys):
 
 def test_every_redis_key_is_in_a_tenant_prefix_or_the_platform_namespace(client, redis_client, keys, alpha_doc):
     client.post("/documents", json={"content": "Masajes de Beta a $1,350"}, headers=_b(keys))
-    allowed = ("alpha:", "beta:", "misybot:")
+    allowed = ("{alpha}:", "{beta}:", "misybot:")
     all_keys = list(redis_client.scan_iter("*"))
     assert all_keys and all(k.startswith(allowed) for k in all_keys), all_keys
-    assert any(k.startswith("alpha:document:") for k in all_keys)
-    assert any(k.startswith("beta:document:") for k in all_keys)
+    assert any(k.startswith("{alpha}:document:") for k in all_keys)
+    assert any(k.startswith("{beta}:document:") for k in all_keys)
 
 
 def test_each_tenant_has_its_own_collection(app, client, keys, alpha_doc):

@@ -97,7 +97,7 @@ def test_crash_midway_then_rerun_completes_and_loses_nothing(legacy, redis_clien
     for key, digest in legacy_keys.items():
         assert key not in after and after["alpha:" + key] == digest          # same type and content
     assert after["unrelated:key"] == original["unrelated:key"]
-    assert 0 < redis_client.ttl("alpha:bot_status:conv1") <= 3600 and redis_client.ttl("alpha:bot_status:conv0") == -1
+    assert 0 < redis_client.ttl("{alpha}:bot_status:conv1") <= 3600 and redis_client.ttl("{alpha}:bot_status:conv0") == -1
 
     ctx = legacy.tenant_context(legacy.registry.get("alpha"), Principal("platform_admin", None))
     with legacy.vectors as qc:
@@ -182,7 +182,7 @@ def test_offboarding_removes_only_that_tenant(app, client, two_tenants, config_f
     receipt = offboard_company(app.extensions["misybot"], "alpha", export_path=tmp_path / "alpha.tar.gz")
     assert receipt["complete"] and receipt["deleted"]["redis_keys"] > 0 and receipt["deleted"]["qdrant_points"] == 1
     assert (tmp_path / "alpha.tar.gz").is_file() and receipt["export_manifest"]["qdrant_points"] == 1
-    assert not list(redis_client.scan_iter("alpha:*"))
+    assert not list(redis_client.scan_iter("{alpha}:*"))
     assert client.get("/documents", headers={"X-API-Key": two_tenants["alpha"]}).status_code == 401
     assert "company_id: alpha" not in config_file.read_text()
     assert "# Two small tenants for the test suite" in config_file.read_text()
@@ -243,7 +243,7 @@ def test_cli_scripts(tmp_path, redis_url, redis_client, config_file):
     real = run(str(ROOT / "scripts/setup_multitenant.py"), "--default-company", "gamma", "--json")
     assert real.returncode == 0, real.stderr
     out = json.loads(real.stdout)
-    assert out["config_block_added"] and out["source_deleted"] and redis_client.exists("gamma:conversation:legacy-user")
+    assert out["config_block_added"] and out["source_deleted"] and redis_client.exists("{gamma}:conversation:legacy-user")
     assert "company_id: gamma" in config_file.read_text()
     gone = run(str(ROOT / "scripts/offboard_company.py"), "--company-id", "gamma", "--confirm", "--json")
     assert gone.returncode == 0 and json.loads(gone.stdout)["complete"], gone.stderr

@@ -128,7 +128,7 @@ def question(call: dict) -> str:
 
 
 def pii_map_key(user_id):
-    return f"alpha:pii_map:{user_id}"
+    return f"{{alpha}}:pii_map:{user_id}"
 
 
 def alpha_ctx(app):

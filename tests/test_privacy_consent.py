@@ -113,8 +113,8 @@ def test_store_state_allows_log_cap_and_erase(app, redis_client):
 
 def test_a_migrated_consent_key_is_never_read_as_a_grant(app, redis_client):
     """Single-tenant deployments stored `consent:{user}` in their own shape; migration copies it verbatim."""
-    redis_client.set("alpha:consent:legado", "yes")
-    redis_client.hset("alpha:consent:legado2", mapping={"marketing": "true", "global_learning": "{\"ok\": 1}"})
+    redis_client.set("{alpha}:consent:legado", "yes")
+    redis_client.hset("{alpha}:consent:legado2", mapping={"marketing": "true", "global_learning": "{\"ok\": 1}"})
     store = ConsentStore(keyspace(app))
     assert store.get("legado") == {} and not store.allows("legado", "marketing")
     assert store.get("legado2") == {} and not store.allows("legado2", "global_learning")

@@ -20,7 +20,7 @@ OTHER = "pedro-9"
 PII = ("Laura Gómez", "laura.gomez@example.com", "+57 300 555 0101")
 BUILTIN = {"pending_learnings", "consent", "conversation", "bookings", "pii_placeholders", "chatwoot_replies",
            "tenant_vectors", "sessions_and_cache"}
-SHARED_INDEXES = {"alpha:conversations", "alpha:bookings:pending", "alpha:meta_outbox"}
+SHARED_INDEXES = {"{alpha}:conversations", "{alpha}:bookings:pending", "{alpha}:meta_outbox"}
 
 
 def ctx_of(app, company_id="alpha"):
@@ -101,16 +101,16 @@ def world(app, client, keys, redis_client):
     outbox.push(USER, "¿cuánto dura la limpieza facial?", True, "sales", "es")
     LearningOutbox(beta.keyspace).push(USER, "hola", True, "sales", "es")
     r = redis_client
-    r.set(f"alpha:session:{USER}", json.dumps({"name": "Laura Gómez", "email": PII[1]}, ensure_ascii=False))
-    r.set(f"alpha:lock:draft:{USER}", "tok-1", ex=600)
-    r.set(f"alpha:session:{LOOKALIKE}", json.dumps({"name": "Ana Lookalike"}))
-    r.set(f"alpha:session:{OTHER}", json.dumps({"name": "Pedro Pérez"}))
-    r.set(f"beta:session:{USER}", json.dumps({"name": "Laura Gómez"}, ensure_ascii=False))
-    r.hset("alpha:cw:out:message_created:555", mapping={"status": "sent", "reply": "Hola Laura Gómez, ya te ayudo",
+    r.set(f"{{alpha}}:session:{USER}", json.dumps({"name": "Laura Gómez", "email": PII[1]}, ensure_ascii=False))
+    r.set(f"{{alpha}}:lock:draft:{USER}", "tok-1", ex=600)
+    r.set(f"{{alpha}}:session:{LOOKALIKE}", json.dumps({"name": "Ana Lookalike"}))
+    r.set(f"{{alpha}}:session:{OTHER}", json.dumps({"name": "Pedro Pérez"}))
+    r.set(f"{{beta}}:session:{USER}", json.dumps({"name": "Laura Gómez"}, ensure_ascii=False))
+    r.hset("{alpha}:cw:out:message_created:555", mapping={"status": "sent", "reply": "Hola Laura Gómez, ya te ayudo",
                                                         "handoff": "", "lang": "es", "user_id": USER})
-    r.hset("alpha:cw:out:message_created:556", mapping={"status": "sent", "reply": "Hola", "handoff": "",
+    r.hset("{alpha}:cw:out:message_created:556", mapping={"status": "sent", "reply": "Hola", "handoff": "",
                                                         "user_id": LOOKALIKE})
-    r.hset("beta:cw:out:message_created:555", mapping={"status": "sent", "reply": "Hola", "user_id": USER})
+    r.hset("{beta}:cw:out:message_created:555", mapping={"status": "sent", "reply": "Hola", "user_id": USER})
     plant_vector(ctx, USER, "mem-ana")
     plant_vector(ctx, OTHER, "mem-pedro")
     plant_vector(beta, USER, "mem-ana-beta")
@@ -137,11 +137,11 @@ def test_export_returns_everything_held_about_the_user(client, keys, world):
     assert len(learnings) >= 2 and {i["user_id"] for i in learnings} == {USER}
     assert any(PII[1] in i["question"] for i in learnings)
     (reply,) = s["chatwoot_replies"]
-    assert reply["key"] == "alpha:cw:out:message_created:555" and reply["record"]["reply"].startswith("Hola Laura")
+    assert reply["key"] == "{alpha}:cw:out:message_created:555" and reply["record"]["reply"].startswith("Hola Laura")
     swept = {k["key"]: k for k in s["sessions_and_cache"]}
-    assert set(swept) == {f"alpha:session:{USER}", f"alpha:lock:draft:{USER}"}
-    assert json.loads(swept[f"alpha:session:{USER}"]["value"])["name"] == "Laura Gómez"
-    assert swept[f"alpha:lock:draft:{USER}"]["type"] == "string" and swept[f"alpha:lock:draft:{USER}"]["ttl_ms"] > 0
+    assert set(swept) == {f"{{alpha}}:session:{USER}", f"{{alpha}}:lock:draft:{USER}"}
+    assert json.loads(swept[f"{{alpha}}:session:{USER}"]["value"])["name"] == "Laura Gómez"
+    assert swept[f"{{alpha}}:lock:draft:{USER}"]["type"] == "string" and swept[f"{{alpha}}:lock:draft:{USER}"]["ttl_ms"] > 0
     (point,) = s["tenant_vectors"]
     assert point["payload"]["user_id"] == USER and point["payload"]["company_id"] == "alpha"
     # nothing of anyone else
@@ -153,19 +153,19 @@ def test_erasure_leaves_nothing_of_the_user_and_everything_of_the_others(app, cl
     before = snapshot(redis_client)
     # keys of other users (by name or value) and of the other tenant; the shared indexes are checked apart
     others = {k for k, v in before.items() if k not in SHARED_INDEXES and not k.startswith("misybot:") and (
-        k.startswith("beta:") or any(m in text_of(k, v["value"]) for m in (OTHER, LOOKALIKE, "Pedro Pérez")))}
-    assert f"alpha:session:{LOOKALIKE}" in others and f"beta:session:{USER}" in others
-    other_booking = next(k for k in others if k.startswith("alpha:booking:"))
+        k.startswith("{beta}:") or any(m in text_of(k, v["value"]) for m in (OTHER, LOOKALIKE, "Pedro Pérez")))}
+    assert f"{{alpha}}:session:{LOOKALIKE}" in others and f"{{beta}}:session:{USER}" in others
+    other_booking = next(k for k in others if k.startswith("{alpha}:booking:"))
     beta = ctx_of(app, "beta")
 
     # another tenant's admin erasing "the same" user erases only in its own tenant
     r = client.delete(f"/privacy/users/{USER}", headers={"X-API-Key": keys["beta_admin"]})
     assert r.status_code == 200 and r.get_json()["receipts"]["tenant_vectors"] == {"deleted_points": 1}
-    assert all(redis_client.exists(k) for k in before if k.startswith("alpha:"))
+    assert all(redis_client.exists(k) for k in before if k.startswith("{alpha}:"))
     assert vector_count(world, USER) == 1
-    assert not any(k.startswith("beta:") and USER in text_of(k, v["value"]) for k, v in snapshot(redis_client).items())
+    assert not any(k.startswith("{beta}:") and USER in text_of(k, v["value"]) for k, v in snapshot(redis_client).items())
     before = snapshot(redis_client)
-    others = {k for k in others if not k.startswith("beta:")} | {k for k in before if k.startswith("beta:")}
+    others = {k for k in others if not k.startswith("{beta}:")} | {k for k in before if k.startswith("{beta}:")}
 
     r = client.delete(f"/privacy/users/{USER}", headers={"X-API-Key": keys["admin"]})
     assert r.status_code == 200, r.get_json()
@@ -191,8 +191,8 @@ def test_erasure_leaves_nothing_of_the_user_and_everything_of_the_others(app, cl
         text = text_of(k, v["value"])
         for needle in (USER, *PII, "Laura"):
             assert needle not in text, (k, needle)
-    assert redis_client.zrange("alpha:conversations", 0, -1) == [OTHER]
-    assert redis_client.zrange("alpha:bookings:pending", 0, -1) == [other_booking.rsplit(":", 1)[1]]
+    assert redis_client.zrange("{alpha}:conversations", 0, -1) == [OTHER]
+    assert redis_client.zrange("{alpha}:bookings:pending", 0, -1) == [other_booking.rsplit(":", 1)[1]]
     assert [i["user_id"] for i in LearningOutbox(world.keyspace).for_user(OTHER)] == [OTHER]
     assert LearningOutbox(world.keyspace).size() == 1
     assert vector_count(world, USER) == 0 and vector_count(world, OTHER) == 1 and vector_count(beta, USER) == 0
@@ -243,7 +243,7 @@ def test_a_vector_store_failure_is_reported_and_a_retry_finishes(app, client, ke
     ctx = ctx_of(app)
     say(client, keys["chat"], USER, "quiero agendar una limpieza facial")
     consent(client, keys["chat"], USER, "marketing")
-    redis_client.set(f"alpha:session:{USER}", "Laura Gómez")
+    redis_client.set(f"{{alpha}}:session:{USER}", "Laura Gómez")
     plant_vector(ctx, USER, "mem-ana")
     plant_vector(ctx, OTHER, "mem-pedro")
 
@@ -291,7 +291,7 @@ def test_registered_sections_run_and_a_broken_one_does_not_stop_the_rest(app, cl
             raise KeyError("a bug")
         return Section("broken", lambda u: None, erase)
 
-    redis_client.set(f"alpha:session:{USER}", "x")
+    redis_client.set(f"{{alpha}}:session:{USER}", "x")
     subject_rights.EXTRA_SECTIONS.append(extra_section)
     try:
         admin = {"X-API-Key": keys["admin"]}
@@ -302,7 +302,7 @@ def test_registered_sections_run_and_a_broken_one_does_not_stop_the_rest(app, cl
         assert client.delete(f"/privacy/users/{USER}", headers=admin).get_json()["receipts"][
             "extra_store"] == {"deleted_points": 1}
         subject_rights.EXTRA_SECTIONS.append(broken_section)
-        redis_client.set(f"alpha:session:{USER}", "x")
+        redis_client.set(f"{{alpha}}:session:{USER}", "x")
         r = client.delete(f"/privacy/users/{USER}", headers=admin)
         assert r.status_code == 500 and "Retry-After" not in r.headers
         assert r.get_json()["error"]["code"] == "erasure_incomplete"
@@ -347,11 +347,11 @@ def test_generic_user_ids_never_take_tenant_keys_along(app, client, keys, redis_
                        headers={"X-API-Key": keys["admin"]}).status_code == 201
     generic = ("pending", "secrets", "documents", "messages", "conversation", "meta", "meta_outbox", "out")
     for user in generic:
-        redis_client.set(f"alpha:session:{user}", "x")
+        redis_client.set(f"{{alpha}}:session:{user}", "x")
     before = snapshot(redis_client)
     for user in generic:
         assert client.delete(f"/privacy/users/{user}", headers={"X-API-Key": keys["admin"]}).status_code == 200
     after = snapshot(redis_client)
     gone = {k for k in before if k not in after}
-    assert gone == {f"alpha:session:{u}" for u in generic}
+    assert gone == {f"{{alpha}}:session:{u}" for u in generic}
     assert all(after[k] == before[k] for k in after if not k.startswith(("misybot:rl:", "misybot:meta:")))

@@ -89,10 +89,10 @@ def tiny_app(redis_client, exporter: InMemorySpanExporter) -> Flask:
                     if stage == "run_graph":
                         provider.answer(request_for(f"{CANARY} cuánto vale?", search(f"{CANARY} precio", 4)))
                     if stage == "persist":
-                        redis_client.rpush(f"alpha:conversation:{user_id}", json.dumps({"content": CANARY}))
-                        redis_client.hset("alpha:profile:u", mapping={"name": CANARY})
+                        redis_client.rpush(f"{{alpha}}:conversation:{user_id}", json.dumps({"content": CANARY}))
+                        redis_client.hset("{alpha}:profile:u", mapping={"name": CANARY})
                         with redis_client.pipeline() as pipe:
-                            pipe.set(f"alpha:last:{CANARY}", CANARY).expire(f"alpha:last:{CANARY}", 60).execute()
+                            pipe.set(f"{{alpha}}:last:{CANARY}", CANARY).expire(f"{{alpha}}:last:{CANARY}", 60).execute()
             tracing.set_turn_attributes(turn, agent="sales", handoff=False, route_reasons=["price_question"])
         return jsonify(trace_id=tracing.current_trace_id(), logged=record.trace_id)
 

@@ -2,6 +2,7 @@
 stages do what they say on their own (quota, lock, consent, handoff, learning)."""
 import pytest
 
+from app.channels.chatwoot_webhook import RETRY
 from app.conversations.pipeline import STAGE_NAMES, Inbound, InvalidTurn, QuotaExceeded, run_pipeline
 from app.factory import create_app
 from app.security.principal import Principal
@@ -40,7 +41,7 @@ def env(cw, make_settings, redis_client, config_file):
 
 
 def _used(app) -> int:
-    return int(app.extensions["misybot"].redis.get(f"alpha:usage:messages:{month_key()}") or 0)
+    return int(app.extensions["misybot"].redis.get(f"{{alpha}}:usage:messages:{month_key()}") or 0)
 
 
 def _via_api(c, key, text="¿cuánto vale el bótox?"):
@@ -141,8 +142,8 @@ def test_quota_is_counted_once_per_message_even_when_delivery_is_retried(env, cw
     _via_chatwoot(c, app, 5003)
     assert cw.messages(101, 5) == [] and _used(app) == 1
     r = app.extensions["misybot"].redis
-    for job in r.zrange("misybot:chatwoot:retry", 0, -1):
-        r.zadd("misybot:chatwoot:retry", {job: 0})       # due now
+    for job in r.zrange(RETRY, 0, -1):
+        r.zadd(RETRY, {job: 0})       # due now
     ChatwootWorker(app.extensions["misybot"]).run_once()
     assert len(cw.messages(101, 5)) == 1 and _used(app) == 1
     ctx = _ctx(app)[1]

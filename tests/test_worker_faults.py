@@ -87,7 +87,7 @@ def test_a_lease_is_renewed_while_held_and_freed_soon_after_its_holder_dies(redi
         with pytest.raises(Busy):
             with keys.exclusive("conversation", "ana", timeout_s=0.6, wait_s=0, busy=Busy()):
                 pass
-        assert 0 < redis_client.pttl("alpha:lock:conversation:ana") <= 600
+        assert 0 < redis_client.pttl("{alpha}:lock:conversation:ana") <= 600
     with keys.exclusive("conversation", "ana", timeout_s=0.6, wait_s=0, busy=Busy()):
         pass                                              # released at the end
 
@@ -102,7 +102,7 @@ with keys.exclusive("conversation", "ana", timeout_s=1.0, wait_s=0, busy=Runtime
     try:
         assert holder.stdout.readline().strip() == "held"
         time.sleep(1.5)                                   # renewed past its first lease
-        assert redis_client.exists("alpha:lock:conversation:ana")
+        assert redis_client.exists("{alpha}:lock:conversation:ana")
         holder.kill()                                     # SIGKILL: no release
         holder.wait(5)
         started = time.monotonic()

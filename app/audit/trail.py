@@ -6,7 +6,8 @@ and `hash` = sha256 of the canonical JSON (sorted keys, no spaces) of the record
 is kept, a cheap guard drops every field the allow-list does not name and every string over 200 characters, so
 no caller can leak customer text into the trail by adding a field.
 
-Storage, in the tenant's keyspace (`{prefix}` = its redis_prefix; events without a tenant use `misybot:`):
+Storage, in the tenant's keyspace (`{prefix}` = its hash-tagged redis_prefix, `{benova}:`; events without a tenant
+use `misybot:{audit}:`):
 
   {prefix}audit:chain              zset  score = seq, member = the record's canonical JSON (hash included)
   {prefix}audit:head               hash  seq, hash, mac: the newest record, signed
@@ -257,8 +258,9 @@ class ChainKeys:
 
 
 def platform_key(kind: str, *parts: str) -> str:
-    """Keys of the platform chain (events refused before a tenant was known), under misybot:audit:."""
-    return PLATFORM_REDIS_PREFIX + ":".join([kind, *parts])
+    """Keys of the platform chain (events refused before a tenant was known), under misybot:{audit}: (one hash
+    tag, as a tenant's chain has its prefix: the chain's scripts and transactions touch several of its keys)."""
+    return f"{PLATFORM_REDIS_PREFIX}{{{kind}}}:" + ":".join(parts)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ Delivery is the worker's (app/workers/webhooks.py): one platform-wide queue serv
 Keys:
   {prefix}webhook:secret         the signing secret (`whsec_…`), encrypted with the Vault
   {prefix}webhook:event:{id}     hash: body (the JSON sent), type, created_at, attempts, last_status; 7 days
-  misybot:webhooks:due           zset "{prefix}|{event_id}" -> due unix time (for all tenants)
-  misybot:webhooks:dead          zset "{prefix}|{event_id}" -> when delivery was given up
+  misybot:{webhooks}:due         zset "{prefix}|{event_id}" -> due unix time (for all tenants)
+  misybot:{webhooks}:dead        zset "{prefix}|{event_id}" -> when delivery was given up
 """
 from __future__ import annotations
 
@@ -35,13 +35,13 @@ import time
 from datetime import UTC, datetime
 
 from app.security.vault import Vault
-from app.storage.redis_store import TenantKeyspace
+from app.storage.redis_store import TenantKeyspace, in_order
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 
 EVENT_TYPES = ("booking.created", "booking.rescheduled", "booking.cancelled", "booking.status_changed")
 EVENT_TTL_S = 7 * 86400
-DUE = f"{PLATFORM_REDIS_PREFIX}webhooks:due"
-DEAD = f"{PLATFORM_REDIS_PREFIX}webhooks:dead"
+DUE = f"{PLATFORM_REDIS_PREFIX}{{webhooks}}:due"      # one hash tag: a give-up moves a member from one to the other
+DEAD = f"{PLATFORM_REDIS_PREFIX}{{webhooks}}:dead"
 SIGNATURE_VERSION = "v1"
 EVENT_ID = re.compile(r"^evt_[0-9a-f]{24}$")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
@@ -128,9 +128,11 @@ class BookingWebhooks:
         event = {"id": event_id, "type": event_type, "created_at": created_at, "data": {"booking": booking}}
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
         key = event_key(self.keyspace, event_id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(key, mapping={"body": body, "type": event_type, "created_at": created_at, "attempts": 0})
-        pipe.expire(key, EVENT_TTL_S)
-        pipe.zadd(DUE, {queue_member(self.keyspace.prefix, event_id): time.time()})
-        pipe.execute()
+        # The event first, then its place in the queue: a crash in between (Cluster) leaves an event nobody
+        # sends, which expires, never a queue member without its event.
+        in_order(self.redis,
+                 lambda pipe: (pipe.hset(key, mapping={"body": body, "type": event_type, "created_at": created_at,
+                                                       "attempts": 0}),
+                               pipe.expire(key, EVENT_TTL_S)),
+                 lambda pipe: pipe.zadd(DUE, {queue_member(self.keyspace.prefix, event_id): time.time()}))
         return event_id

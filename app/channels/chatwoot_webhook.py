@@ -1,9 +1,9 @@
 """Chatwoot webhooks, exactly once: verify -> deduplicate -> enqueue (the HTTP answer, well under 5 s),
 then a worker (app/workers/chatwoot.py) runs the turn pipeline and posts the reply.
 
-  misybot:chatwoot:jobs            Redis stream of verified events (consumer group "workers")
-  misybot:chatwoot:retry           zset of failed jobs -> due time (exponential backoff; survives restarts)
-  misybot:chatwoot:dead            list of jobs that failed MAX_ATTEMPTS times
+  misybot:{chatwoot}:jobs          Redis stream of verified events (consumer group "workers")
+  misybot:{chatwoot}:retry         zset of failed jobs -> due time (exponential backoff; survives restarts)
+  misybot:{chatwoot}:dead          list of jobs that failed MAX_ATTEMPTS times
   {prefix}chatwoot:secrets         hash: api_token, webhook_secret, url_token (encrypted)
   {prefix}cw:seen:{delivery|msg}   dedupe markers (1 day)
   {prefix}cw:out:{message_id}      outbound record: the reply generated for a message, whether it was sent,
@@ -23,9 +23,10 @@ from app.security.principal import Principal
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 
 log = logging.getLogger("misybot.chatwoot")
-JOBS = f"{PLATFORM_REDIS_PREFIX}chatwoot:jobs"
-RETRY = f"{PLATFORM_REDIS_PREFIX}chatwoot:retry"
-DEAD = f"{PLATFORM_REDIS_PREFIX}chatwoot:dead"
+# One hash tag for the queue's keys: moving a due retry back to the stream is one Lua step over both (Cluster).
+JOBS = f"{PLATFORM_REDIS_PREFIX}{{chatwoot}}:jobs"
+RETRY = f"{PLATFORM_REDIS_PREFIX}{{chatwoot}}:retry"
+DEAD = f"{PLATFORM_REDIS_PREFIX}{{chatwoot}}:dead"
 GROUP = "workers"
 SIGNATURE_WINDOW_S = 300
 DEDUPE_TTL_S = 24 * 3600

@@ -23,7 +23,7 @@ from app.tenancy.config import PLATFORM_REDIS_PREFIX
 from app.workers.jobs import StreamWorker
 
 log = logging.getLogger("misybot.ingestion")
-STREAM = f"{PLATFORM_REDIS_PREFIX}ingest:jobs"
+STREAM = f"{PLATFORM_REDIS_PREFIX}{{ingest}}:jobs"     # one hash tag with RETRY and DEAD (Cluster)
 
 
 def enqueue(platform, company_id: str, job_id: str) -> None:
@@ -35,7 +35,7 @@ def enqueue(platform, company_id: str, job_id: str) -> None:
 class IngestionWorker(StreamWorker):
     NAME = "ingestion"
     STREAM, GROUP = STREAM, "workers"
-    RETRY, DEAD = f"{PLATFORM_REDIS_PREFIX}ingest:retry", f"{PLATFORM_REDIS_PREFIX}ingest:dead"
+    RETRY, DEAD = f"{PLATFORM_REDIS_PREFIX}{{ingest}}:retry", f"{PLATFORM_REDIS_PREFIX}{{ingest}}:dead"
     ALIVE = f"{PLATFORM_REDIS_PREFIX}ingest:alive:"
     MAX_ATTEMPTS = 6
     TRANSIENT = (redis.exceptions.RedisError, OSError, EmbeddingError, VectorStoreUnavailable, IngestionBusy)

@@ -1,6 +1,6 @@
 """The booking-webhook worker: sends what app/bookings/webhooks.py queued, for every tenant, at least once.
 
-Claiming: one Lua step takes the earliest due member of `misybot:webhooks:due` and pushes its score forward by a
+Claiming: one Lua step takes the earliest due member of `misybot:{webhooks}:due` and pushes its score forward by a
 lease (it stays in the zset), so two workers never send the same attempt, and a worker that dies mid-send loses
 nothing: the event comes due again when the lease runs out. Claims are one at a time, so the lease only has to
 cover one request.
@@ -8,7 +8,7 @@ cover one request.
 Outcome of an attempt: a 2xx acknowledges it (the event key and the member go). Anything else (another status, a
 timeout, a refused connection) counts an attempt in the event's hash and re-schedules it with exponential backoff
 and jitter (about 10 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, then every 6 h); after `max_attempts` the
-member moves to `misybot:webhooks:dead` and the event key is kept (until its 7-day TTL) for a person to look at.
+member moves to `misybot:{webhooks}:dead` and the event key is kept (until its 7-day TTL) for a person to look at.
 A tenant that is gone, or no longer has a webhook URL, has its pending events dropped. Logs carry the event id,
 type, tenant prefix and HTTP status only: the body holds customer data.
 """
@@ -25,7 +25,7 @@ import httpx
 import redis
 
 from app.bookings.webhooks import DEAD, DUE, EVENT_ID, parse_member, sign_webhook
-from app.storage.redis_store import TenantKeyspace
+from app.storage.redis_store import TenantKeyspace, declared_prefix, in_order
 
 log = logging.getLogger("misybot.webhooks")
 
@@ -134,22 +134,16 @@ class WebhookDeliverer:
             log.warning("webhook %s (tenant %s) expired before delivery", event_id, prefix)
             return 0
         event_type = record.get("type", "")
-        target = self.resolve(prefix)
+        target = self.resolve(declared_prefix(prefix))
         if target is None or not target[0]:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.zrem(DUE, member)
-            pipe.delete(key)
-            pipe.execute()
+            in_order(self.redis, lambda pipe: pipe.zrem(DUE, member), lambda pipe: pipe.delete(key))
             log.info("webhook %s %s dropped: tenant %s is gone or has no webhook URL", event_id, event_type, prefix)
             return 0
         url, secret = target
         attempt = int(record.get("attempts") or 0) + 1
         outcome = self._post(str(url), secret, event_id, event_type, record["body"].encode(), attempt)
         if isinstance(outcome, int) and 200 <= outcome < 300:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.zrem(DUE, member)
-            pipe.delete(key)
-            pipe.execute()
+            in_order(self.redis, lambda pipe: pipe.zrem(DUE, member), lambda pipe: pipe.delete(key))
             log.info("webhook %s %s delivered (tenant %s, status %s, attempt %d)", event_id, event_type, prefix,
                      outcome, attempt)
             return 1
@@ -176,16 +170,14 @@ class WebhookDeliverer:
 
     def _fail(self, member: str, key: str, event_id: str, event_type: str, prefix: str, attempt: int,
               outcome: int | str, now: float) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(key, mapping={"attempts": attempt, "last_status": str(outcome), "last_attempt_at": repr(now)})
+        record = {"attempts": attempt, "last_status": str(outcome), "last_attempt_at": repr(now)}
         if attempt >= self.max_attempts:
-            pipe.zrem(DUE, member)
-            pipe.zadd(DEAD, {member: now})
-            pipe.execute()
+            in_order(self.redis, lambda pipe: pipe.hset(key, mapping=record),
+                     lambda pipe: (pipe.zrem(DUE, member), pipe.zadd(DEAD, {member: now})))
             log.error("webhook %s %s gave up after %d attempts (tenant %s, last status %s)", event_id, event_type,
                       attempt, prefix, outcome)
             return
-        pipe.zadd(DUE, {member: now + backoff_s(attempt)}, xx=True)
-        pipe.execute()
+        in_order(self.redis, lambda pipe: pipe.hset(key, mapping=record),
+                 lambda pipe: pipe.zadd(DUE, {member: now + backoff_s(attempt)}, xx=True))
         log.warning("webhook %s %s failed (tenant %s, status %s, attempt %d), will retry", event_id, event_type,
                     prefix, outcome, attempt)

@@ -92,7 +92,7 @@ def test_injection_through_ids_fails_safe(client, issue_key, redis_client, bad):
     assert client.get("/documents", headers={**h, "X-Company-ID": bad[:200]}).status_code == 403
     r = client.post("/documents/search", json={"query": bad[:2000]}, headers=h)
     assert r.status_code == 200 and all(res["document_id"] for res in r.get_json()["results"])
-    assert all(k.startswith(("alpha:", "beta:", "misybot:")) for k in redis_client.scan_iter("*"))
+    assert all(k.startswith(("{alpha}:", "{beta}:", "misybot:")) for k in redis_client.scan_iter("*"))
 
 
 def test_company_id_of_another_type_in_the_body(client, issue_key):

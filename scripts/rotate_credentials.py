@@ -72,7 +72,7 @@ def main(argv=None) -> int:
                 if args.exp is None:
                     print("error: --exp is needed with --jti", file=sys.stderr)
                     return 1
-                p.tokens.revoke_jti(args.jti, args.exp)
+                p.tokens.revoke_jti(args.jti, args.exp, tenant_id=cid)
                 result = {"company_id": cid, "revoked_jti": args.jti}
             else:
                 result = {"company_id": cid, "revoked_before": p.tokens.revoke_tenant_tokens(cid)}

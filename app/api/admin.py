@@ -59,7 +59,7 @@ def list_companies():
 
 @bp.post("/admin/companies")
 @require_platform_admin
-@_admin(409, json=CompanyIn, HTTP_201=Onboarded)
+@_admin(409, 422, json=CompanyIn, HTTP_201=Onboarded)
 def create_company():
     """Onboard a company: config block, collection, seed documents, credentials (shown once)
 
@@ -78,6 +78,8 @@ def create_company():
         raise ApiError(409, "company_exists", str(exc)) from None
     except OnboardingError as exc:
         raise ApiError(400, "invalid_company", str(exc)) from None
+    except ConfigError as exc:           # the file on disk was edited into an invalid state: nothing was added
+        raise ApiError(422, "invalid_config", f"{exc}; fix the file, then onboard again") from None
     return jsonify(result), 201
 
 
@@ -151,7 +153,7 @@ def revoke_tokens(tenant):
     body = json_body(RevokeTokensIn)
     tokens = _platform().tokens
     if body.jti is not None:
-        tokens.revoke_jti(body.jti, body.exp)
+        tokens.revoke_jti(body.jti, body.exp, tenant_id=tenant.company_id)
         return jsonify({"revoked": body.jti})
     return jsonify({"company_id": tenant.company_id, "revoked_before": tokens.revoke_tenant_tokens(tenant.company_id)})
 

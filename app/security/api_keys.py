@@ -3,6 +3,11 @@
 Keys are random 256-bit tokens, so a fast hash is enough (nothing to brute-force); lookups are by
 hash in the platform keyspace, and each tenant also lists its own key records under its prefix so
 rotation and offboarding find them.
+
+The tenant record and the platform lookup live on different Redis Cluster hash slots, so they cannot be
+written in one MULTI. The order keeps every crash point safe: issue writes the record first and the lookup
+last (a crash in between leaves a record whose key opens nothing); revoke and purge delete the lookup first
+(a crash in between leaves a key that opens nothing, still listed as active until the revoke is retried).
 """
 from __future__ import annotations
 
@@ -41,13 +46,12 @@ class ApiKeyStore:
         key_id = "key_" + secrets.token_hex(8)
         key_hash = hash_key(plaintext)
         perms = " ".join(sorted(permissions))
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(_lookup_key(key_hash), mapping={"company_id": company_id, "key_id": key_id,
-                                                  "permissions": perms})
-        pipe.hset(keyspace.key("apikey", key_id), mapping={
+        # Record first, lookup last (two hash slots; see the module's docstring).
+        self.redis.hset(keyspace.key("apikey", key_id), mapping={
             "key_id": key_id, "key_hash": key_hash, "permissions": perms, "label": label,
             "last4": plaintext[-4:], "created_at": _now(), "status": "active"})
-        pipe.execute()
+        self.redis.hset(_lookup_key(key_hash), mapping={"company_id": company_id, "key_id": key_id,
+                                                        "permissions": perms})
         return plaintext, key_id
 
     def authenticate(self, plaintext: str) -> Principal | None:
@@ -75,10 +79,9 @@ class ApiKeyStore:
         h = self.redis.hgetall(record_key)
         if not h or h.get("status") != "active":
             return False
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(_lookup_key(h["key_hash"]))
-        pipe.hset(record_key, mapping={"status": "revoked", "revoked_at": _now()})
-        pipe.execute()
+        # Lookup first: from this point the key opens nothing, whatever happens next.
+        self.redis.delete(_lookup_key(h["key_hash"]))
+        self.redis.hset(record_key, mapping={"status": "revoked", "revoked_at": _now()})
         return True
 
     def rotate(self, company_id: str, keyspace: TenantKeyspace, permissions: set[str],
@@ -96,5 +99,6 @@ class ApiKeyStore:
         """Delete every key of a tenant, active or revoked (offboarding, failed onboarding)."""
         records = list(keyspace.scan_keys("apikey"))
         hashes = [self.redis.hget(k, "key_hash") for k in records]
-        doomed = records + [_lookup_key(h) for h in hashes if h]
-        return self.redis.delete(*doomed) if doomed else 0
+        # One key per DEL (the lookups are on other hash slots than the records and than each other), the
+        # lookups first so that a crash midway leaves no key that still opens the tenant.
+        return sum(int(self.redis.delete(k)) for k in [_lookup_key(h) for h in hashes if h] + records)

@@ -8,7 +8,10 @@ by one Lua script: one Redis round trip per request, and a refused request count
 window is a sliding-window counter (the count of the current fixed bucket plus the previous bucket's,
 weighted by how much of it still overlaps the window): O(1) memory per window whatever the limit, exact at a
 bucket's start and within a few percent in between. The keys of one request share the tenant's hash tag
-(`misybot:rl:{<company>}:…`), so the script runs on one Redis Cluster slot.
+(`misybot:rl:{<company>}:…`), so the script runs on one Redis Cluster slot; the per-IP window
+(`misybot:rl:ip:<ip>:m`) is never counted with a tenant's: it is one key in a call of its own. A token's
+request counts its windows in the front desk's script instead (app/security/frontdesk.py), in the same round
+trip as its revocation check and nonce.
 """
 from __future__ import annotations
 
@@ -34,39 +37,67 @@ class Verdict:
         return h
 
 
-# KEYS: one hash per window {b: bucket number, c: its count, p: the previous bucket's count}.
-# ARGV: now, then (limit, seconds) per window. Returns allowed (1|0), then the weighted count per window
-# (as a string: Lua numbers come back truncated to integers).
-_SLIDING_WINDOWS = """
-local now = tonumber(ARGV[1])
-local allowed, counts, state = 1, {}, {}
-for i = 1, #KEYS do
-  local limit, span = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local bucket = math.floor(now / span)
-  local b, c, p = unpack(redis.call('hmget', KEYS[i], 'b', 'c', 'p'))
-  b, c, p = tonumber(b), tonumber(c) or 0, tonumber(p) or 0
-  if b ~= bucket then
-    if b == bucket - 1 then p = c else p = 0 end
-    c = 0
+# One hash per window {b: bucket number, c: its count, p: the previous bucket's count}. The function is shared
+# with the front desk's script (app/security/frontdesk.py), which counts the same windows in the same call
+# that checks revocation and the nonce. keys: the windows' keys; args: (limit, seconds) per window. Returns
+# allowed (1|0) and the weighted count per window (as strings: Lua numbers come back truncated to integers).
+SLIDING_WINDOWS_LUA = """
+local function sliding_windows(keys, args, now)
+  local allowed, counts, state = 1, {}, {}
+  for i = 1, #keys do
+    local limit, span = tonumber(args[2 * i - 1]), tonumber(args[2 * i])
+    local bucket = math.floor(now / span)
+    local b, c, p = unpack(redis.call('hmget', keys[i], 'b', 'c', 'p'))
+    b, c, p = tonumber(b), tonumber(c) or 0, tonumber(p) or 0
+    if b ~= bucket then
+      if b == bucket - 1 then p = c else p = 0 end
+      c = 0
+    end
+    local count = p * (1 - (now - bucket * span) / span) + c
+    if count + 1 > limit then allowed = 0 end
+    state[i], counts[i] = {bucket, c, p, span}, count
   end
-  local count = p * (1 - (now - bucket * span) / span) + c
-  if count + 1 > limit then allowed = 0 end
-  state[i], counts[i] = {bucket, c, p, span}, count
-end
-local out = {allowed}
-for i = 1, #KEYS do
-  local bucket, c, p, span = unpack(state[i])
-  if allowed == 1 then
-    redis.call('hset', KEYS[i], 'b', bucket, 'c', c + 1, 'p', p)
-    redis.call('expire', KEYS[i], 2 * span)
-    counts[i] = counts[i] + 1
+  for i = 1, #keys do
+    local bucket, c, p, span = unpack(state[i])
+    if allowed == 1 then
+      redis.call('hset', keys[i], 'b', bucket, 'c', c + 1, 'p', p)
+      redis.call('expire', keys[i], 2 * span)
+      counts[i] = counts[i] + 1
+    end
+    counts[i] = tostring(counts[i])
   end
-  out[i + 1] = tostring(counts[i])
+  return allowed, counts
 end
-return out
+"""
+
+# KEYS: the windows; ARGV: now, then (limit, seconds) per window. Returns allowed, then the count per window.
+_SLIDING_WINDOWS = SLIDING_WINDOWS_LUA + """
+local allowed, counts = sliding_windows(KEYS, {unpack(ARGV, 2)}, tonumber(ARGV[1]))
+return {allowed, unpack(counts)}
 """
 
 MINUTE, HOUR = 60, 3600
+
+
+def tenant_windows(company_id: str, credential_id: str, per_minute: int,
+                   per_hour: int) -> list[tuple[str, int, int]]:
+    """The windows a tenant request counts in: (key, limit, seconds), on the tenant's hash tag."""
+    tag = f"misybot:rl:{{{company_id}}}"
+    return [(f"{tag}:tenant:m", per_minute, MINUTE), (f"{tag}:tenant:h", per_hour, HOUR),
+            (f"{tag}:credential:{credential_id}:m", per_minute, MINUTE)]
+
+
+def window_args(windows: list[tuple[str, int, int]]) -> list[int]:
+    return [x for _, limit, span in windows for x in (limit, span)]
+
+
+def verdict(windows: list[tuple[str, int, int]], now: float, allowed, counts: list) -> Verdict:
+    """The verdict of the tightest window (the blocking one when refused), from the script's answer."""
+    verdicts = [Verdict(bool(int(allowed)), limit, int(limit - float(n)), (now // span + 1) * span)
+                for (_, limit, span), n in zip(windows, counts, strict=True)]
+    if not int(allowed):
+        return max((v for v in verdicts if v.remaining < 1), key=lambda v: v.reset_at, default=verdicts[0])
+    return min(verdicts, key=lambda v: v.remaining)
 
 
 class RateLimiter:
@@ -76,22 +107,13 @@ class RateLimiter:
     def _hit(self, windows: list[tuple[str, int, int]]) -> Verdict:
         """windows: (key, limit, seconds). The verdict of the tightest window (the blocking one when refused)."""
         now = time.time()
-        args: list[float] = [now]
-        for _, limit, span in windows:
-            args += [limit, span]
-        allowed, *counts = self._script(keys=[k for k, _, _ in windows], args=args)
-        verdicts = [Verdict(bool(allowed), limit, int(limit - float(n)), (now // span + 1) * span)
-                    for (_, limit, span), n in zip(windows, counts, strict=True)]
-        if not allowed:
-            return max((v for v in verdicts if v.remaining < 1), key=lambda v: v.reset_at, default=verdicts[0])
-        return min(verdicts, key=lambda v: v.remaining)
+        allowed, *counts = self._script(keys=[k for k, _, _ in windows], args=[now, *window_args(windows)])
+        return verdict(windows, now, allowed, counts)
 
     def check_tenant(self, company_id: str, credential_id: str, per_minute: int, per_hour: int) -> Verdict:
         """All three windows are checked and counted together; the tightest one answers (and its headers are
         sent)."""
-        tag = f"misybot:rl:{{{company_id}}}"
-        return self._hit([(f"{tag}:tenant:m", per_minute, MINUTE), (f"{tag}:tenant:h", per_hour, HOUR),
-                          (f"{tag}:credential:{credential_id}:m", per_minute, MINUTE)])
+        return self._hit(tenant_windows(company_id, credential_id, per_minute, per_hour))
 
     def check_ip(self, ip: str, per_minute: int) -> Verdict:
         return self._hit([(f"misybot:rl:ip:{ip}:m", per_minute, MINUTE)])

@@ -4,6 +4,7 @@ Scripts use it too, so onboarding and migration work the same way with or withou
 """
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -42,6 +43,7 @@ from app.storage.redis_store import TenantKeyspace, connect_redis
 from app.tenancy.config import TenantConfig
 from app.tenancy.context import TenantContext
 from app.tenancy.platform_keys import TenantPlatformKeys
+from app.tenancy.prefixes import PrefixClaims
 from app.tenancy.registry import ConfigError, TenantRegistry
 from app.workers.meta import MetaPipeline
 from graphs.llm import ChatProvider, build_provider
@@ -89,6 +91,18 @@ class Platform:
         self.global_knowledge = GlobalKnowledge(vectors, embedder, redis_client, self.dense_weight)
         self._meta_pipeline = None
         self._config_checked = 0.0
+        # Prefixes that may hold keys (app/tenancy/prefixes.py): every company this process serves is in it.
+        self.prefix_claims = PrefixClaims(redis_client)
+        self._prefixes_noted = False
+        self._note_prefixes()
+
+    def _note_prefixes(self) -> None:
+        """Start-up: every company this process serves may write keys (one SADD). Redis down: the next sync."""
+        try:
+            self.prefix_claims.note(c.redis_prefix for c in self.registry.snapshot.companies.values())
+            self._prefixes_noted = True
+        except redis.exceptions.RedisError as exc:
+            logging.getLogger("misybot.startup").warning("cannot note the tenant prefixes: %s", type(exc).__name__)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":
@@ -102,6 +116,11 @@ class Platform:
 
     # -- one configuration across processes ----------------------------------------------------------
     _CONFIG_VERSION = "misybot:config:version"
+    # + the version a change starts from -> {"to": version after, "block": the company added}. Versions are
+    # hashes of the file text, so an entry stays true whatever happens later; it expires with a day's margin.
+    _CONFIG_CHANGE = "misybot:config:change:"
+    _CHANGE_TTL_S = 86_400
+    _MAX_REPLAY = 256                   # behind by more: parse the file
 
     def reload_config(self):
         """Reload companies_config.yaml here and tell every other process (they check on each request)."""
@@ -109,23 +128,51 @@ class Platform:
         self.publish_config(snapshot)
         return snapshot
 
-    def publish_config(self, snapshot) -> None:
-        """Serve a snapshot of the file's current text here, and tell every other process to reload."""
+    def publish_config(self, snapshot, added: tuple | None = None) -> None:
+        """Serve a snapshot of the file's current text here, and tell every other process. added=(the snapshot
+        it was made from, the company block): others replay that one block instead of parsing the file."""
         self.registry.install(snapshot)
+        if added is None:
+            self.prefix_claims.note(c.redis_prefix for c in snapshot.companies.values())
+        else:
+            base, block = added
+            self.redis.set(self._CONFIG_CHANGE + base.version, json.dumps({"to": snapshot.version, "block": block}),
+                           ex=self._CHANGE_TTL_S)
         self.redis.set(self._CONFIG_VERSION, snapshot.version)
 
-    def sync_config(self) -> None:
-        """If another process published a newer config version, load it (at most once a second)."""
+    def sync_config(self, force: bool = False) -> None:
+        """If another process published a newer config version, follow it (at most once a second): by
+        replaying the companies it added, else by reading the file again."""
         now = time.monotonic()
-        if now - self._config_checked < 1.0:
+        if not force and now - self._config_checked < 1.0:
             return
         self._config_checked = now
+        if not self._prefixes_noted:
+            self._note_prefixes()
         version = self.redis.get(self._CONFIG_VERSION)
-        if version and version != self.registry.snapshot.version:
+        if version and version != self.registry.snapshot.version and not self._replay(version):
             try:
-                self.registry.reload()
+                snapshot = self.registry.reload()
             except ConfigError as exc:     # a bad file keeps the current config serving
                 logging.getLogger("misybot.config").error("config reload failed: %s", exc)
+                return
+            self.prefix_claims.note(c.redis_prefix for c in snapshot.companies.values())
+
+    def _replay(self, version: str) -> bool:
+        """Bring the registry to `version` through the published additions; False if they do not lead there."""
+        base = snapshot = self.registry.snapshot
+        for _ in range(self._MAX_REPLAY):
+            raw = self.redis.get(self._CONFIG_CHANGE + snapshot.version)
+            if raw is None:
+                return False
+            try:
+                change = json.loads(raw)
+                snapshot = snapshot.plus(change["block"], version=change["to"])
+            except (ValueError, KeyError, TypeError, ConfigError):    # not replayable: the file decides
+                return False
+            if snapshot.version == version:
+                return self.registry.install(snapshot, base=base)
+        return False
 
     @property
     def dense_weight(self) -> float:

@@ -50,8 +50,8 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
     if collection_existed:
         ctx.knowledge.drop()
     with locked(platform.settings.companies_config_file):
-        remove_company(platform.settings.companies_config_file, company_id)
-    platform.reload_config()
+        snapshot = remove_company(platform.settings.companies_config_file, company_id)
+        platform.publish_config(snapshot)          # the file was just parsed: no second parse to reload it
 
     remaining = {"redis_keys": sum(1 for _ in ctx.keyspace.scan_keys()),
                  "collection_exists": ctx.knowledge.exists(),
@@ -66,5 +66,7 @@ def offboard_company(platform, company_id: str, export_path: Path | None = None)
         "remaining": remaining,
         "complete": remaining == {"redis_keys": 0, "collection_exists": False, "in_config": False},
     }
+    if remaining["redis_keys"] == 0:             # nothing left under the prefix: a new company may take it
+        platform.prefix_claims.release(config.redis_prefix)
     receipt["receipt_sha256"] = hashlib.sha256(json.dumps(receipt, sort_keys=True, default=str).encode()).hexdigest()
     return receipt

@@ -16,6 +16,7 @@ from app.knowledge.parsing import SUPPORTED_EXTENSIONS, extract_text
 from app.security.principal import ADMIN, BOOKINGS_READ, BOOKINGS_WRITE, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, Principal
 from app.tenancy.config import is_valid_company_id
 from app.tenancy.config_file import locked, with_block_appended, write_atomically
+from app.tenancy.prefixes import PrefixClaims
 from app.tenancy.registry import ConfigError
 
 log = logging.getLogger("misybot.onboarding")
@@ -97,8 +98,12 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         raise OnboardingError("name must not be empty")
     path = platform.settings.companies_config_file
     with locked(path):
+        # Follow what other processes published (one block each, no re-parse); reload() then finds the file
+        # unchanged and only reads it again if someone edited it by hand.
+        platform.sync_config(force=True)
         platform.registry.reload()
-        if platform.registry.get(company_id) is not None:
+        base = platform.registry.snapshot
+        if base.companies.get(company_id) is not None:
             raise CompanyExists(f"company {company_id!r} already exists; nothing was changed")
         block = default_block(company_id, name.strip(), language, industry, timezone_name)
         chatwoot = chatwoot or {}
@@ -106,19 +111,28 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
         if public:
             block["chatwoot"] = public
         previous_text = path.read_text(encoding="utf-8") if path.exists() else ""
-        new_text = with_block_appended(previous_text, block)
         try:                 # the new block alone, against the others (the file was just re-read if it changed)
-            snapshot = platform.registry.snapshot.plus(block, new_text, str(path))
-        except ConfigError as exc:
+            new_text = with_block_appended(previous_text, block)
+            snapshot = base.plus(block, new_text, str(path))
+        except (ConfigError, ValueError) as exc:
             raise OnboardingError(str(exc)) from None
         config = snapshot.companies[company_id]
         ctx = platform.tenant_context(config, Principal("platform_admin", None))
         # Refuse to adopt storage that already holds data: rollback must only ever remove what we made.
         if ctx.knowledge.exists():
             raise CompanyExists(f"collection {config.vectorstore_index!r} already exists; nothing was changed")
-        if any(True for _ in ctx.keyspace.scan_keys()):
+        claims = PrefixClaims(platform.redis)
+        claims.ensure_tracked(c.redis_prefix for c in base.companies.values())     # once per store
+        # O(1): a prefix never used cannot hold keys. One used before (a company id that comes back) is looked at.
+        fresh = claims.claim(config.redis_prefix)
+        if not fresh and any(True for _ in ctx.keyspace.scan_keys()):
             raise CompanyExists(f"redis prefix {config.redis_prefix!r} already holds keys; nothing was changed")
-        write_atomically(path, new_text)
+        try:
+            write_atomically(path, new_text)
+        except BaseException:
+            if fresh:
+                claims.release(config.redis_prefix)
+            raise
         try:
             ctx.knowledge.ensure_collection()
             ctx.keyspace.redis.hset(ctx.keyspace.key("tenant", "meta"), mapping={
@@ -133,9 +147,10 @@ def onboard_company(platform, company_id: str, name: str, language: str = "es", 
                 set_chatwoot_secrets(platform, ctx.keyspace, api_token=chatwoot.get("api_token"),
                                      webhook_secret=chatwoot.get("webhook_secret"))
         except BaseException:
-            _rollback(platform, ctx, path, previous_text)
+            _rollback(platform, ctx, path, previous_text, claims if fresh else None)
             raise
-        platform.publish_config(snapshot)
+        # Other processes replay this one block on their next request (Platform.sync_config).
+        platform.publish_config(snapshot, added=(base, block))
     log.info("company onboarded", extra={"company_id": company_id, "documents": ingested})
     return {"company_id": company_id, "company_name": config.company_name, "api_key": api_key,
             "key_id": key_id, "permissions": sorted(ALL_PERMISSIONS), "documents": ingested,
@@ -165,7 +180,7 @@ def ingest_documents(ctx, documents) -> int:
     return count
 
 
-def _rollback(platform, ctx, path: Path, previous_text: str) -> None:
+def _rollback(platform, ctx, path: Path, previous_text: str, claims: PrefixClaims | None) -> None:
     """Undo a half-done onboarding. Only storage this onboarding created exists under these names."""
     try:
         if ctx.knowledge.exists():
@@ -174,6 +189,8 @@ def _rollback(platform, ctx, path: Path, previous_text: str) -> None:
         keys = list(ctx.keyspace.scan_keys()) + lookups
         if keys:
             ctx.keyspace.redis.delete(*keys)
+        if claims is not None:                 # the prefix was free before: it is again
+            claims.release(ctx.config.redis_prefix)
     finally:
         write_atomically(path, previous_text)
 

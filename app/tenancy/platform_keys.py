@@ -5,6 +5,9 @@
   misybot:pk:{pk_live_…}               -> company_id                            (publishable widget keys)
   misybot:icalfeed:{sha256 of token}   -> company_id                            (calendar feeds, app/bookings/ical_feeds.py)
   misybot:migration:{company_id}       the run log of a migration into the tenant (app/tenancy/migration.py)
+  misybot:tenants:prefixes             the declared redis_prefix of every tenant that may hold keys (a set;
+                                       app/tenancy/prefixes.py), and misybot:tenants:prefixes:tracked, set once
+                                       that set covers every key in the store
 
 A tenant's lookups are found from the records it keeps under its own prefix ({prefix}apikey:{key_id}
 holds the key's hash, {prefix}client:{client_id}, {prefix}pk:{pk}), so one tenant's records can only
@@ -33,6 +36,10 @@ def publishable_lookup(pk: str) -> str:
 
 def migration_state(company_id: str) -> str:
     return f"{PLATFORM_REDIS_PREFIX}migration:{company_id}"
+
+
+PREFIXES_IN_USE = f"{PLATFORM_REDIS_PREFIX}tenants:prefixes"
+PREFIXES_TRACKED = f"{PLATFORM_REDIS_PREFIX}tenants:prefixes:tracked"
 
 
 def is_lookup(key: str) -> bool:

@@ -1,13 +1,14 @@
 """Loads, validates and reloads companies_config.yaml. A bad file never replaces a good one.
 
-The whole file is parsed at start-up and when another process changed it (libyaml's C loader: 1,000 companies
-in well under a second). A company added here is validated alone against the indexes of the current snapshot
-(`RegistrySnapshot.plus`), so onboarding the 1,000th company costs about what the first did."""
+The whole file is parsed at start-up, on an explicit reload, and when a process cannot follow another's changes
+one by one (libyaml's C loader: 1,000 companies in about a second). A company added by onboarding is validated
+alone against the unique-field indexes of the current snapshot (`RegistrySnapshot.plus`), here and in every other
+process (Platform.sync_config replays the one block), so onboarding the 1,000th company costs what the first did."""
 from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -27,24 +28,36 @@ def text_version(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _owners(companies: dict[str, TenantConfig]) -> dict[str, dict]:
+    return {f: {getattr(c, f): c.company_id for c in companies.values()} for f in UNIQUE_FIELDS}
+
+
 @dataclass(frozen=True)
 class RegistrySnapshot:
     companies: dict[str, TenantConfig]
     version: str                      # sha256 of the file text, so caches can key on it
     by_chatwoot_account: dict[int, str]
+    # unique field -> value -> company_id, so an added company is checked in O(1) per field
+    owners: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
 
-    def plus(self, block: dict, new_text: str, source: str = "companies_config.yaml") -> "RegistrySnapshot":
+    def __post_init__(self):
+        if not self.owners:
+            object.__setattr__(self, "owners", _owners(self.companies))
+
+    def plus(self, block: dict, new_text: str | None = None, source: str = "companies_config.yaml",
+             version: str | None = None) -> "RegistrySnapshot":
         """This snapshot with one more company, validated alone against the others' unique fields, as the
-        whole file would be (CompaniesFile): the same errors, without re-reading the other companies."""
+        whole file would be (CompaniesFile): the same errors, without re-reading the other companies.
+        The new version is that of new_text, or `version` when another process already computed it."""
         try:
             config = TenantConfig.model_validate(block)
         except ValidationError as exc:
             raise ConfigError(f"{source}: {_describe_one(exc, block)}") from None
-        for field in UNIQUE_FIELDS:
-            value = getattr(config, field)
-            owner = next((c.company_id for c in self.companies.values() if getattr(c, field) == value), None)
+        for name in UNIQUE_FIELDS:
+            value = getattr(config, name)
+            owner = self.owners[name].get(value)
             if owner is not None:
-                raise ConfigError(f"{source}: {already_used(config.company_id, field, value, owner)}")
+                raise ConfigError(f"{source}: {already_used(config.company_id, name, value, owner)}")
         accounts = dict(self.by_chatwoot_account)
         account = config.chatwoot.account_id
         if account is not None:
@@ -52,7 +65,12 @@ class RegistrySnapshot:
                 raise ConfigError(f"{source}: "
                                   f"{already_used(config.company_id, 'chatwoot.account_id', account, accounts[account])}")
             accounts[account] = config.company_id
-        return RegistrySnapshot({**self.companies, config.company_id: config}, text_version(new_text), accounts)
+        if version is None:
+            if new_text is None:
+                raise ValueError("plus() needs the new file text or its version")
+            version = text_version(new_text)
+        owners = {name: {**index, getattr(config, name): config.company_id} for name, index in self.owners.items()}
+        return RegistrySnapshot({**self.companies, config.company_id: config}, version, accounts, owners)
 
 
 def _field_error(where: str, loc, msg: str) -> str:
@@ -89,6 +107,8 @@ def parse_companies(text: str, source: str = "companies_config.yaml") -> Registr
     raw_companies = raw.get("companies") or []
     if not isinstance(raw_companies, list):
         raise ConfigError(f"{source}: 'companies' must be a list of company blocks")
+    if "companies" in raw:              # `companies:` with no item yet (what onboarding starts an empty file with)
+        raw = {**raw, "companies": raw_companies}
     try:
         parsed = CompaniesFile.model_validate(raw)
     except ValidationError as exc:
@@ -142,7 +162,12 @@ class TenantRegistry:
                 self._snapshot = load_companies_file(self.path)
             return self._snapshot
 
-    def install(self, snapshot: RegistrySnapshot) -> None:
-        """Serve a snapshot made from the file's current text (onboarding just wrote it)."""
+    def install(self, snapshot: RegistrySnapshot, base: RegistrySnapshot | None = None) -> bool:
+        """Serve a snapshot made from the file's current text (onboarding just wrote it). With `base`, only if
+        the current snapshot is still that one (a change replayed from another process must not undo a reload
+        made meanwhile)."""
         with self._lock:
+            if base is not None and self._snapshot is not base:
+                return False
             self._snapshot = snapshot
+            return True

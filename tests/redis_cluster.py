@@ -61,7 +61,7 @@ class RedisClusterProcess:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             self.ports.append(port)
         for port in self.ports:
-            self._wait(lambda: redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+            self._wait(lambda p=port: redis.Redis(port=p, socket_connect_timeout=0.2).ping())
         subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
                         "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)
         self._wait(self._ready)

@@ -35,6 +35,9 @@ def seed_old_layout(r) -> None:
     r.zadd("misybot:audit:chain", {"rec": 1})
     r.set("misybot:audit:mac_key", "k")
     r.set("misybot:apikey:abc", "alpha")
+    r.hset("misybot:jwks", "kid1", "{}")
+    r.set("misybot:jwks:current", "kid1")
+    r.set("misybot:tat:revoked_before:alpha", 1700000000)
     r.set("unrelated:key", "stays")
 
 
@@ -44,7 +47,7 @@ def test_an_old_store_is_refused_then_migrated_in_place_and_served(make_settings
         create_app(make_settings())
 
     report = migrate_key_layout(redis_client, PREFIXES)
-    assert report.conflicts == [] and report.by_owner == {"alpha": 3, "beta": 1, "platform": 4}
+    assert report.conflicts == [] and report.by_owner == {"alpha": 4, "beta": 1, "platform": 6}
     r = redis_client
     assert not r.exists("alpha:conversation:ana", "alpha:document:doc1", "misybot:chatwoot:jobs", "misybot:audit:chain")
     assert 0 < r.ttl("{alpha}:conversation:ana") <= 3600
@@ -52,6 +55,7 @@ def test_an_old_store_is_refused_then_migrated_in_place_and_served(make_settings
     assert [g["name"] for g in r.xinfo_groups("misybot:{chatwoot}:jobs")] == ["workers"]    # the group went along
     assert r.xlen("misybot:{chatwoot}:jobs") == 1 and r.zcard("misybot:{chatwoot}:retry") == 1
     assert r.zcard("misybot:{webhooks}:due") == 1 and r.zcard("misybot:{audit}:chain") == 1
+    assert r.get("misybot:{jwks}:current") == "kid1" and r.get("misybot:tat:{alpha}:revoked_before") == "1700000000"
     # not the layout's business: the audit chain's signing key, credential lookups, other applications' keys
     assert r.get("misybot:audit:mac_key") == "k" and r.get("misybot:apikey:abc") == "alpha"
     assert r.get("unrelated:key") == "stays"
@@ -86,7 +90,7 @@ def test_the_script_dry_run_changes_nothing(make_settings, redis_client, redis_u
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "migrate_key_layout.py"), "--dry-run", "--json"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.strip().splitlines()[-1])["moved"] == 8
+    assert json.loads(out.stdout.strip().splitlines()[-1])["moved"] == 11
     assert redis_client.exists("alpha:conversation:ana") and not redis_client.exists("{alpha}:conversation:ana")
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "migrate_key_layout.py"), "--json"],
                          env=env, capture_output=True, text=True, timeout=120)

@@ -170,6 +170,6 @@ def test_chatwoot_settings_through_onboarding(script_env, config_file, redis_cli
     text = config_file.read_text()
     assert "account_id: 808" in text and "https://chat.ocho.example" in text
     assert "cw-token-secret-123" not in text and "cw-webhook-secret-456" not in text
-    stored = redis_client.hgetall("ocho-cw:chatwoot:secrets")
+    stored = redis_client.hgetall("{ocho-cw}:chatwoot:secrets")
     assert set(stored) == {"api_token", "webhook_secret"}
     assert "cw-token-secret-123" not in "".join(stored.values())

@@ -52,6 +52,7 @@ from redis.retry import Retry
 
 from app.audit.events import Event
 from app.channels.chatwoot_webhook import DEAD, JOBS, RETRY
+from app.storage.redis_store import is_cluster
 
 log = logging.getLogger("misybot.metrics")
 
@@ -217,6 +218,9 @@ def _handoff_reason(fields: dict) -> str:
 def _impatient(client: redis.Redis) -> redis.Redis:
     """A client of the same server that gives up at once: with the app's retries and backoff a down Redis takes
     seconds per command, and a scrape has to answer within Prometheus' scrape timeout."""
+    if is_cluster(client) or not hasattr(client, "connection_pool") or \
+            type(client.connection_pool).__name__ == "SentinelConnectionPool":
+        return client        # a cluster or Sentinel client routes by itself: the scrape uses it as it is
     pool = client.connection_pool
     kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
     kwargs.update(socket_timeout=1.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0))

@@ -17,6 +17,7 @@ import tarfile
 import time
 from pathlib import Path
 
+from app.storage.redis_store import hash_tagged
 from app.storage.redis_values import read_value, write_value
 from app.tenancy.config import TenantConfig
 from app.tenancy.config_file import append_company, locked, write_atomically
@@ -81,10 +82,18 @@ def read_archive(path: Path) -> tuple[dict, dict[str, bytes]]:
     return manifest, files
 
 
+def _to_key_layout(config, rows) -> None:
+    """An archive made before hash-tagged keys names them `benova:…`: they are restored as `{benova}:…`."""
+    old, new = config.redis_prefix, hash_tagged(config.redis_prefix)
+    for row in rows:
+        if row["key"].startswith(old):
+            row["key"] = new + row["key"][len(old):]
+
+
 def _check_keys_belong(config, rows) -> None:
     """An archive may only write this tenant's keys: everything under its prefix, and platform lookups
     that point at this tenant (a tampered archive must not plant credentials for another company)."""
-    prefix = config.redis_prefix
+    prefix = hash_tagged(config.redis_prefix)
     for row in rows:
         key = row["key"]
         if key.startswith(prefix):
@@ -103,6 +112,7 @@ def import_tenant(platform, path: Path) -> dict:
     manifest, files = read_archive(path)
     config = TenantConfig.model_validate(json.loads(files["company.json"]))
     redis_rows = [json.loads(line) for line in files["redis.jsonl"].decode().splitlines() if line]
+    _to_key_layout(config, redis_rows)
     points = [json.loads(line) for line in files["qdrant.jsonl"].decode().splitlines() if line]
     ctx = platform.tenant_context(config, Principal("platform_admin", None))
     r = ctx.keyspace.redis

@@ -27,6 +27,14 @@ PLATFORM_KEYS = {
     "misybot:ingest:dead": "misybot:{ingest}:dead",
     "misybot:webhooks:due": "misybot:{webhooks}:due",
     "misybot:webhooks:dead": "misybot:{webhooks}:dead",
+    "misybot:jwks": "misybot:{jwks}",                       # the token signing keys: without them no token verifies
+    "misybot:jwks:current": "misybot:{jwks}:current",
+}
+# Per company (old -> new, {c} = company_id). A revoked token id (`misybot:tat:revoked:<jti>`) does not name its
+# company and cannot be renamed: a single Redis keeps honouring the old name until it expires (at most a day);
+# before moving the data to a cluster, revoke the tenant's tokens again if one was revoked that day.
+COMPANY_KEYS = {
+    "misybot:tat:revoked_before:{c}": "misybot:tat:{{{c}}}:revoked_before",
 }
 PLATFORM_PREFIXES = {
     # the platform's own audit chain; its signing key (misybot:audit:mac_key) stays where it is
@@ -90,6 +98,11 @@ def migrate_key_layout(client, redis_prefixes: dict[str, str], dry_run: bool = F
         tagged = hash_tagged(prefix)
         for old in list(_scan(client, prefix + "*")):
             _move(client, old, tagged + old[len(prefix):], report, company_id, dry_run)
+    for company_id in sorted(redis_prefixes):
+        for old, new in COMPANY_KEYS.items():
+            old, new = old.format(c=company_id), new.format(c=company_id)
+            if client.exists(old):
+                _move(client, old, new, report, company_id, dry_run)
     for old, new in PLATFORM_KEYS.items():
         if client.exists(old):
             _move(client, old, new, report, "platform", dry_run)

@@ -23,6 +23,7 @@ import numpy as np
 from app.knowledge import lexical
 from app.knowledge.index import embedding_text
 from app.security.principal import Principal
+from app.storage.redis_store import hash_tagged
 from app.storage.redis_values import checksum, read_value, write_value
 
 LEGACY_KINDS = ("conversation", "document", "bot_status", "booking", "session", "consent")
@@ -63,7 +64,7 @@ def migrate_redis(r, prefix: str, kinds, report: MigrationReport) -> list[str]:
         src = read_value(r, key)
         if src is None:
             continue
-        target = prefix + key          # a data move, not request input: legacy ids are kept verbatim
+        target = hash_tagged(prefix) + key    # a data move, not request input: legacy ids are kept verbatim
         tgt = read_value(r, target)
         if tgt is not None and checksum(tgt) == checksum(src):
             report.redis["already_copied"] += 1

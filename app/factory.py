@@ -44,6 +44,7 @@ from app.workers.chatwoot import ChatwootWorker
 from app.workers.ingestion import IngestionWorker
 from app.workers.meta import MetaWorker
 from app.workers.webhooks import WebhookDeliverer
+from graphs.tenant.router import classifier
 
 log = logging.getLogger("misybot.startup")
 
@@ -121,6 +122,7 @@ def _warm_up(platform: Platform, settings: Settings) -> None:
         log.warning("embedder not ready at start-up: %s", exc)
         return
     pii_engine()              # the spaCy models for PII detection: seconds on the first load
+    classifier()              # the router's intent model: trained here, not inside the first customer's turn
     if settings.seed_tenant_documents:
         seed_tenant_catalogs(platform, settings.tenants_dir)
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -86,6 +87,9 @@ def init_request_logging(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        # Which process answered (several under gunicorn): the name of its Chatwoot consumer. Read per response,
+        # since gunicorn may import this module in the master before forking.
+        response.headers["X-Misybot-Worker"] = f"w{os.getpid()}"
         verdict = getattr(g, "rate_limit", None)
         if verdict is not None:
             for k, v in verdict.headers().items():

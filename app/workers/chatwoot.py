@@ -86,7 +86,7 @@ class ChatwootWorker(StreamWorker):
 
     def process(self, company_id: str, payload: dict) -> None:
         p = self.platform
-        config = p.registry.get(company_id)
+        config = self.company(company_id)
         if config is None:
             return                           # offboarded since: nothing to do
         ctx = p.tenant_context(config, Principal("chatwoot", company_id))

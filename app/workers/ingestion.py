@@ -44,7 +44,7 @@ class IngestionWorker(StreamWorker):
         return fields.get("company_id")          # one company's uploads in turn; companies side by side
 
     def process(self, company_id: str, payload: dict) -> None:
-        config = self.platform.registry.get(company_id)
+        config = self.company(company_id)
         if config is None:
             return                               # offboarded since: nothing to store
         ctx = self.platform.tenant_context(config, Principal("platform_admin", None))
@@ -75,7 +75,7 @@ class IngestionWorker(StreamWorker):
         return outcome
 
     def _fail(self, fields: dict, exc: Exception) -> None:
-        config = self.platform.registry.get(fields["company_id"])
+        config = self.company(fields["company_id"])
         if config is None:
             return
         ctx = self.platform.tenant_context(config, Principal("platform_admin", None))

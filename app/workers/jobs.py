@@ -288,6 +288,15 @@ class StreamWorker:
     def _event(self, company_id: str, outcome: str, attempts: int, exc: Exception | None) -> None:
         """Every job's outcome, for the audit trail and metrics (subclasses name the event)."""
 
+    def company(self, company_id: str):
+        """The company's config, or None when it is gone. A company this process does not know yet may have been
+        onboarded through another process a moment ago: follow the published config once before giving up."""
+        config = self.platform.registry.get(company_id)
+        if config is None:
+            self.platform.sync_config(force=True)
+            config = self.platform.registry.get(company_id)
+        return config
+
     def hold_key(self, fields: dict) -> str | None:
         """The ordered sequence a job belongs to (its jobs must not overtake each other), or None."""
         return None

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     embeddings_model: str | None = None
     embeddings_timeout_s: float = 20.0
+    # torch threads of the offline model (EMBEDDER_THREADS): 1 keeps a busy machine's chat turns cheap
+    # (bench/hot_path_bench.py); a host that mostly ingests documents on idle cores may gain from 2.
+    embedder_threads: int = Field(1, ge=1, le=64)
     # A search query's embedding: one try within this time, then hybrid search answers from its lexical side.
     embeddings_query_timeout_s: float = Field(5.0, gt=0)
     llm_timeout_s: float = Field(20.0, gt=0)      # the whole budget of an LLM call (no client retries)

@@ -76,6 +76,19 @@ class ConversationStore:
             return []            # a key of another shape (migrated from a single-tenant deployment)
         return [t for t in map(_turn, raw) if t]
 
+    def status_and_history(self, user_id: str, limit: int | None = None) -> tuple["BotStatus", list[dict]]:
+        """status() and history() in one round trip: every turn needs both, one after the other."""
+        pipe = self.keys.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.key("bot_status", user_id))
+        pipe.lrange(self.keys.key("conversation", user_id), -(limit or self.memory.max_messages), -1)
+        status, raw = pipe.execute(raise_on_error=False)
+        for result in (status, raw):
+            # a key of another shape (a legacy flag, a migrated history) reads as nothing, as in status()/history()
+            if isinstance(result, Exception) and not isinstance(result, redis.exceptions.ResponseError):
+                raise result
+        return (self._status(status if isinstance(status, dict) else {}),
+                [t for t in map(_turn, raw) if t] if isinstance(raw, list) else [])
+
     def append(self, user_id: str, *turns: dict) -> None:
         key = self.keys.key("conversation", user_id)
         now = time.time()
@@ -122,6 +135,10 @@ class ConversationStore:
             h = self.keys.redis.hgetall(self.keys.key("bot_status", user_id))
         except redis.exceptions.ResponseError:
             return BotStatus("active", None, None)     # a legacy string flag: not our handoff record
+        return self._status(h)
+
+    @staticmethod
+    def _status(h: dict) -> BotStatus:
         if not h or h.get("status") != "handoff":
             return BotStatus("active", None, None)
         return BotStatus("handoff", h.get("reason"), float(h.get("since", 0)))

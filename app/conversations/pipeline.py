@@ -102,6 +102,7 @@ class Turn:
     keep_memory: bool = True          # False once the user revoked data_processing
     with_human: bool = False          # a person has the conversation: the bot stays quiet
     placeholders: Placeholders | None = None
+    history: list[dict] = field(default_factory=list)      # read with the bot status, under the lock
     out: dict = field(default_factory=dict)     # the graph's output state
     reply: str = ""
     trace: list[tuple[str, float]] = field(default_factory=list)      # (stage, milliseconds)
@@ -152,7 +153,9 @@ def lock_conversation(turn: Turn) -> None:
     """One turn at a time per conversation; held until the turn is delivered."""
     store = turn.tenant.conversations
     turn.resources.enter_context(store.turn_lock(turn.inbound.user_id))
-    turn.with_human = store.status(turn.inbound.user_id).handed_off
+    # The history comes with the status (one Redis round trip); the graph stage uses it only with consent.
+    status, turn.history = store.status_and_history(turn.inbound.user_id)
+    turn.with_human = status.handed_off
 
 
 def check_consent(turn: Turn) -> None:
@@ -166,7 +169,7 @@ def run_graph(turn: Turn) -> None:
         return
     ctx, user_id = turn.tenant, turn.inbound.user_id
     config = ctx.config
-    history = ctx.conversations.history(user_id) if turn.keep_memory else []
+    history = turn.history if turn.keep_memory else []
     provider, router_llm = _providers(turn)
     # Wrapped here, after the router was built from the bare provider (build_router checks its type).
     provider = trace_provider(provider, model=config.ai.model if config.ai.provider == "openai" else None)

@@ -270,7 +270,10 @@ class KnowledgeIndex:
         dense_vec, degraded = None, None
         if mode != "lexical":
             try:
-                dense_vec = self.embedder.embed_query(query)
+                # The offline model's query cache when it has one (an endpoint's vectors are not cached:
+                # its failures must show as degraded searches, and its model may change behind its name).
+                embed = getattr(self.embedder, "embed_query_cached", self.embedder.embed_query)
+                dense_vec = embed(query)
             except EmbeddingError as exc:
                 if mode == "dense":
                     raise

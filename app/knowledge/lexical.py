@@ -40,8 +40,16 @@ _STEMMER_LANG = {"es": "spanish", "en": "english"}
 K1, B, AVG_LEN = 1.2, 0.75, 60.0
 
 
+# Analysed texts are kept per process: a turn analyses its question several times (lexical vector, reranker,
+# answer, booking slots) and the reranker and the answer read the same chunk lines for every question about
+# them. Bounded: an entry is a short text (a question, a line, a heading) and its terms, a few hundred bytes.
+ANALYSIS_CACHE = 16_384
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents ("Depilación" -> "depilacion"); ñ becomes n."""
+    if text.isascii():
+        return text.lower()          # NFKD leaves ASCII as it is: nothing to strip
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -56,11 +64,19 @@ def _stem(word: str, language: str) -> str:
     return _stemmer(language).stemWord(word)
 
 
+def _analyze(text: str, language: str) -> tuple[str, ...]:
+    folded = fold(_THOUSANDS.sub("", text))
+    return tuple(_stem(w, language) for w in _TOKEN.findall(folded)
+                 if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
+
+
+# analyze() as a shared, immutable tuple, for callers that only read it.
+analyze_cached = lru_cache(maxsize=ANALYSIS_CACHE)(_analyze)
+
+
 def analyze(text: str, language: str) -> list[str]:
     """Fold accents, drop stopwords, stem. Folding first keeps "depilacion" and "depilación" equal."""
-    folded = fold(_THOUSANDS.sub("", text))
-    return [_stem(w, language) for w in _TOKEN.findall(folded)
-            if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return list(analyze_cached(text, language))
 
 
 def _index(term: str) -> int:
@@ -68,7 +84,7 @@ def _index(term: str) -> int:
 
 
 def document_vector(text: str, language: str) -> tuple[list[int], list[float]]:
-    terms = analyze(text, language)
+    terms = _analyze(text, language)        # a whole chunk, read once at ingestion: not worth a cache entry
     counts = Counter(terms)
     length_norm = 1 - B + B * (len(terms) / AVG_LEN)
     merged: dict[int, float] = {}

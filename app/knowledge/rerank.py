@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Protocol, Sequence, TypeVar
 
 from app.knowledge import glossary, lexical
@@ -69,6 +70,11 @@ def heading_of(line: str) -> tuple[str, bool] | None:
 
 
 def sections(content: str) -> list[Section]:
+    return list(_sections(content))
+
+
+@lru_cache(maxsize=4096)       # a chunk is read for every question it answers; Sections are immutable
+def _sections(content: str) -> tuple[Section, ...]:
     out: list[Section] = []
     heading, is_q = "", False
     lines: list[str] = []
@@ -85,7 +91,7 @@ def sections(content: str) -> list[Section]:
         lines.append(line)
     if lines or heading:
         out.append(Section(heading, is_q, tuple(lines)))
-    return out
+    return tuple(out)
 
 
 # -- what a question asks for ---------------------------------------------------------------------
@@ -231,6 +237,15 @@ def _phrase_term(folded_phrase: str) -> str:
 _PREFIX = 5     # "blanqueo" (blanque) and "blanqueamiento" (blanqueamient) are the same topic
 
 
+@lru_cache(maxsize=lexical.ANALYSIS_CACHE)
+def _read(text: str, language: str) -> tuple[frozenset[str], frozenset[str], str]:
+    """What a text gives every query (cached: the same chunk lines come back question after question): its
+    analysed terms, every prefix of _PREFIX letters or more of its long terms, and its folded form."""
+    terms = frozenset(lexical.analyze_cached(text, language))
+    prefixes = frozenset(d[:i] for d in terms if len(d) >= _PREFIX for i in range(_PREFIX, len(d) + 1))
+    return terms, prefixes, lexical.fold(text)
+
+
 class _Analyzer:
     """Analysed terms of a text, plus the query terms they match by a shared stem prefix, plus the marker
     of each asked answer type the text shows."""
@@ -247,14 +262,19 @@ class _Analyzer:
     def __call__(self, text: str) -> frozenset[str]:
         got = self._cache.get(text)
         if got is None:
-            terms = set(lexical.analyze(text, self.language))
-            terms |= {q for q in self._query if q not in terms and any(
-                len(d) >= _PREFIX and (d.startswith(q) or q.startswith(d)) for d in terms)}
+            terms, prefixes, folded = _read(text, self.language)
+            # A query term q matches a text term d (both of _PREFIX letters or more) when one starts with the
+            # other: q is a prefix of some d, or some d is a prefix q[:i] of q.
+            extra = {q for q in self._query if q not in terms and (
+                q in prefixes or any(q[:i] in terms for i in range(_PREFIX, len(q))))}
+            if extra:
+                terms = terms | extra
             if self._types or self._phrases:
-                folded = lexical.fold(text)
-                terms |= {a.term for a in self._types if a.shows.search(folded)}
-                terms |= {t for t, rx in self._phrases if rx.search(folded)}
-            got = self._cache[text] = frozenset(terms)
+                marks = {a.term for a in self._types if a.shows.search(folded)}
+                marks |= {t for t, rx in self._phrases if rx.search(folded)}
+                if marks:
+                    terms = terms | marks
+            got = self._cache[text] = terms
         return got
 
 

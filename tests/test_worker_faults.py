@@ -92,9 +92,10 @@ def test_a_lease_is_renewed_while_held_and_freed_soon_after_its_holder_dies(redi
         pass                                              # released at the end
 
     holder = subprocess.Popen([sys.executable, "-c", f"""
-import sys, time, redis
-from app.storage.redis_store import TenantKeyspace
-keys = TenantKeyspace(redis.Redis.from_url({redis_url!r}), "alpha:")
+import sys, time
+from pathlib import Path
+from app.storage.redis_store import TenantKeyspace, connect_redis
+keys = TenantKeyspace(connect_redis({redis_url!r}, Path(".")), "alpha:")
 with keys.exclusive("conversation", "ana", timeout_s=1.0, wait_s=0, busy=RuntimeError("busy"), renew=True):
     print("held", flush=True)
     time.sleep(60)

@@ -24,6 +24,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
@@ -161,9 +162,20 @@ class BookingStore:
         self.catalog = catalog if catalog is not None else CatalogStore(keyspace)
         self.notify = notify               # (event type, public booking) after each change; webhooks
         self.clock = clock
-        self._claim = keyspace.redis.register_script(_CLAIM)
-        self._release = keyspace.redis.register_script(_RELEASE)
-        self._busy = keyspace.redis.register_script(_BUSY)
+
+    # The booking scripts are registered on first use: a TenantContext (and so this store) is made for every
+    # request, and most requests never book (the front desk's cost, bench/frontdesk_bench.py).
+    @cached_property
+    def _claim(self):
+        return self.keys.redis.register_script(_CLAIM)
+
+    @cached_property
+    def _release(self):
+        return self.keys.redis.register_script(_RELEASE)
+
+    @cached_property
+    def _busy(self):
+        return self.keys.redis.register_script(_BUSY)
 
     @property
     def tz(self) -> ZoneInfo:

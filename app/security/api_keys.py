@@ -4,10 +4,11 @@ Keys are random 256-bit tokens, so a fast hash is enough (nothing to brute-force
 hash in the platform keyspace, and each tenant also lists its own key records under its prefix so
 rotation and offboarding find them.
 
-The tenant record and the platform lookup live on different Redis Cluster hash slots, so they cannot be
-written in one MULTI. The order keeps every crash point safe: issue writes the record first and the lookup
-last (a crash in between leaves a record whose key opens nothing); revoke and purge delete the lookup first
-(a crash in between leaves a key that opens nothing, still listed as active until the revoke is retried).
+The tenant record and the platform lookup live on different Redis Cluster hash slots: on one server they are
+one MULTI, on a cluster two, in an order that keeps every crash point safe (redis_store.in_order): issue
+writes the record first and the lookup last (a crash in between leaves a record whose key opens nothing);
+revoke and purge delete the lookup first (a crash in between leaves a key that opens nothing, still listed
+as active until the revoke is retried).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 import redis
 
 from app.security.principal import TENANT_PERMISSIONS, Principal
-from app.storage.redis_store import TenantKeyspace
+from app.storage.redis_store import TenantKeyspace, in_order
 from app.tenancy.platform_keys import api_key_lookup as _lookup_key
 
 KEY_PREFIX = "msk_"       # secret keys; publishable widget keys will be pk_live_…
@@ -47,11 +48,12 @@ class ApiKeyStore:
         key_hash = hash_key(plaintext)
         perms = " ".join(sorted(permissions))
         # Record first, lookup last (two hash slots; see the module's docstring).
-        self.redis.hset(keyspace.key("apikey", key_id), mapping={
-            "key_id": key_id, "key_hash": key_hash, "permissions": perms, "label": label,
-            "last4": plaintext[-4:], "created_at": _now(), "status": "active"})
-        self.redis.hset(_lookup_key(key_hash), mapping={"company_id": company_id, "key_id": key_id,
-                                                        "permissions": perms})
+        in_order(self.redis,
+                 lambda pipe: pipe.hset(keyspace.key("apikey", key_id), mapping={
+                     "key_id": key_id, "key_hash": key_hash, "permissions": perms, "label": label,
+                     "last4": plaintext[-4:], "created_at": _now(), "status": "active"}),
+                 lambda pipe: pipe.hset(_lookup_key(key_hash), mapping={"company_id": company_id, "key_id": key_id,
+                                                                        "permissions": perms}))
         return plaintext, key_id
 
     def authenticate(self, plaintext: str) -> Principal | None:
@@ -80,8 +82,8 @@ class ApiKeyStore:
         if not h or h.get("status") != "active":
             return False
         # Lookup first: from this point the key opens nothing, whatever happens next.
-        self.redis.delete(_lookup_key(h["key_hash"]))
-        self.redis.hset(record_key, mapping={"status": "revoked", "revoked_at": _now()})
+        in_order(self.redis, lambda pipe: pipe.delete(_lookup_key(h["key_hash"])),
+                 lambda pipe: pipe.hset(record_key, mapping={"status": "revoked", "revoked_at": _now()}))
         return True
 
     def rotate(self, company_id: str, keyspace: TenantKeyspace, permissions: set[str],

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import redis
-from redis.cluster import RedisCluster
 
-from app.security.rate_limits import SLIDING_WINDOWS_LUA
+from app.security.rate_limits import SLIDING_WINDOWS_LUA, window_args
 
 # KEYS, in order: revoked markers (must not exist), revoked-before times (the token's iat must not be older),
 # the secrets' revision (0 or 1 key), old nonce names (must not exist), the nonce (0 or 1 key, SET NX), then
@@ -56,10 +55,6 @@ return {'ok', allowed, unpack(counts)}
 """
 
 
-def is_cluster(client) -> bool:
-    return isinstance(client, RedisCluster)
-
-
 @dataclass
 class Admission:
     """What one request asks the script to check and record."""
@@ -92,7 +87,7 @@ class Gate:
                 *([a.nonce_key] if a.nonce_key else []), *(k for k, _, _ in a.windows)]
         args = [now, a.iat, len(a.revoked), len(a.revoked_before), int(a.revision_key is not None),
                 len(a.old_nonces), int(a.nonce_key is not None), a.revision, a.nonce_ttl_s]
-        args += [x for _, limit, span in a.windows for x in (limit, span)]
+        args += window_args(a.windows)
         try:          # EVALSHA straight away: Script.__call__'s checks cost more than this call's own work
             status, *rest = self._client.evalsha(self._script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:          # a restarted or new server: load it, once

@@ -13,12 +13,12 @@ from functools import wraps
 from flask import current_app, g, request
 
 from app.api.errors import ApiError
-from app.security.frontdesk import is_cluster
 from app.security.principal import Principal
 from app.security.rate_limits import Verdict, tenant_windows, verdict
 from app.security.signatures import SignatureError, check_signature, legacy_nonce_key, nonce_key, replayed
 from app.security.tenant_secrets import HmacSecrets, hmac_revision_key
 from app.security.tokens import TokenError
+from app.storage.redis_store import hash_tagged, is_cluster
 
 CLAIM_HEADERS = ("X-Company-ID", "X-Tenant-ID")
 
@@ -149,7 +149,7 @@ def _admit(principal: Principal, claims: dict | None, signed: _Signed | None, wi
             revision_key = hmac_revision_key(signed.ctx.keyspace)
             if not is_cluster(p.redis):
                 a.old_nonces = [legacy_nonce_key(company, signed.nonce)]
-            if not is_cluster(p.redis) or signed.ctx.keyspace.prefix == "{" + company + "}:":
+            if not is_cluster(p.redis) or signed.ctx.keyspace.prefix == hash_tagged(f"{company}:"):
                 a.revision_key, a.revision = revision_key, signed.copy.revision
             elif (p.redis.get(revision_key) or "") != signed.copy.revision:
                 # A tenant whose prefix is not its company id (hand-written config) on a cluster: its revision

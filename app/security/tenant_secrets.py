@@ -9,8 +9,8 @@ each tenant lists its own records under its prefix so rotation, backup and offbo
   {prefix}client:{client_id}, {prefix}hmac:{key_id}, {prefix}pk:{pk}
   {prefix}hmac_rev             -> a random token, new after every change to the tenant's HMAC secrets
 
-A tenant record and its platform lookup live on different Redis Cluster hash slots, so they cannot be written
-in one MULTI. They are written in an order that is safe at every step: on issue the tenant record first and
+A tenant record and its platform lookup live on different Redis Cluster hash slots: on one server they are one
+MULTI, on a cluster two, in an order that is safe at every step (redis_store.in_order): on issue the tenant record first and
 the lookup last (a crash in between leaves a record that opens nothing); on revoke the lookup goes first (a
 crash in between leaves a revoked credential still listed as active, which a retry completes).
 
@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 import redis
 
 from app.security.vault import Vault
-from app.storage.redis_store import TenantKeyspace
+from app.storage.redis_store import TenantKeyspace, in_order
 from app.tenancy.platform_keys import client_lookup as _client_key
 from app.tenancy.platform_keys import publishable_lookup as _pk_key
 from app.tenancy.platform_keys import record_ids
@@ -68,10 +68,11 @@ class TenantSecrets:
         client_id = "cli_" + secrets.token_hex(12)
         client_secret = "cs_" + secrets.token_urlsafe(32)
         # Two hash slots (tenant record, platform lookup): the record first, the lookup that opens it last.
-        self.redis.hset(keyspace.key("client", client_id), mapping={"client_id": client_id, "created_at": _now(),
-                                                                     "status": "active"})
-        self.redis.hset(_client_key(client_id), mapping={"company_id": company_id, "status": "active",
-                                                         "secret": self.vault.encrypt(client_secret)})
+        in_order(self.redis,
+                 lambda pipe: pipe.hset(keyspace.key("client", client_id), mapping={
+                     "client_id": client_id, "created_at": _now(), "status": "active"}),
+                 lambda pipe: pipe.hset(_client_key(client_id), mapping={
+                     "company_id": company_id, "status": "active", "secret": self.vault.encrypt(client_secret)}))
         return client_id, client_secret
 
     def verify_client(self, client_id: str, client_secret: str) -> str | None:
@@ -85,8 +86,9 @@ class TenantSecrets:
         if not self.redis.exists(keyspace.key("client", client_id)):
             return False
         # Two hash slots: the lookup goes first, so from then on the credential opens nothing.
-        self.redis.delete(_client_key(client_id))
-        self.redis.hset(keyspace.key("client", client_id), mapping={"status": "revoked", "revoked_at": _now()})
+        in_order(self.redis, lambda pipe: pipe.delete(_client_key(client_id)),
+                 lambda pipe: pipe.hset(keyspace.key("client", client_id),
+                                        mapping={"status": "revoked", "revoked_at": _now()}))
         return True
 
     # -- HMAC secrets ---------------------------------------------------------------------------
@@ -140,8 +142,8 @@ class TenantSecrets:
     def issue_publishable(self, company_id: str, keyspace: TenantKeyspace) -> str:
         pk = "pk_live_" + secrets.token_urlsafe(18)
         # Two hash slots: the tenant record first, the lookup that opens it last.
-        self.redis.hset(keyspace.key("pk", pk), mapping={"created_at": _now(), "status": "active"})
-        self.redis.set(_pk_key(pk), company_id)
+        in_order(self.redis, lambda pipe: pipe.hset(keyspace.key("pk", pk), mapping={"created_at": _now(), "status": "active"}),
+                 lambda pipe: pipe.set(_pk_key(pk), company_id))
         return pk
 
     def company_for_publishable(self, pk: str) -> str | None:

@@ -35,8 +35,9 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.security.frontdesk import Admission, Gate, Outcome, is_cluster
+from app.security.frontdesk import Admission, Gate, Outcome
 from app.security.vault import Vault
+from app.storage.redis_store import is_cluster
 from app.tenancy.config import PLATFORM_REDIS_PREFIX
 
 # The JWKS hash and its current-kid pointer are written together (MULTI): one hash tag, one slot.

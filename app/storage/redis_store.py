@@ -143,6 +143,13 @@ def in_order(client: Any, *groups: Callable[[Any], Any]) -> None:
         pipe.execute()
 
 
+def scan_all(client: Any, match: str | None = None, count: int = 1000) -> Iterator[str]:
+    """Every key (matching `match`) of the store: on a cluster, of every master."""
+    if is_cluster(client):
+        return client.scan_iter(match=match, count=count, target_nodes=client.PRIMARIES)
+    return client.scan_iter(match=match, count=count)
+
+
 def hash_tagged(prefix: str) -> str:
     """The keys' form of a declared prefix: `benova:` -> `{benova}:` (one Redis Cluster hash slot per tenant)."""
     return "{" + prefix[:-1] + "}:"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.storage.redis_store import STORE_MARKER, hash_tagged, is_cluster, layout_marker
+from app.storage.redis_store import STORE_MARKER, hash_tagged, is_cluster, layout_marker, scan_all
 
 # Platform keys renamed as they are (old -> new), and platform prefixes whose keys are all renamed.
 PLATFORM_KEYS = {
@@ -54,12 +54,6 @@ class LayoutReport:
                 "conflict_count": len(self.conflicts), "by_owner": self.by_owner}
 
 
-def _scan(client, pattern: str):
-    if is_cluster(client):
-        return client.scan_iter(match=pattern, count=1000, target_nodes=client.PRIMARIES)
-    return client.scan_iter(match=pattern, count=1000)
-
-
 def _move(client, old: str, new: str, report: LayoutReport, owner: str, dry_run: bool) -> None:
     if dry_run:
         report.moved += 1
@@ -96,7 +90,7 @@ def migrate_key_layout(client, redis_prefixes: dict[str, str], dry_run: bool = F
     report = LayoutReport()
     for company_id, prefix in sorted(redis_prefixes.items()):
         tagged = hash_tagged(prefix)
-        for old in list(_scan(client, prefix + "*")):
+        for old in list(scan_all(client, prefix + "*")):
             _move(client, old, tagged + old[len(prefix):], report, company_id, dry_run)
     for company_id in sorted(redis_prefixes):
         for old, new in COMPANY_KEYS.items():
@@ -107,7 +101,7 @@ def migrate_key_layout(client, redis_prefixes: dict[str, str], dry_run: bool = F
         if client.exists(old):
             _move(client, old, new, report, "platform", dry_run)
     for old_prefix, (new_prefix, keep) in PLATFORM_PREFIXES.items():
-        for old in list(_scan(client, old_prefix + "*")):
+        for old in list(scan_all(client, old_prefix + "*")):
             if old not in keep:
                 _move(client, old, new_prefix + old[len(old_prefix):], report, "platform", dry_run)
     if not dry_run and not report.conflicts:

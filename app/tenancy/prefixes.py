@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from app.storage.redis_store import declared_prefix, is_cluster
+from app.storage.redis_store import declared_prefix, scan_all
 from app.tenancy.platform_keys import PREFIXES_IN_USE, PREFIXES_TRACKED
 
 log = logging.getLogger("misybot.onboarding")
@@ -47,9 +47,7 @@ class PrefixClaims:
         if self.redis.exists(PREFIXES_TRACKED):
             return
         found: set[str] = set(configured)
-        scan = (self.redis.scan_iter(count=1000, target_nodes=self.redis.PRIMARIES) if is_cluster(self.redis)
-                else self.redis.scan_iter(count=1000))
-        for key in scan:
+        for key in scan_all(self.redis):
             owner = key_owner_prefix(key)
             if owner:
                 found.add(owner)
@@ -64,6 +62,3 @@ class PrefixClaims:
     def release(self, prefix: str) -> None:
         """The prefix holds no key any more (offboarded, or an onboarding rolled back)."""
         self.redis.srem(PREFIXES_IN_USE, prefix)
-
-    def in_use(self, prefix: str) -> bool:
-        return bool(self.redis.sismember(PREFIXES_IN_USE, prefix))

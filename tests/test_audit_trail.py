@@ -290,7 +290,9 @@ def api_trail(app):
 @pytest.fixture
 def seeded(app, api_trail):
     hub = app.extensions["misybot"].events
-    now = time.time()
+    # Mid-second: records keep milliseconds (rounded) while the test's window is whole seconds, so a `now` within
+    # half a millisecond of a second's end rounded records 2 and 4 onto the window's edges (a rare CI failure).
+    now = int(time.time()) + 0.5
     for i in range(6):
         hub.emit(turn(i, at=now - 3600 + i, agent="sales" if i % 2 else "support", request_id=f"syn-alpha-{i}"))
     hub.emit(event("chatwoot_delivery", "alpha", "dead", attempts=8, error="ChatwootError", request_id="syn-alpha-cw"))

@@ -8,9 +8,9 @@ graphs/tenant/data/intents_train.yaml only.
 
 Then, for each binary emergency set (`- text: ..., emergency: true|false`; by default the tuning set
 bench/data/emergency_tuning.yaml, blind sets 1 and 2 (emergency_blind1.yaml, emergency_blind2.yaml: each written
-blind, scored once, tuned on since) and, if present, the blind held-out set 3 (emergency_blind3.yaml), one line with recall and false
-alarms. `--errors` lists misses for the tuning sets only: messages of the held-out set are never printed.
-See bench/data/README.md for how each set was made.
+blind, scored once, tuned on since) and, if present, the blind held-out set 3 (emergency_blind3.yaml), one
+line with recall and false alarms. `--errors` lists misses for the tuning sets only: messages of the held-out
+set are never printed. See bench/data/README.md for how each set was made.
 """
 from __future__ import annotations
 

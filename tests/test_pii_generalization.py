@@ -260,3 +260,134 @@ def test_fresh_messages_are_fully_anonymized_without_false_alarms():
         if leaked or (not values and out != text):
             failures.append((text, leaked, out))
     assert failures == []
+
+
+# -- round 3: categories behind the leaks and false alarms of blind 2, pinned with new examples -------------
+ROUND3_MASKED = [
+    # given names that are also a city, a month or a weekday: with a cue, or with a surname after them
+    ("es", "PERSON", "buenas, me llamo Julio Benavides y quiero hora", "Julio Benavides"),
+    ("es", "PERSON", "Reserva para Domingo Ferrer Puig, por favor", "Domingo Ferrer Puig"),
+    ("en", "PERSON", "my name is Santiago, I booked online", "Santiago"),
+    # "nombre" as a field of a list, without a colon, capitalized or not
+    ("es", "PERSON", "cc 79.456.123, nombre domingo salcedo, quiero reagendar", "domingo salcedo"),
+    ("es", "PERSON", "RUT 15.447.832-9, nombre Catalina Vidal Soto", "Catalina Vidal Soto"),
+    # birth-date labels in short forms
+    ("es", "DATE_OF_BIRTH", "Paciente nueva\nFecha nacimiento: 02-11-1987", "02-11-1987"),
+    ("es", "DATE_OF_BIRTH", "F. de nac. 5/6/1990, alérgica a la penicilina", "5/6/1990"),
+    ("en", "DATE_OF_BIRTH", "Birthdate: 12/01/1979 and I'm a new patient", "12/01/1979"),
+    # nicknames after "me dicen / le decimos" with an article; relatives named with an article or diminutive
+    ("es", "PERSON", "a mí me dicen el Chino, pero en la ficha estoy como Rodrigo", "Chino"),
+    ("es", "PERSON", "la polola del Benja quiere hora para el viernes", "Benja"),
+    ("es", "PERSON", "mi hermanita Josefina se quiere hacer las cejas", "Josefina"),
+    ("es", "PERSON", "vengo con el Tincho y la Luli, somos tres", "Luli"),
+    ("en", "PERSON", "booking for me and my hubby greg on saturday", "greg"),
+    ("en", "PERSON", "can my bestie Kenzie come with me?", "Kenzie"),
+    # laughter ends a name, the name itself is still masked
+    ("es", "PERSON", "jaja sí, me llamo Ramiro Funes jajaja, el del martes", "Ramiro Funes"),
+    # a second ID in a list takes the first one's context
+    ("es", "CO_CEDULA", "la cédula de mi papá es 79.123.456 y la de mi hermano 1019876543", "1019876543"),
+    ("es", "AR_DNI", "DNI 28.456.789, el de mi marido 30.987.654", "30.987.654"),
+    # street abbreviations, the Spanish comma before the number, units before the colonia
+    ("es", "LOCATION", "vivo en Pje. El Roble 1120, La Florida", "Pje. El Roble 1120"),
+    ("es", "LOCATION", "entreguen en Prol. Hidalgo 45, Col. San Ángel", "Prol. Hidalgo 45"),
+    ("es", "LOCATION", "mi casa: C/ de la Luna, 12, 3º B, Zaragoza", "C/ de la Luna, 12, 3º B"),
+    ("es", "LOCATION", "domicilio Calle Allende 310, int. 4, Col. Centro Histórico",
+     "Calle Allende 310, int. 4, Col. Centro Histórico"),
+    # a street with no street word, but a house number and a floor or flat
+    ("es", "LOCATION", "Echeverría 2250 5° B, Belgrano. Ahí estoy de 9 a 18", "Echeverría 2250 5° B"),
+    ("es", "LOCATION", "Las Camelias 388 depto 21, Ñuñoa, por si necesitan", "Las Camelias 388 depto 21"),
+    # a lowercase name opening a line that goes on with an ID or a contact
+    ("es", "PERSON", "rodrigo salas peña, rut 20.123.456-5", "rodrigo salas peña"),
+    ("es", "PERSON", "valeria montes - cel 311 222 4455", "valeria montes"),
+    # a signature block: closing, name, then title and company lines
+    ("en", "PERSON", "Kind regards,\nBeatrice Holloway\nPractice Manager\nNorthside Dental", "Beatrice Holloway"),
+    ("es", "PERSON", "Saludos cordiales,\nRodolfo Ibarra\nCoordinador de Compras", "Rodolfo Ibarra"),
+    # compound given names in lowercase after a cue, and "<someone>'s name is"
+    ("es", "PERSON", "a nombre de maría del carmen robles, gracias", "maría del carmen robles"),
+    ("en", "PERSON", "my son's name is liam, he's 9", "liam"),
+    ("es", "PERSON", "el nombre de mi mamá es gloria esquivel", "gloria esquivel"),
+    # streets named after a date or a person with an apostrophe; ordinal floors
+    ("es", "LOCATION", "mandalo a Av. 25 de Mayo 1530, 2do piso", "Av. 25 de Mayo 1530, 2do piso"),
+    ("es", "LOCATION", "mi dirección es Pasaje D'Agostini 77", "Pasaje D'Agostini 77"),
+    # Spain's ground floors and sides, Colombia's "Sur" inside the plate number
+    ("es", "LOCATION", "Paseo de Gracia 41, bajo C, 08007 Barcelona, es mi casa", "Paseo de Gracia 41, bajo C, 08007"),
+    ("es", "LOCATION", "mi dirección: Travesía del Mar 8, 2º dcha", "Travesía del Mar 8, 2º dcha"),
+    ("es", "LOCATION", "vivo en la Cl. 45 # 12 Sur-80, Bogotá", "Cl. 45 # 12 Sur-80"),
+    # an IBAN grouped as a Spanish account number (4-4-2-10)
+    ("es", "IBAN_CODE", "devolvedlo a ES98 2038 5778 98 3000760236, es la de mi padre", "ES98 2038 5778 98 3000760236"),
+    # an initial and a surname in a signature
+    ("en", "PERSON", "Appreciate it.\nRegards,\nT. Okafor", "T. Okafor"),
+    ("es", "PERSON", "Saludos,\nM. Inés Carrasco", "M. Inés Carrasco"),
+]
+
+
+@pytest.mark.parametrize("language,entity_type,text,value", ROUND3_MASKED, ids=[m[3] for m in ROUND3_MASKED])
+def test_round3_category_is_masked(language, entity_type, text, value):
+    found = _typed(text, language)
+    start = text.index(value)
+    assert any(t == entity_type and text.index(v) < start + len(value) and start < text.index(v) + len(v)
+               for t, v in found), found
+    assert value not in anonymize(text, language)
+
+
+ROUND3_NOT_FLAGGED = [
+    # the nearby negatives: cities, months and weekdays alone
+    ("es", "voy a Santiago el Domingo, ¿abren?"),
+    ("es", "¿abren en Julio? quiero ir con una amiga"),
+    ("es", "la clínica de Santiago Centro abre los sábados?"),
+    ("es", "¿la tina de hidromasaje está incluida en el spa?"),
+    ("es", "¿cuál es el nombre del tratamiento con ácido?"),
+    # weekdays and the business's own premises before a floor
+    ("es", "el turno es el Sábado 12 piso 3 del edificio médico"),
+    ("es", "¿la sucursal de Gorriti 4620 piso 2 atiende hoy?"),
+    ("es", "la calle Mayor, 5 personas vamos a ir"),
+    # reference numbers after "número de …"
+    ("es", "el número de autorización es 5512098, ¿ya quedó?"),
+    ("es", "número de reclamo 2026-118723, sigo esperando"),
+    ("es", "el número de cliente es 88231447, ¿lo necesitan?"),
+    ("en", "the approval number is 7781234, did it go through?"),
+    # payment platforms, banks, document codes
+    ("es", "pagué por Mercado Pago y después desde Banco Galicia"),
+    ("es", "Boleta B-2026-4471, falta el detalle del descuento"),
+    # nationalities
+    ("en", "I'm Colombian, can I pay with my Canadian card?"),
+    ("en", "I'm Mexican-American, do you take Medicaid?"),
+    # signature lines that are a team or a desk, not a person
+    ("en", "Thanks,\nFront Desk\nGlow Spa"),
+    ("es", "Saludos,\nEquipo de Ventas"),
+    # companies after strong cues, and job titles
+    ("es", "la factura a nombre de Comercializadora Los Andes SpA, por favor"),
+    ("es", "escribo de parte de Grupo Óptico del Sur para un convenio"),
+    ("es", "factura a nombre de Fuentes Hnos. SRL por favor"),
+    ("es", "Atentamente,\nGerencia de Operaciones"),
+    # a date-named street without a house number, and an appointment date
+    ("es", "¿la sede de Av. 25 de Mayo abre los feriados?"),
+    ("es", "tengo hora el 25 de mayo a las 11, ¿la puedo cambiar?"),
+    ("es", "la referencia del pago es AB12 3456 7890 12"),
+]
+
+
+@pytest.mark.parametrize("language,text", ROUND3_NOT_FLAGGED)
+def test_round3_look_alike_is_not_flagged(language, text):
+    assert _typed(text, language) == []
+
+
+ROUND3_MIXED = [
+    # kept values, and what must stay: an acronym, a verb, a company, a nationality next to them
+    ("en", "Contact Ivy Chen, DOB 04/02/1961", ["Ivy Chen", "04/02/1961"], ["DOB"]),
+    ("es", "mi hijo se llama Tomás Leiva y nació el 3 de abril de 2015", ["Tomás Leiva", "3 de abril de 2015"],
+     ["nació"]),
+    ("es", "a nombre de Textiles Andinos S.A.S., contacto Marcela Quiroga", ["Marcela Quiroga"], ["Textiles Andinos"]),
+    ("en", "I'm Peruvian, my name is Germán Castillo", ["Germán Castillo"], ["Peruvian"]),
+    ("es", "soy Germán, el de las 10", ["Germán"], []),
+    # a name written in capitals after a strong cue is still a name, even with a short word in it
+    ("es", "NOMBRE: LUZ AIDA MEJÍA\nCC 43.567.890", ["LUZ AIDA MEJÍA", "43.567.890"], ["NOMBRE"]),
+    ("es", "mi número es 3156678899 y el de la orden 55120", ["3156678899"], ["55120"]),
+]
+
+
+@pytest.mark.parametrize("language,text,values,kept", ROUND3_MIXED, ids=[m[1][:30] for m in ROUND3_MIXED])
+def test_round3_values_go_and_neighbours_stay(language, text, values, kept):
+    out = anonymize(text, language)
+    assert [v for v in values if v in out] == [], out
+    assert [k for k in kept if k not in out] == [], out

@@ -7,9 +7,12 @@ Sources, all filtered:
 - name cues ("me llamo", "a nombre de", "my name is", "la doctora", "su mujer,", "Att:", "saludos,"):
   the words after them, capitalized or not, up to the first word that cannot be part of a name;
 - known given names and pet forms ("Sofi", "Pipe") capitalized anywhere, or after an article ("la coni");
-- a closing line followed by a short capitalized last line: a signature ("Besos!!\nRo").
+- a closing line followed by a short capitalized last line: a signature ("Besos!!\nRo"), or by a name line
+  above a title and a company ("Best regards,\nAna Ruiz\nOffice Manager");
+- a lowercase name opening a line that goes on with an ID or a phone ("ximena soto, curp …").
 Names of streets, stations, districts and products ("metro Manuel Montt", "el paquete Novia Radiante")
-are dropped by what stands before or after them.
+are dropped by what stands before or after them; companies ("Grupo …", "… Hnos. SA"), job titles,
+nationalities and acronyms ("NIT", "DOB") are not names.
 """
 from __future__ import annotations
 
@@ -100,6 +103,36 @@ feliz navidad ano año nuevo prospero happy holidays merry christmas new year th
 hasta luego pronto bye chao chau adios adiós xoxo love team equipo familia family sent enviado iphone android
 colombia chile argentina espana españa peru ecuador venezuela uruguay paraguay bolivia brasil portugal francia
 italia alemania inglaterra canada usa eeuu panama cuba
+nit ruc cif ssn cp dob id pasaporte passport tel cel fono
+factura boleta recibo pedido orden invoice ticket folio
+mercado pago banco bank bancolombia davivienda bbva santander galicia banorte banamex itau sabadell caixabank
+bankinter revolut yape plin uala oxxo spei transbank webpay pse khipu wise
+""".split())
+
+# Given names that are also a city, a month or a weekday ("Santiago", "Julio", "Domingo"): a name only after a
+# strong cue ("me llamo Julio") or when a capitalized surname follows ("Santiago Arango"), never alone.
+NAME_OR_WORD = {"santiago", "julio", "domingo"}
+
+# What cannot make "Santiago" a person's name: "Santiago Centro", "Julio Regalado" (a sale) is left to NER.
+_COMPASS = {"centro", "norte", "sur", "oriente", "poniente", "este", "oeste", "downtown"}
+
+# Nationalities: "my German account", "I'm Brazilian". Alone, they are not a person (written with its accent,
+# "Germán" is, see `_demonym`).
+DEMONYMS = set(fold(w) for w in """
+american brazilian german french italian spanish english british irish scottish canadian mexican colombian
+chilean argentinian argentine peruvian venezuelan cuban dominican ecuadorian uruguayan paraguayan bolivian
+portuguese dutch swiss swedish norwegian danish polish russian ukrainian chinese japanese korean indian
+australian european latino latina hispanic
+""".split())
+
+# Job titles and departments under a signature ("Jefa de Administración", "Office Manager", "RRHH").
+TITLE_WORDS = set(fold(w) for w in """
+jefa jefe gerente gerencia directora director direccion coordinadora coordinador coordinacion administracion
+administradora administrador recepcion recepcionista asistente secretaria secretario contadora contador
+contabilidad tesoreria compras ventas marketing rrhh recursos humanos operaciones departamento area
+manager office assistant coordinator sales accounting finance officer chief head ceo cfo coo owner founder
+supervisor supervisora analista analyst ejecutiva ejecutivo executive representative representante
+front desk reception staff team billing admissions frontdesk
 """.split())
 
 # A first name after these is a place or an institution: "Santa Mónica", "San Ignacio", "Colegio Andrés Bello".
@@ -111,6 +144,16 @@ PLACE_WORDS = {"santa", "san", "santo", "sta", "sto", "hospital", "clinica", "fu
 ORG_WORDS = {"hills", "heights", "park", "beach", "springs", "valley", "center", "centre", "mall", "medical",
              "clinic", "dental", "hospital", "university", "college", "county", "city", "village", "bay", "lake",
              "institute", "group", "salud", "sa", "sas", "sl", "srl", "ltda", "inc", "llc", "cia", "corp"}
+# Words that make a run a company even after "a nombre de" or "de parte de": "Inversiones Tequendama SAS",
+# "Grupo Dental Coyoacán", "Rinaldi Hnos. SA", "Distribuidora del Sur Ltda".
+COMPANY_WORDS = {"sa", "sas", "sl", "slu", "srl", "ltda", "inc", "llc", "ltd", "gmbh", "cia", "corp", "eirl", "spa",
+                 "hnos", "hermanos", "grupo", "group", "inversiones", "inversora", "comercializadora", "distribuidora",
+                 "constructora", "inmobiliaria", "consultores", "consultora", "asociados", "servicios", "soluciones",
+                 "industrias", "laboratorio", "laboratorios", "farmacia", "farmacias", "empresa", "empresas",
+                 "corporacion", "sociedad", "compania", "holding", "company", "importadora", "transportes"}
+# A legal form right after a run: "Rinaldi Hnos. SA", "Pérez y Cía.", "Textiles Andes S.A.S."
+COMPANY_AFTER = re.compile(r"[.,]?\s*(?:S\.?\s?A\.?(?:\s?S\.?)?|S\.?\s?L\.?|S\.?R\.?L\.?|Ltda|SpA|Inc|LLC|Ltd|"
+                           r"Hnos|C[ií]a|y\s+C[ií]a|de\s+C\.?V\.?|E\.?I\.?R\.?L\.?)(?![\w])")
 # A name right after these is a street, a station or a district named after someone ("metro Manuel Montt",
 # "a la altura de Juan Bravo", "Av. Providencia con Antonio Varas", "vivo por Álvaro Obregón") or a
 # product ("el paquete Novia Radiante").
@@ -123,7 +166,7 @@ NOT_A_PERSON_BEFORE = re.compile(
     re.IGNORECASE)
 
 # ... or after them: "the Jefferson location", "Wilshire office".
-NOT_A_PERSON_AFTER = re.compile(r"\s+(?:location|office|branch|store|clinic|campus|mall|station|street|avenue|"
+NOT_A_PERSON_AFTER = re.compile(r"[ \t]+(?:location|office|branch|store|clinic|campus|mall|station|street|avenue|"
                                 r"center|centre|site|spa|sucursal)\b", re.IGNORECASE)
 
 # Words that end a name (function words, frequent verbs); "de", "del", "la", "van" may sit inside a surname.
@@ -143,17 +186,26 @@ STRONG_CUES = re.compile(
     r"(?<![\w])(?:me\s+llamo|mi\s+nombre\s+es|mi\s+nombre:|nombre\s*:|nombre\s+completo\s*:?|a\s+nombre\s+de|"
     r"de\s+parte\s+de|my\s+name\s+is|my\s+name's|name\s*:|full\s+name\s*:?|under\s+the\s+name(?:\s+of)?|"
     r"paciente\s*:|titular\s*:?|titular\s+de\s+la\s+tarjeta\s*:?|cardholder\s*:?|"
-    r"(?:su|el)\s+nombre\s+es|(?:her|his|their)\s+name\s+is|nombre\s+del?\s+(?:paciente|titular)\s*:?|"
+    r"(?:su|el)\s+nombre\s+es|(?:her|his|their|\w+'s)\s+(?:full\s+)?name\s+is|"
+    r"(?:el\s+)?nombre\s+de\s+(?:mi|su|tu)\s+\w+\s+es|nombre\s+del?\s+(?:paciente|titular)\s*:?|"
     r"nombres?\s+y\s+apellidos?\s*:?|apellidos?\s*:|patient(?:'s)?\s+name\s*:?|patient\s*:|"
-    r"name\s+on\s+the\s+(?:card|account)\s*(?:is|:)?|(?:first|last)\s+name\s*:|surname\s*:)\s*", re.IGNORECASE)
+    r"name\s+on\s+the\s+(?:card|account)\s*(?:is|:)?|(?:first|last)\s+name\s*:|surname\s*:|"
+    # "nombre" as a field of a list: "Cédula 52…, nombre Julio Prado", "Nombre Camila Ortiz\nCel…"
+    r"(?:(?<=[,;])|(?m:^))\s*nombre(?=\s+(?!(?:de|del|que|es|y|e|en|para|por|con)\b)\w))\s*", re.IGNORECASE)
 # Cues after which a *capitalized* word (or a known first name) is a name.
 _RELATIONS_ES = (r"hija|hijo|esposa|esposo|mam[aá]|pap[aá]|madre|padre|novia|novio|hermana|hermano|mujer|marido|"
                  r"amiga|amigo|prima|primo|t[ií]a|t[ií]o|abuela|abuelo|sobrina|sobrino|pareja|jefa|jefe|vieja|viejo|"
                  r"suegra|suegro|cuñada|cuñado|nieta|nieto|compañera|compañero|socia|socio|vecina|vecino|"
-                 r"colega|ahijada|ahijado|nuera|yerno|prometida|prometido|bebé|beba|bebe|nena|nene|peque")
+                 r"colega|ahijada|ahijado|nuera|yerno|prometida|prometido|bebé|beba|bebe|nena|nene|peque|"
+                 r"pololo|polola|enamorada|enamorado|madrina|padrino|comadre|compadre|mami|papi|"
+                 r"mejor\s+amig[oa]|"
+                 # diminutives: "mi abuelita Olga", "mi hermanito", "la primita de"
+                 r"(?:abuel|herman|hij|prim|sobrin|niet|ti|nen|suegr|cuñad|amig|vecin|novi)(?:it|cit)[oa]|mam[ií]t?a|pap[ií]t?o")
 _RELATIONS_EN = (r"wife|husband|daughter|son|mom|mother|father|dad|sister|brother|friend|partner|girlfriend|"
                  r"boyfriend|coworker|co-worker|colleague|boss|cousin|aunt|uncle|niece|nephew|grandma|grandmother|"
-                 r"grandpa|grandfather|fianc[eé]e?|roommate|neighbou?r|kid|baby|stepdaughter|stepson")
+                 r"grandpa|grandfather|fianc[eé]e?|roommate|neighbou?r|kid|baby|stepdaughter|stepson|"
+                 r"gf|bf|bff|bestie|best\s+friend|hubby|wifey|mum|mommy|sis|stepmom|stepdad|stepmother|stepfather|"
+                 r"twin|(?:mother|father|sister|brother|son|daughter)[- ]in[- ]law|fiancee|grandson|granddaughter")
 # Cues after which a *capitalized* word (or a known first name) is a name. A cue that ends in punctuation
 # needs no space after it: "Att:Yuliana", "-Jordan".
 WEAK_CUES = re.compile(
@@ -162,11 +214,14 @@ WEAK_CUES = re.compile(
     r"(?:soy|somos|habla|les\s+habla|le\s+habla|te\s+habla|te\s+escribe|les\s+escribe|le\s+escribe|"
     r"me\s+atendi[oó]|me\s+atiende|(?:habl|convers|chate)(?:[eé]|[oó]|amos)\s+con|"
     r"me\s+comuniqu[eé]\s+con)(?:\s+(?:el|la))?|(?:spoke|talked|chatted)\s+(?:to|with)|"
-    r"se\s+llama|se\s+llaman|me\s+dicen|me\s+llaman|me\s+conocen\s+como|call\s+me|goes\s+by|"
-    r"this\s+is|i\s+am|i'm|im|it's|its|paciente|cliente|"
+    r"(?:se\s+llama|se\s+llaman|(?:me|le|te|nos|les)\s+dicen|le\s+decimos|(?:me|la|lo)\s+llaman|"
+    r"me\s+conocen\s+como)(?:\s+(?:el|la))?|call\s+me|goes\s+by|"
+    r"this\s+is|i\s+am|i'm|im|it's|its|paciente|cliente|contacto\s*:?|contact(?:\s+person)?\s*:?|"
     # relatives and friends: "su mujer, Amparo", "la amiga de noelia", "my coworker nina"
     r"(?:mi|su|tu|nuestr[oa]|la|el)\s+(?:" + _RELATIONS_ES + r")(?:\s*,|\s+de)?|"
     r"(?:my|his|her|our)\s+(?:" + _RELATIONS_EN + r")\s*,?|"
+    # a relative or friend of someone named with an article: "amigo de la Flor", "la prima del Nacho"
+    r"(?:" + _RELATIONS_ES + r")\s+(?:de\s+(?:la|el)|del)|"
     r"(?:el|la)\s+(?:responsable|contacto|titular|encargad[oa])\s+(?:es|ser[aá])|"
     # titles
     r"dr\.?|dra\.?|doctor|doctora|la\s+doc|el\s+doc|señora|señor|sra\.?|sr\.?|srta\.?|don|doña|"
@@ -183,6 +238,12 @@ CLOSING = re.compile(r"\b(?:gracias|saludos?|besos|beso|abrazos?|bendiciones|car
                      re.IGNORECASE)
 
 
+# The second half of a compound given name after "del", "de la", "de los": "maría del pilar", "josé de jesús".
+_DEVOTIONAL = {"pilar", "carmen", "rosario", "mar", "luz", "socorro", "consuelo", "angeles", "mercedes", "rocio",
+               "jesus", "lourdes", "sol", "cielo", "refugio", "remedios", "dolores", "milagros", "guadalupe",
+               "montserrat", "perpetuo", "soledad", "camino", "valle", "nieves", "rosa", "carmelo"}
+
+
 def _surname_follows(text: str, pos: int, linker: str, strong: bool) -> bool:
     """After "de", "del", "de la", "y" inside a name: is the next real word a surname? "María José de la
     Fuente", "Juan del Castillo y Pérez"; not "Ana y Luis" (two people) nor "Laura de Bogotá"."""
@@ -194,23 +255,41 @@ def _surname_follows(text: str, pos: int, linker: str, strong: bool) -> bool:
         return False
     if linker == "y":      # "y Pérez" is a second surname; "y Luis" is a second person
         return f in SURNAMES and f not in FIRST_NAMES and (w[0].isupper() or strong)
-    return w[0].isupper() or (strong and f in SURNAMES)
+    return w[0].isupper() or (strong and (f in SURNAMES or f in KNOWN_NAMES or f in _DEVOTIONAL))
 
 
 # What may follow a name word: not a digit, "@" or ".x" (that word is part of an ID, an e-mail or a URL).
 _GLUED = re.compile(r"[\d@_]|\.\w")
+# Laughter and chat filler that ends a name: "me llamo Estefanía Correa jaja", "soy kevin lol".
+_FILLER = re.compile(r"(?:[jh][aeiou]){2,}h?|(?:js)+j?|x+d+|lol|lmao|ok+|okey|plis|pls", re.IGNORECASE)
 
 
-def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True) -> tuple[int, int] | None:
+_NOT_A_SURNAME = NON_NAMES | _STOP | PLACE_WORDS | ORG_WORDS | _COMPASS
+
+
+def _acronym(w: str) -> bool:
+    """An all-caps short word that is no known name or surname: "NIT", "DOB", "RRHH", "CP"."""
+    f = fold(w)
+    return len(w) > 1 and w.isupper() and len(w) <= 4 and f not in KNOWN_NAMES and f not in SURNAMES
+
+
+def _company_follows(text: str, end: int) -> bool:
+    return bool(COMPANY_AFTER.match(text, end))
+
+
+def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True,
+                 need_capital: bool = False) -> tuple[int, int] | None:
     """The run of name words starting at `pos`, or None. `lower_tail`: a known first name may carry
-    lowercase surnames ("soy ana torres"); only after a cue, where the writer is naming someone."""
+    lowercase surnames ("soy ana torres"); only after a cue, where the writer is naming someone.
+    `need_capital`: the words must be capitalized (the next name of a list whose first one was)."""
     tokens = list(re.finditer(_WORD, text[pos:pos + 80]))
     words: list[re.Match] = []
     expected = 0
-    for m in tokens:
+    for i, m in enumerate(tokens):
         gap = text[pos + expected:pos + m.start()]
-        if words and not re.fullmatch(r"[ \t]+", gap):
-            break                                  # punctuation or a line break ends a name
+        initial = words and len(words[-1].group()) == 1 and words[-1].group().isupper()
+        if words and not (re.fullmatch(r"[ \t]+", gap) or (initial and re.fullmatch(r"\.[ \t]*", gap))):
+            break                                  # punctuation or a line break ends a name; not "J. Álvarez"
         if not words and gap.strip():
             break
         if _GLUED.match(text, pos + m.end()):
@@ -223,9 +302,18 @@ def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True) -> 
                 expected = m.end()
                 continue
             break
-        if f in ORG_WORDS and not strong:
-            return None                            # "Beverly Hills office", "Torres Medical"
-        if f in _STOP or f in NON_NAMES or (not words and f in PLACE_WORDS):
+        if (f in ORG_WORDS and not strong) or f in COMPANY_WORDS:
+            return None                            # "Beverly Hills office", "Torres Medical", "Grupo Andino"
+        if f in TITLE_WORDS or (_acronym(w) and not strong) or _FILLER.fullmatch(w):
+            if not words:
+                return None                        # "Jefa de Administración", "NIT 900…", "DOB 03/14…"
+            break
+        if f in NAME_OR_WORD and (strong or (i + 1 < len(tokens) and tokens[i + 1].group()[0].isupper()
+                                             and fold(tokens[i + 1].group()) not in _NOT_A_SURNAME)):
+            pass                                   # "me llamo Julio", "Santiago Arango"; not "el Domingo"
+        elif f in _STOP or f in NON_NAMES or (not words and f in PLACE_WORDS):
+            break
+        if need_capital and not capital:
             break
         if not words and not strong and not (capital or f in KNOWN_NAMES):
             break
@@ -240,6 +328,8 @@ def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True) -> 
         words.pop()
     if not words:
         return None
+    if _company_follows(text, pos + words[-1].end()):
+        return None                                # "Rinaldi Hnos. SA", "Textiles Andes S.A.S."
     return pos + words[0].start(), pos + words[-1].end()
 
 
@@ -280,23 +370,58 @@ def ner_could_name_someone(text: str) -> bool:
     return False
 
 
-def _closing_signature(text: str) -> tuple[int, int] | None:
-    """The last line of a message, when it is one to three capitalized words under a closing line
-    ("Mil gracias!\nFer", "Besos!!\nRo", "Cheers,\nAbigail Foster"): the writer signing."""
-    lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
-    if len(lines) < 2 or not CLOSING.search(lines[-2][1]):
-        return None
-    start, line = lines[-1]
-    m = re.fullmatch(r"\s*(?:[-—–]\s*)?(" + _WORD + r"(?:[ \t]+" + _WORD + r"){0,2})[\s.!]*", line)
+# A closing alone on its line, which may head a signature block: "Best regards,", "Saludos cordiales,".
+CLOSING_LINE = re.compile(r"\s*(?:(?:muchas|mil|many)\s+)?(?:un\s+)?" + CLOSING.pattern
+                          + r"(?:\s+(?:cordiales|regards|wishes|gracias|you|so\s+much|de\s+antemano))?[\s,.!]*",
+                          re.IGNORECASE)
+
+
+def _signature_name(line: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"\s*(?:[-—–]\s*)?(" + _WORD + r"(?:(?:[ \t]+|(?<=\b[A-Z])\.[ \t]*)" + _WORD + r"){0,3})[\s.!]*",
+                     line)
     if not m:
         return None
     words = m.group(1).split()
     if any(not w[0].isupper() or fold(w) in _STOP or fold(w) in NON_NAMES or fold(w) in PLACE_WORDS
-           for w in words):
+           or fold(w) in TITLE_WORDS or fold(w) in COMPANY_WORDS or fold(w) in ORG_WORDS for w in words):
         return None
     if all(w.isupper() and len(w) > 1 for w in words) and not any(fold(w) in KNOWN_NAMES for w in words):
         return None                                 # "PD", "OK": an acronym, not a name
-    return start + m.start(1), start + m.end(1)
+    return m.start(1), m.end(1)
+
+
+def _closing_signature(text: str) -> tuple[int, int] | None:
+    """The writer signing: one to four capitalized words on the last line under a closing line ("Mil
+    gracias!\nFer", "Besos!!\nRo", "Cheers,\nAbigail Foster"), or on the line under a closing that stands
+    alone, above a title, a company or a phone ("Best regards,\nAna Ruiz\nOffice Manager\nAcme")."""
+    lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    for k in range(len(lines) - 1, max(0, len(lines) - 4), -1):
+        closing = lines[k - 1][1]
+        if not (CLOSING_LINE.fullmatch(closing) if k < len(lines) - 1 else CLOSING.search(closing)):
+            continue
+        span = _signature_name(lines[k][1])
+        if span:
+            return lines[k][0] + span[0], lines[k][0] + span[1]
+    return None
+
+
+# A line that opens with a name in lowercase and goes on with an ID or a contact: "ximena castrejón, curp …",
+# "juan pablo rey - cel 300…", "maria jose soto / rut 12.345.678-5": a form filled in by hand.
+_LINE_START = re.compile(r"(?m)^[ \t]*(?=[a-záéíóúñ])")
+_FIELD_AFTER = re.compile(
+    r"[ \t]*(?:[,:;/|\-–—]|\r?\n)?[ \t]*(?:curp|rfc|rut|run|dni|nie|nif|cc|c\.c\.?|c[eé]d(?:ula)?\.?|cuit|cuil|cel|celu|"
+    r"celular|tel|tel[eé]fono|tfno|fono|m[oó]vil|whatsapp|wsp|correo|email|e-mail|mail|phone|cell|dob|"
+    r"fecha|documento|doc|id|pasaporte|passport|\+?\d)(?![\w])", re.IGNORECASE)
+
+
+def _lowercase_form_name(text: str) -> Iterator[tuple[int, int]]:
+    for m in _LINE_START.finditer(text):
+        first = _WORD_RE.match(text, m.end())
+        if not first or fold(first.group()) not in KNOWN_NAMES:
+            continue
+        span = _name_tokens(text, m.end(), strong=True)
+        if span and len(text[span[0]:span[1]].split()) >= 2 and _FIELD_AFTER.match(text, span[1]):
+            yield span
 
 
 class PersonRecognizer(EntityRecognizer):
@@ -321,11 +446,14 @@ class PersonRecognizer(EntityRecognizer):
                     out.append(self._result(*span, score))
                     # "somos Olga y Iván", "Ana, Luis y Marta": a list of names after one cue
                     more = re.match(r"\s*(?:,|\by\b|\be\b|\band\b)\s*", text[span[1]:])
-                    span = _name_tokens(text, span[1] + more.end(), strong=False) if more else None
+                    # a list keeps its writing: after "María Jaramillo y", "nació" is no name
+                    span = _name_tokens(text, span[1] + more.end(), strong=False,
+                                        need_capital=text[span[0]].isupper()) if more else None
         for m in ARTICLE_NICKNAME.finditer(text):
             if fold(m.group(1)) in NICKNAMES:
                 out.append(self._result(*m.span(1), 0.7))
         out += self._known_names(text)
+        out += [self._result(*span, 0.75) for span in _lowercase_form_name(text)]
         signature = _closing_signature(text)
         if signature:
             out.append(self._result(*signature, 0.7))
@@ -336,7 +464,14 @@ class PersonRecognizer(EntityRecognizer):
             if span:
                 out.append(self._result(*span[:2], span[2]))
         return [r for r in out if not NOT_A_PERSON_BEFORE.search(text[max(0, r.start - 50):r.start])
-                and not NOT_A_PERSON_AFTER.match(text, r.end)]
+                and not NOT_A_PERSON_AFTER.match(text, r.end) and not self._demonym(text[r.start:r.end])]
+
+    def _demonym(self, value: str) -> bool:
+        """A nationality alone: "my German account", "I'm Brazilian". Spanish "Germán" keeps its accent,
+        so in a Spanish message only a nationality that is no given name is dropped."""
+        parts = [fold(p) for p in re.split(r"[-‐]", value)]          # "Mexican-American"
+        return (all(p in DEMONYMS for p in parts) and value.lower() == fold(value)
+                and (self.supported_language == "en" or not any(p in KNOWN_NAMES for p in parts)))
 
     def _known_names(self, text: str) -> list[RecognizerResult]:
         """A capitalized known first name or pet form, with the capitalized words after it ("Tomás Ruiz,
@@ -348,7 +483,7 @@ class PersonRecognizer(EntityRecognizer):
             before = fold(text[max(0, m.start() - 12):m.start()]).split()
             if before and before[-1].rstrip(".") in PLACE_WORDS:
                 continue                              # "Santa Cristina", "Hospital San Ignacio"
-            if not (w[0].isupper() and fold(w) in KNOWN_NAMES and fold(w) not in NON_NAMES):
+            if not (w[0].isupper() and fold(w) in KNOWN_NAMES and (fold(w) not in NON_NAMES or fold(w) in NAME_OR_WORD)):
                 continue
             span = _name_tokens(text, m.start(), strong=False, lower_tail=False)
             if not span:
@@ -371,8 +506,13 @@ class PersonRecognizer(EntityRecognizer):
             words.pop(0)
         while words and (fold(words[-1].group()) in NON_NAMES or fold(words[-1].group()) in _STOP):
             words.pop()
-        if not words or len(words) > 5 or any(fold(w.group()) in ORG_WORDS for w in words):
+        if not words or len(words) > 5 or any(fold(w.group()) in ORG_WORDS | COMPANY_WORDS | TITLE_WORDS
+                                              for w in words):
             return None
+        if all(len(w.group().rstrip("'’-")) == 1 or _acronym(w.group()) for w in words):
+            return None                                # "C.P", "RRHH"
+        if re.match(r"-?\d", text[start + words[-1].end():]) or _company_follows(text, start + words[-1].end()):
+            return None                                # "Factura F-2026-…", "Andes SA"
         if any(not w.group()[0].isupper() for w in words if fold(w.group()) not in _NAME_LINKERS):
             return None
         s, e = start + words[0].start(), start + words[-1].end()

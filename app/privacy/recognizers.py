@@ -28,7 +28,9 @@ CONTEXT_WINDOW = 40          # characters before a candidate that count as its c
 NOT_PERSONAL = re.compile(
     r"(pedido|orden|order|factura|invoice|ticket|gu[ií]a|tracking|env[ií]o|seguimiento|referencia|\bref\b|"
     r"c[oó]digo|code|sku|folio|radicado|nit|transacci[oó]n|comprobante|recibo|receipt|reserva|booking|"
-    r"confirmaci[oó]n|cup[oó]n|promo|lote|serial|modelo|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
+    r"confirmaci[oó]n|cup[oó]n|promo|lote|serial|modelo|aprobaci[oó]n|autorizaci[oó]n|operaci[oó]n|reclamo|"
+    r"reclamaci[oó]n|incidencia|expediente|solicitud|tr[aá]mite|p[oó]liza|caso|queja|approval|authori[sz]ation|"
+    r"transaction|claim|case|cliente|socio|afiliad[oa]|contrato|convenio|membres[ií]a|customer|member(?:ship)?|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
     r"[^.\n]{0,14}$", re.IGNORECASE)
 # A number that is an amount of money: "$850.000", "850.000 pesos", "1.299,00 €", "45 mil".
 MONEY_BEFORE = re.compile(r"(\$|€|£|usd|us\$|cop|mxn|clp|ars|eur|s/\.?)\s*$", re.IGNORECASE)
@@ -105,6 +107,14 @@ class RuleRecognizer(EntityRecognizer):
     def has_context(self, text: str, start: int) -> bool:
         return bool(self.context_re and self.context_re.search(_before(text, start)))
 
+    # A second value in a list takes the context of the first: "cédula 21.456.903 y la mía 1001234567",
+    # "RUT 12.345.678-5 y el de mi hijo 23.456.789-6", "DNI 30111222, el de mi señora 31222333".
+    _CHAIN = re.compile(r"\s*(?:,|;|\by\b|\be\b|\band\b|/)[^\d\n.?!]{0,30}$", re.IGNORECASE)
+
+    def _chained(self, text: str, start: int, found: list[RecognizerResult]) -> bool:
+        return not not_personal(text, start) and any(
+            r.end <= start and self._CHAIN.fullmatch(text, r.end, start) for r in found if r.score >= 0.8)
+
     def analyze(self, text, entities, nlp_artifacts=None):
         entity = self.supported_entities[0]
         if entities and entity not in entities:
@@ -120,7 +130,8 @@ class RuleRecognizer(EntityRecognizer):
                     end = self._shorter_valid(text, start, end)
                     if end is None:
                         continue
-                context = self.has_context(text, start)
+                context = self.has_context(text, start) or (
+                    rule.needs_context and self._chained(text, start, out))
                 if rule.needs_context and not context:
                     continue
                 if self.numeric and not context and not rule.strong and (
@@ -238,7 +249,10 @@ def credit_card_recognizer(language: str) -> RuleRecognizer:
 
 def iban_recognizer(language: str) -> RuleRecognizer:
     pattern = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?![\w])")
-    return RuleRecognizer("IBAN_CODE", language, [Rule(pattern, 0.95)], _ctx(r"iban", r"cuenta"),
+    # digits grouped as a Spanish account is written (entity 4, office 4, control 2, account 10): "ES60 0049 1500
+    # 05 1234567892"; the checksum decides.
+    ccc = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?\d{2,10}){2,6}(?![\w])")
+    return RuleRecognizer("IBAN_CODE", language, [Rule(pattern, 0.95), Rule(ccc, 0.95)], _ctx(r"iban", r"cuenta"),
                           validate=lambda v: std_iban.is_valid(re.sub(r"[ -]", "", v).upper()), numeric=False,
                           trim_groups=True)
 
@@ -295,6 +309,11 @@ PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno"
 
 # Numbers phonenumbers calls invalid but that are still phones: anything written with a country code
 # ("+56 9 1234 5678"), and any digit group after a phone word ("mi cel 15 4567-8901").
+# Phone words that say "phone" by themselves (not "número", "number", "contacto"): these outweigh an
+# order or approval word nearby.
+PHONE_CONTEXT_SPECIFIC = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno", r"m[oó]vil", r"whatsapp",
+                              r"cell?", r"tel[eé]fono", r"tel\.?", r"telf", r"fono", r"whats", r"wsp", r"wpp", r"wa",
+                              r"llam\w*", r"marc\w*", r"fijo", r"phone", r"mobile", r"call", r"text")
 INTERNATIONAL = re.compile(r"(?<![\w+])\+\s?\d(?:[\s.()-]{0,2}\d){7,14}(?![\w])")
 LOCAL_AFTER_CUE = re.compile(r"(?<![\w.,/-])\(?\d{2,4}\)?(?:[\s.-]?\d){5,10}(?![\w]|[.,]\d)")
 IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -321,8 +340,9 @@ class PhoneRecognizer(EntityRecognizer):
             for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
                 start, end = m.start, m.end
                 context = bool(PHONE_CONTEXT.search(_before(text, start)))
-                if not context and (is_money(text, start, end) or not_personal(text, start)):
-                    continue
+                if (not context or not PHONE_CONTEXT_SPECIFIC.search(_before(text, start))) and (
+                        is_money(text, start, end) or not_personal(text, start)):
+                    continue                    # "el número de aprobación es 2837461"
                 international = m.raw_string.lstrip().startswith(("+", "00"))
                 score = 0.9 if international else (0.85 if context else 0.6)
                 digits = _digits(m.raw_string)
@@ -344,22 +364,31 @@ class PhoneRecognizer(EntityRecognizer):
 _STREET_ES = (r"(?:calle|cll?|cl\.|r[uú]a|carrer|avinguda|passeig|praza|rambla|carrera|cra|kra|kr|cr|avenida|av|avda|diagonal|dg|transversal|tv|trans|"
               r"bv|bvd|bvar|pasaje|psje|calzada|calz|paseo|camino|plaza|pza|ronda|traves[ií]a|boulevard|bulevar|blvd|v[ií]a|"
               r"autopista|circunvalar|circular|callej[oó]n|prolongaci[oó]n|privada|cerrada|andador|"
-              r"carretera|ctra|c/)")
-_SIDE = r"(?:izq(?:uierda|da)?|dcha|derecha|der|dch|centro|ctro|int|ext|bajo|ático|atico)\.?(?![\w])"
-_UNIT = (r"(?:\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:" + _SIDE + r"|[A-Za-z](?![\w]))?|\s*,?\s*" + _SIDE + r"|"
-         r"\s*,?\s*(?:apto|apartamento|apt|ap|depto|dpto|dto|dep|departamento|piso|of|oficina|int|interior|local|"
-         r"casa|torre|bloque|block|bl|villa|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)\.?\s*[\w°º-]+"
-         r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?)*"
+              r"carretera|ctra|c/|pje|psj|pj|priv|prol|cda|cjon|clle|diag|trv|urb|urbanizaci[oó]n|ak|ac)")
+_SIDE = (r"(?:izq(?:uierda|da)?|dcha|derecha|der|dch|centro|ctro|int|ext|bajo|ático|atico|pb|p\.\s?b|planta\s+baja)\.?"
+         r"(?![\w])(?:\s*(?-i:[A-Z])(?![\w]))?")          # "bajo B", "PB"; not "izq y …"
+_UNIT_WORDS = (r"(?:apto|apartamento|apt|ap|depto|dpto|dto|dep|departamento|piso|of|oficina|int|interior|ext|exterior|"
+               r"local|casa|torre|bloque|block|bl|villa|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)")
+_UNIT = (r"(?:\s*,?\s*\d{1,2}\s*(?:er|ro|do|to|vo|no|mo)\.?\s*piso(?![\w])|"
+         r"\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:" + _SIDE + r"|[A-Za-z](?![\w]))?|"
+         r"\s*,?\s*" + _UNIT_WORDS + r"\.?\s*(?=[\w°º-]*\d|[A-Za-z](?![\w]))[\w°º-]+"
+         r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?|\s*,?\s*" + _SIDE + r")*"
          # the colonia / neighbourhood and the postal code that often follow: ", Col. Del Valle", ", 28014", "CP 03100"
          r"(?:\s*,?\s*(?:col\.|colonia|fracc\.|fraccionamiento)\s+(?:(?:del|de|la|las|los|el)\s+)*"
          r"[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*(?:\s+(?:(?:del|de|la|las|los|el)\s+)*[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*){0,2})?"
          r"(?:\s*,?\s*(?:c\.?\s?p\.?\s*|c[oó]digo postal\s*)?\d{5}(?![\w]|[.,]\d))?")
-_NUMBER_PART = (r"(?:\s*(?:#|n[°º]|no\.?|nro\.?|num\.?|número|numero)?\s*\d+[A-Za-z]?(?:\s*(?:bis)?\s*[-#]\s*\d+[A-Za-z]?)?"
-                r"(?:\s*[-]\s*\d+)?|\s*s/n)")
+_MONTH_NAMES = (r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|"
+                r"diciembre)")
+_NUMBER_PART = (r"(?:\s*(?:#|n[°º]|no\.?|nro\.?|num\.?|número|numero)?\s*\d+[A-Za-z]?"
+                r"(?:\s*(?:bis|sur|norte|este|oeste)?\s*[-#]\s*\d+[A-Za-z]?)?"
+                r"(?:\s*[-]\s*\d+)?|\s*s/n|"
+                r"\s*,\s*(?:n[°º]\s*)?\d{1,4}[A-Za-z]?(?=\s*(?:,|$|\n|\d{1,2}\s*[º°ª]|[º°ª])))")
 ADDRESS_ES = re.compile(
     r"(?<![\w])" + _STREET_ES + r"\.?\s+(?:(?:de|do|da|dos|das|d')\s*(?:la\s+|los\s+|las\s+)?)?"
-    r"(?:\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.]*){0,3})"
-    + _NUMBER_PART + r"(?:\s*[°º]\s*[A-Za-z]?)?" + _UNIT,
+    # a street named after a date ("Av. 9 de Julio", "Calle 5 de Mayo"), a number, or words ("Bernardo O'Higgins")
+    r"(?:\d{1,2}\s+de\s+" + _MONTH_NAMES + r"|"
+    r"\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.'’]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.'’]*){0,3})"
+    + _NUMBER_PART + r"(?:\s*[°º]\s*(?:[A-Za-z](?![\w]))?)?" + _UNIT,
     re.IGNORECASE)
 ADDRESS_EN = re.compile(
     r"(?<![\w])\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|"
@@ -384,6 +413,21 @@ ADDRESS_AFTER_CUE = re.compile(
     r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
 
 
+# Days and months are not street names: "el Domingo 14 piso 2", "Marzo 3 piso".
+_NOT_STREET_NAMES = (r"(?:Lunes|Martes|Mi[eé]rcoles|Jueves|Viernes|S[aá]bado|Domingo|Enero|Febrero|Marzo|Abril|Mayo|"
+                     r"Junio|Julio|Agosto|Septiembre|Setiembre|Octubre|Noviembre|Diciembre|Tengo|Somos|Son|Es|Hay|"
+                     r"Sede|Sucursal|Local|Consultorio|Cl[ií]nica)\b")
+# A business's own premises are not a customer's address: "la sucursal de Rosario 1234 piso 2".
+_PREMISES_BEFORE = re.compile(r"(?:sede|sucursal|local|consultorio|cl[ií]nica|oficinas?|branch|location|office)"
+                              r"(?:\s+(?:de|en|del|of|at|on))?\s*$", re.IGNORECASE)
+# "Thames 1820 3°A", "Gorriti 4620 piso 2", "Los Aromos 77 depto B": no street word and no cue, but a house
+# number followed by a floor or a flat says it is an address (Argentina, Chile, Spain).
+ADDRESS_WITH_FLOOR = re.compile(
+    r"(?<![\w/.])((?-i:(?!" + _NOT_STREET_NAMES + r")(?:(?:Los|Las|La|El|Del|De)\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ][\wáéíóúñ.]*"
+    r"(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,3})\s+(?:n[°º]\s*)?\d{2,5}[A-Za-z]?"
+    r"(?=\s*,?\s*(?:\d{1,2}\s*[º°ª]|(?:piso|depto|dpto|dto|apto|departamento|of|oficina)\.?\s*\w))" + _UNIT + ")")
+
+
 # "la Calle 93", "sobre la carrera 11": a numbered street with no house number is a place, not an address.
 STREET_ONLY = re.compile(r"^" + _STREET_ES + r"\.?\s+\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste))?$", re.IGNORECASE)
 
@@ -395,7 +439,9 @@ class AddressRecognizer(RuleRecognizer):
             while r.end > r.start and text[r.end - 1] in " ,.;:":
                 r.end -= 1
         return [r for r in results if (any(c.isdigit() for c in text[r.start:r.end]) or "s/n" in text[r.start:r.end])
-                and not (STREET_ONLY.match(text[r.start:r.end]) and not self.has_context(text, r.start))]
+                and not (STREET_ONLY.match(text[r.start:r.end]) and not self.has_context(text, r.start))
+                and not (_PREMISES_BEFORE.search(_before(text, r.start, 25)) and not self.has_context(text, r.start)
+                         and ADDRESS_WITH_FLOOR.fullmatch(text, r.start, r.end))]
 
 
 def address_recognizer(language: str) -> RuleRecognizer:
@@ -404,7 +450,8 @@ def address_recognizer(language: str) -> RuleRecognizer:
                r"moved to")
     return AddressRecognizer("LOCATION", language, [Rule(ADDRESS_ES, 0.75, 0.9), Rule(ADDRESS_EN, 0.75, 0.9),
                                                      Rule(ADDRESS_EN_LOWER, 0.3, 0.85, needs_context=True),
-                                                     Rule(ADDRESS_AFTER_CUE, 0.8, group=1)], ctx,
+                                                     Rule(ADDRESS_AFTER_CUE, 0.8, group=1),
+                                                     Rule(ADDRESS_WITH_FLOOR, 0.75, group=1)], ctx,
                              numeric=False, validate=lambda v: bool(re.search(r"\d|s/n", v, re.IGNORECASE)))
 
 
@@ -435,6 +482,7 @@ BIRTHDAY_PATTERN = re.compile(
     r"(?<![\w/])(" + _DAY + r"\s+(?:de\s+|of\s+)?" + _MONTHS + r"|" + _MONTHS + r"\s+(?:the\s+)?" + _DAY
     + r")(?![\w/]|\s+(?:de(?:l)?\s+|of\s+)?\d)", re.IGNORECASE)
 DOB_CONTEXT = _ctx(r"naci(?:do|da|mos|ste)?", r"nac[ií]", r"naci[oó]", r"nacieron", r"nacimiento", r"f\.?\s?nac\.?", r"fec\.?\s?nac\.?",
+                   r"(?:f|fec|fecha)\.?\s*(?:de\s+)?nac(?:imiento|\.)?", r"birth\s*date", r"d\.?\s?o\.?\s?b\.?",
                    r"fecha de nac\w*", r"cumplea[ñn]os", r"cumple", r"cumplo a[ñn]os", r"b-?day", r"dob", r"d\.o\.b\.?", r"born", r"birth\w*",
                    r"date of birth", r"birthday", r"nac\.", r"soy\s+del", r"naci\w*")
 

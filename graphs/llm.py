@@ -125,6 +125,9 @@ _KEEP = 0.6                # room left in the answer takes only lines at least t
 _SENTENCE_END = re.compile(r"(?<!\bAv\.)(?<!\bAvda\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bSr\.)(?<!\bSra\.)(?<!\bNo\.)(?<!\bNº\.)"
                            r"(?<!\bSto\.)(?<!\bSta\.)(?<!\bLic\.)(?<!\baprox\.)(?<=[.!?])\s+(?=[¿¡\"“(]?[A-ZÁÉÍÓÚÑ0-9])")
 _LONG_LINE = 140
+_KIND = 2.0               # the kind of fact asked (a price, a duration) weighs double in picking lines
+_GAIN_FLOOR = 0.5         # a line added for a concept not yet answered must be at least half as good as the best
+_CONTEXT = 0.5            # a topic named by the unit's context, not the unit itself
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class _Unit:
     section: tuple[int, int]   # (passage rank, section number)
     order: int
     passage: Passage
+    context: str = ""          # the rest of its line (a sentence of a long line) and its section's lead line
 
 
 def _units(passages: Sequence[Passage]) -> list[_Unit]:
@@ -146,12 +150,18 @@ def _units(passages: Sequence[Passage]) -> list[_Unit]:
         order = 0
         for s_no, sec in enumerate(rerank.sections(passage.content)):
             first = True
+            lead = sec.lines[0] if sec.lines else ""
             for line in sec.lines:
                 parts = _SENTENCE_END.split(line) if len(line) > _LONG_LINE else [line]
                 for part in (p.strip() for p in parts):
                     if part:
+                        # What the line is about may be said once: in the sentence before ("Tenemos valet
+                        # parking. El costo es de $120"), or in the section's lead line (a service's
+                        # description, then its price list).
+                        context = "\n".join(t for t in (line if part != line else "", lead if line != lead else "")
+                                            if t)
                         out.append(_Unit(sec.heading, sec.is_question, part, first, rank, (rank, s_no), order,
-                                         passage))
+                                         passage, context))
                         first, order = False, order + 1
     return out
 
@@ -197,11 +207,14 @@ class RetrievalOnlyProvider:
         """Indices of the units to quote (empty: nothing answers), and the units."""
         model = rerank.QueryModel(req.search_query, req.tenant_language)
         units = _units(req.passages)
-        weights = [c.weight for c in model.concepts]
         # The kind of fact must be in the line itself; the topic may be in its heading or title.
         kinds = frozenset(a.term for a in model.types)
+        weights = [c.weight * (_KIND if c.own and c.own <= kinds else 1.0) for c in model.concepts]
         met = [model.met(model.terms(u.text) | (model.terms(f"{u.heading}\n{u.passage.title}") - kinds))
                for u in units]
+        # Its line's other sentences and its section's lead line name the topic too, a little less plainly.
+        met = [[max(m, _CONTEXT * c) for m, c in zip(ms, model.met(model.terms(u.context) - kinds), strict=True)]
+               if u.context else ms for u, ms in zip(units, met, strict=True)]
         # A line must answer about something the question names, or be the business fact it asks for
         # ("¿dónde están?": the address); a price alone, of whatever, answers nothing.
         standalone = frozenset(a.term for a in model.types if a.about_business)
@@ -221,7 +234,7 @@ class RetrievalOnlyProvider:
             best, best_key = None, 0.0
             for i in ranked:
                 gain = sum(w * max(0.0, m - c) for w, m, c in zip(weights, met[i], covered, strict=True))
-                if i in chosen or gain <= 0:
+                if i in chosen or gain <= 0 or scores[i] < _GAIN_FLOOR * scores[ranked[0]]:
                     continue
                 key = gain + 0.5 * (units[i].section in sections) + 0.1 * scores[i]
                 if key > best_key:

@@ -103,3 +103,31 @@ def test_a_bare_price_question_without_topic_is_not_answered_with_any_price():
                         passages=[Passage("e", "Tarifas", EUROS, 1.0)], agent="sales", language="es",
                         tenant_language="es", company_name="Clínica Alpha", agent_name="Ana", persona="cercano")
     assert not RetrievalOnlyProvider().answer(req).grounded
+
+
+# -- round 3: the topic said once, in the section's lead line or the sentence before ---------------------
+SERVICES = ("# Servicios\n\n## Microagujas\n\nDermapen con ácido hialurónico para poros y cicatrices.\n\n"
+            "- Precio: $300.000 COP por sesión\n- Duración: 50 minutos\n\n"
+            "## Hidrafacial\n\nLimpieza profunda con succión y sueros.\n\n- Precio: $240.000 COP por sesión")
+FACILITIES = ("# Instalaciones\n\n## Vestidores\n\nTenemos casilleros con candado en el vestidor para guardar tus cosas "
+              "durante toda la visita, con atención del personal. El uso cuesta $30 MXN por visita, sin límite "
+              "de tiempo.")
+AFTERCARE = ("# Cuidados\n\n## Láser de axilas\n\n- No uses desodorante con alcohol en las axilas por 24 horas tras "
+             "el láser.\n- Evita el sol directo en las axilas durante 7 días después del láser.")
+LASER_PRICES = "# Tarifas\n\n## Depilación láser\n\n- Axilas: $90.000 COP por sesión\n- Piernas: $250.000 COP por sesión"
+
+
+def test_price_line_under_a_service_named_only_in_its_description():
+    text = _ask("cuánto sale el dermapen?", [Passage("s", "Servicios", SERVICES, 1.0)])
+    assert "$300.000" in text and "$240.000" not in text
+
+
+def test_price_sentence_whose_topic_is_the_sentence_before():
+    text = _ask("cuanto cobran por los casilleros?", [Passage("i", "Instalaciones", FACILITIES, 1.0)])
+    assert "$30 MXN" in text
+
+
+def test_the_asked_kind_of_fact_beats_lines_that_only_share_the_topic():
+    text = _ask("precio del laser de axilas", [Passage("c", "Cuidados", AFTERCARE, 1.0),
+                                               Passage("t", "Tarifas", LASER_PRICES, 0.5)])
+    assert "$90.000" in text

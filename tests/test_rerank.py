@@ -116,3 +116,40 @@ def test_answer_types_read_currency_and_ask_forms():
 def test_a_word_with_many_synonyms_counts_once():
     model = rerank.QueryModel("botox", "es")
     assert len(model.concepts) == 1         # botox / bótox / toxina botulínica: one concept, not three terms
+
+
+# -- round 3: general classes of question the glossary and the reader now cover -------------------------
+DEPOSIT = Doc("Condiciones", "## Reserva de turnos\n\n- Para confirmar el turno de microdermoabrasión pedimos un abono "
+                             "del 20%.\n- El abono se descuenta del total.")
+PAYMENT = Doc("Pagos", "## Medios de pago\n\n- Tarjeta, efectivo o transferencia.\n- La microdermoabrasión se paga "
+                       "al terminar la sesión.")
+WARRANTY = Doc("Garantías", "## Garantía de coronas\n\n- Las coronas de porcelana tienen garantía de 2 años si "
+                            "asistes a tus controles.")
+CROWN_PRICES = Doc("Aranceles", "## Coronas\n\n- Corona de porcelana: $380.000\n- Corona metal-porcelana: $290.000")
+
+
+def test_regional_words_for_a_deposit_find_the_deposit_section():
+    # Spain's "señal" or "fianza", Argentina's "seña", "separar" / "apartar" a slot: all the deposit.
+    for q in ("hay que dejar señal para la microdermoabrasion?", "se deja una seña para el turno?",
+              "piden fianza para la microdermoabrasion?", "cuanto hay que dejar para apartar la microdermoabrasion?"):
+        assert rerank.rerank(q, [PAYMENT, DEPOSIT], "es")[0] is DEPOSIT, q
+
+
+def test_everyday_english_words_reach_the_spanish_section():
+    assert rerank.rerank("do crowns come with a warranty?", [CROWN_PRICES, WARRANTY], "es")[0] is WARRANTY
+
+
+def test_spelling_alternations_of_a_verb_read_alike():
+    # "no te rasques" / "rascarme", "no pagues" / "pagar": c/qu and g/gu before the ending.
+    assert set(rerank.analyze("no te rasques", "es")) <= set(rerank.analyze("puedo rascarme", "es"))
+    assert set(rerank.analyze("no pagues", "es")) == set(rerank.analyze("pagar", "es"))
+    # Spain's "vosotros" ("¿me cobráis?", "¿me lo descontáis?") is the verb the other persons stem to.
+    assert rerank.analyze("me cobráis", "es") == rerank.analyze("me cobran", "es")
+    assert rerank.analyze("descontáis", "es") == rerank.analyze("descontar", "es")
+    # ...but not inside a stem: "quitar" is not "cita".
+    assert not set(rerank.analyze("quitarme", "es")) & set(rerank.analyze("cita", "es"))
+
+
+def test_english_fillers_are_not_topics():
+    owns = {t for c in rerank.concepts("can I get a facial while on my period?", "es") for t in c.own}
+    assert not owns & set(rerank.analyze("get while", "es"))

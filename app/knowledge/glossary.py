@@ -43,7 +43,7 @@ _add(WORDS, "cancelar, cancelo, anular, anulo, anulas, cancel, cancelling, cance
             "postpone, aplazar, cambiar, faltar, falto, miss, no-show", "cancelación reprogramar aviso")
 _add(WORDS, "pagar, pago, pagos, tarjeta, efectivo, transferencia, pay, payment, card, cash", "pago métodos tarjeta")
 _add(WORDS, "cuotas, plazos, diferir, financiar, financiacion, financiamiento, installments, msi, split",
-     "cuotas plazos financiación pago")
+     "cuotas plazos financiación")
 _add(PHRASES, "meses sin intereses, a meses, monthly payments", "cuotas plazos financiación")
 _add(WORDS, "devolver, devuelven, devolucion, reembolso, reembolsan, refund, refunds", "reembolso devolución")
 _add(PHRASES, "money back, me devuelven la plata, me devuelven el dinero", "reembolso devolución")
@@ -151,6 +151,99 @@ _add(WORDS, "crown, crowns, corona", "corona")
 _add(WORDS, "rayos, x-rays, xray, xrays, radiografia, radiografias", "radiografía")
 _add(WORDS, "tornillo", "implante")
 _add(WORDS, "consultation, consulta, cita, hora, appointment, turno, reservacion", "consulta valoración cita")
+
+# --- round 3: everyday words a new question is likely to use, by class ---------------------------------
+# Not going / calling off, as chat says it ("no puedo ir", "can't make it"): the cancellation policy.
+_add(PHRASES, "no puedo ir, no voy a ir, no podre ir, no puedo asistir, no voy a poder ir, no alcanzo a ir, "
+              "no voy a alcanzar, can't make it, cannot make it, won't make it, can't come, cannot come",
+     "cancelación reprogramar aviso inasistencia")
+_add(WORDS, "avisar, aviso, notice", "aviso anticipación")
+_add(PHRASES, "de anticipacion, de antelacion, con tiempo, in advance, ahead of time, beforehand", "anticipación")
+# Paying before, to hold a slot: the deposit.
+_add(WORDS, "adelantado, adelantada, anticipado, separar, apartar, prepago, prepagar, upfront, advance",
+     "abono anticipo depósito")
+# The deposit by region: abono (CO), anticipo (MX), seña (AR, UY), señal / fianza (ES), pie (CL).
+_add(WORDS, "abono, anticipo, sena, senal, fianza, deposito, deposit", "abono anticipo seña señal depósito")
+# Money in chat slang, for "how much".
+_add(WORDS, "lucas, luca, guita, varos, bucks", "precio valor")
+_add(PHRASES, "por adelantado, por anticipado, pagar antes, pago antes, hold my spot, hold the appointment",
+     "abono anticipo depósito")
+# Fear of needles, of the dentist: numbing and gentle techniques.
+_add(WORDS, "miedo, pavor, panico, terror, fobia, nervios, nerviosa, nervioso, susto, scared, afraid, terrified, "
+            "nervous, anxious, anxiety, fear", "miedo ansiedad nervios")
+_add(WORDS, "aguja, agujas, needle, needles, pinchazo, pinchazos, injection, injections, injected, shot, shots",
+     "aguja inyección pinchazo")
+_add(WORDS, "numb, numbing, anestesia, anestesico, adormecer", "anestesia anestésica crema")
+_add(PHRASES, "no sentir nada, pa no sentir, para no sentir", "anestesia anestésica crema dolor")
+# A bruise as each country says it.
+_add(WORDS, "morado, morada, moreton, moretones, bruise, bruises, bruising, hematoma, cardenal, chichon",
+     "morado hematoma moretón")
+# Lying down, resting (Spain "tumbarse", LatAm "acostarse", "recostarse").
+_add(WORDS, "tumbarme, tumbarse, tumbar, recostarme, recostarse, acostarme, lie, lying, siesta, siestica, nap",
+     "tumbe tumbarse acostarse recostarse")
+_add(WORDS, "quieta, quieto, descansar, descanso, reposo, rest, resting, incapacidad", "reposo descanso")
+# The generic name of a treatment a price list may use for the brand ("bótox": a neuromodulator).
+_add(WORDS, "botox, btx, botulinica, toxina", "neuromodulador neuromoduladores")
+# Running late: the tolerance the policy gives.
+_add(WORDS, "tarde, retraso, atrasado, atrasada, late, behind, demorado, demorada, tardanza",
+     "retraso atraso tolerancia")
+# Getting money back, as Mexico and others say it ("me regresan el dinero").
+_add(WORDS, "regresan, regresar, regresen, regresa, reintegro, reintegran, reintegrar, reembolsable, refundable",
+     "reembolso devolución reembolsables")
+# Adding something to a service.
+_add(WORDS, "add, adding, add-on, addon, agregar, agregarle, anadir, anadirle, sumar, extra, extras",
+     "adicional complemento agregar")
+_add(WORDS, "aromatherapy, aromaterapia, aromas", "aromaterapia")
+# Who comes along.
+_add(WORDS, "acompanante, acompanar, acompanarme, acompanada, hermana, hermano, prima, primo, sister, brother, "
+            "cousin, husband, wife, boyfriend, girlfriend, partner, companion",
+     "acompañante persona familia")
+_add(WORDS, "room, sala", "sala")
+# Papers to show.
+_add(WORDS, "papel, papeles, documento, documentos, cedula, dni, identificacion, pasaporte, passport, id, ine",
+     "documento identidad identificación")
+# Warranty / guarantee.
+_add(WORDS, "garantia, garantias, warranty, guarantee, guaranteed", "garantía")
+# Fillings and other everyday dental words.
+_add(WORDS, "filling, fillings, tapadura, tapaduras, calza, calzas, empaste, empastes, resina, resinas, cavity, cavities, "
+            "caries", "tapadura obturación resina caries")
+_add(WORDS, "cleaning, profilaxis, destartraje, limpieza", "limpieza profilaxis destartraje")
+_add(WORDS, "dentist, dentists, dentista, odontologo, odontologa", "dentista odontólogo")
+# Eating and drinking.
+_add(WORDS, "eat, eating, food, meal, comer, comida, almorzar, desayunar, masticar, chew, chewing",
+     "comer comida alimentos")
+_add(WORDS, "drink, water, tomar, beber, agua", "beber agua")
+# Birthdays and gifts.
+_add(WORDS, "birthday, cumple, cumpleanos, cumpleanero, cumpleanera", "cumpleaños")
+# When results show / the effect starts.
+_add(PHRASES, "kick in, take effect, start working, see results, se nota, se notan, se ve, se empieza a notar",
+     "efecto resultado comienza nota")
+# Time off and back to work.
+_add(WORDS, "trabajo, trabajar, curro, chamba, pega, laburo, oficina, work, job, office",
+     "trabajo trabajar rutina")
+# Peeling skin after a peel.
+_add(WORDS, "pelando, pelar, pela, pellejo, pellejos, pellejitos, cascaritas, costras, descamando, descamacion, peeling, "
+            "flaking", "descama piel")
+# Who treats you: a man or a woman.
+_add(WORDS, "chava, chavo, chica, chico, mujer, hombre, muchacha, muchacho, senora, senor, woman, female, man, male, "
+            "girl, guy, lady", "hombre mujer")
+# Moving an appointment.
+_add(WORDS, "mover, muevo, moverla, cambiarla, pasarla, move, moving", "reprogramar cambiar reprogramaciones")
+# Brand names of drugs customers use for the generic.
+_add(WORDS, "roacutan, roaccutane, accutane, isotretinoina", "isotretinoína")
+_add(WORDS, "aspirina, aspirin, ibuprofeno, ibuprofen, advil", "antiinflamatorios aspirina")
+# How often / how many times.
+_add(PHRASES, "cada cuanto, how often, cada cuantos meses", "frecuencia meses repetir")
+_add(PHRASES, "cuantas veces, how many times", "veces sesiones máximo")
+# Getting there by transport.
+_add(WORDS, "aeropuerto, airport", "aeropuerto")
+_add(WORDS, "bike, bici, bicicleta, cicla, ecobici", "bicicleta cicloestación")
+# Transferring what was bought to someone else.
+_add(WORDS, "transferir, traspasar, ceder, regalarle, transfer, transferable", "transferibles transferir otra persona")
+_add(PHRASES, "give it to, give my, a otra persona, someone else, alguien mas", "transferibles otra persona")
+# Undoing a result.
+_add(WORDS, "deshacer, disolver, quitar, revertir, undo, dissolve, reverse, remove", "disolver disolución retirar")
+_add(PHRASES, "no me gusta, no me gusto, quede mal, me quedo mal, don't like, do not like", "no me gusta resultado")
 
 _PHRASE_RE = [(re.compile(rf"\b{re.escape(p)}\b"), e) for p, e in PHRASES.items()]
 

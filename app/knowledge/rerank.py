@@ -179,20 +179,47 @@ class Weights:
 
 FUSED_K = 2.0
 DEFAULT_WEIGHTS = Weights()
+# Spelling alternations of a verb's stem the stemmer keeps apart: "arrancar" / "no arranques" (c / qu),
+# "pagar" / "no pagues" (g / gu). Read both alike (here only: the lexical index keeps its terms).
+_ORTHO = ((re.compile(r"qu$"), "c"), (re.compile(r"gu$"), "g"))
+_VOSOTROS = ("ais", "eis")
+
+
+@lru_cache(maxsize=lexical.ANALYSIS_CACHE)
+def _analyze(text: str, language: str) -> tuple[str, ...]:
+    """lexical.analyze, with the spelling alternations above read alike, and the "vosotros" ending of a
+    folded verb ("cobrais" from "cobráis") taken off as the stemmer does for the other persons."""
+    out = []
+    for t in lexical.analyze_cached(text, language):
+        if len(t) >= 6 and t.endswith(_VOSOTROS):     # Spain's "cobráis", "podéis" fold to what the stemmer keeps
+            t = t[:-3]
+        if "u" in t:
+            for rx, repl in _ORTHO:
+                t = rx.sub(repl, t)
+        out.append(t)
+    return tuple(out)
+
+
+def analyze(text: str, language: str) -> list[str]:
+    return list(_analyze(text, language))
 # Words that shape a question but name nothing in the answer: "¿cuánto…?" would otherwise pick the FAQ
 # questions that start with "¿Cuánto…" whatever they are about; greetings and fillers of chat.
-_QUESTION_WORDS = frozenset(lexical.analyze(
+_QUESTION_WORDS = frozenset(analyze(
     "cuanto cuanta cuantos cuantas cual cuales como donde cuando quien que puedo puede pueden hacer hago "
     "debo tengo toca sale salen vale valen cuesta cuestan cobran "
     "va van wena onda neta parce po oigan oiga vale bueno hey "
-    "how much many long what which where when who can could should need", "es")) | frozenset(lexical.analyze(
-    "how much many long what which where when who can could should need does", "en"))
+    "how much many long what which where when who can could should need", "es")) | frozenset(analyze(
+    "how much many long what which where when who can could should need does", "en")) | frozenset(
+    # English fillers a tourist's question carries (read with the tenant's stemmer, as the question is).
+    t for lang in ("es", "en") for t in analyze(
+        "get gets got getting while anything something any some still usually really just also too guys "
+        "okay ok thanks hi hello there here one", lang))
 
 
 def query_terms(query: str, language: str) -> dict[str, float]:
     """The query's analysed terms: 1.0 for the customer's own words, 0.5 for glossary additions."""
-    terms = {t: 0.5 for t in lexical.analyze(glossary.expand(lexical.fold(query)), language)}
-    terms.update({t: 1.0 for t in lexical.analyze(query, language)})
+    terms = {t: 0.5 for t in analyze(glossary.expand(lexical.fold(query)), language)}
+    terms.update({t: 1.0 for t in analyze(query, language)})
     return terms
 
 
@@ -209,11 +236,11 @@ def concepts(query: str, language: str, weights: Weights = DEFAULT_WEIGHTS) -> l
     claimed: set[str] = set()
     types = answer_types(query)
     for source, expansion, is_phrase in glossary.matches(lexical.fold(query)):
-        words = frozenset(lexical.analyze(source, language))
+        words = frozenset(analyze(source, language))
         if not is_phrase and words <= claimed:
             continue                      # "hora" inside "una hora": the phrase already says it
         claimed |= words
-        alt = frozenset(lexical.analyze(expansion, language))
+        alt = frozenset(analyze(expansion, language))
         if words <= _QUESTION_WORDS:      # "cuesta" -> precio: the question's shape, not its topic
             if not types and all(c.alt != alt for c in out):     # an answer type says it better
                 out.append(Concept(frozenset(), alt, weights.intent))
@@ -221,11 +248,11 @@ def concepts(query: str, language: str, weights: Weights = DEFAULT_WEIGHTS) -> l
         # A phrase is met fully only as a whole ("una hora", not any "hora"); a word by itself.
         own = frozenset({_phrase_term(source)}) if is_phrase else words
         out.append(Concept(own, alt | own, 1.0))
-    for t in dict.fromkeys(lexical.analyze(query, language)):
+    for t in dict.fromkeys(analyze(query, language)):
         if t not in claimed and t not in _QUESTION_WORDS:
             out.append(Concept(frozenset({t}), frozenset({t}), 1.0))
     for a in types:
-        out.append(Concept(frozenset({a.term}), frozenset(lexical.analyze(a.words, language)) | {a.term},
+        out.append(Concept(frozenset({a.term}), frozenset(analyze(a.words, language)) | {a.term},
                            weights.answer))
     return out
 
@@ -241,7 +268,7 @@ _PREFIX = 5     # "blanqueo" (blanque) and "blanqueamiento" (blanqueamient) are 
 def _read(text: str, language: str) -> tuple[frozenset[str], frozenset[str], str]:
     """What a text gives every query (cached: the same chunk lines come back question after question): its
     analysed terms, every prefix of _PREFIX letters or more of its long terms, and its folded form."""
-    terms = frozenset(lexical.analyze_cached(text, language))
+    terms = frozenset(_analyze(text, language))
     prefixes = frozenset(d[:i] for d in terms if len(d) >= _PREFIX for i in range(_PREFIX, len(d) + 1))
     return terms, prefixes, lexical.fold(text)
 

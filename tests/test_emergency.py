@@ -204,3 +204,227 @@ def test_reasons_name_the_sign_and_the_procedure_link(text, reason):
 
 def test_normalize_folds_case_accents_and_repeated_letters():
     assert normalize("AYUDAAA  me ARDE muchísimooo") == "ayuda me arde muchisimo"
+
+
+# Round 3: each category behind a blind-2 miss or false alarm, pinned with new phrasings written for this
+# test (not taken from any bench set), with the nearby look-alike that must stay ordinary.
+ROUND3_EMERGENCIES = [
+    # a fear said AFTER the signs it is about frames nothing: the signs are reported, the fear is of worse
+    ("fear_after_signs_es",
+     "tengo el cuello lleno de ronchas y la lengua hinchada tras el suero, me da miedo que se me cierre la garganta"),
+    ("fear_after_signs_en", "my lips and eyelids are puffing up after the peel and i'm scared my throat will close"),
+    # bleeding that has not stopped (perfect tenses) or stops not even with pressure on the gauze
+    ("bleeding_perfect_es", "no ha parado de sangrar la encía desde que me quitaron la muela"),
+    ("bleeding_perfect_en", "the socket hasn't stopped bleeding since noon even though i keep pressing the gauze"),
+    ("bleeding_despite_gauze_es", "me sigue saliendo sangre del implante a pesar de morder la gasa"),
+    # time elapsed ("ya pasó una hora") says it is still going on, it is not "ya pasó"
+    ("elapsed_time_heart", "me tiembla todo y el corazón se me va a salir desde la anestesia, ya pasaron 40 minutos"),
+    ("elapsed_time_hour", "estoy temblando y con taquicardia desde que me pusieron la inyección, ya pasó una hora"),
+    # drooping and slurred speech in the Spanish perfect / verb-before-noun order, articulation verbs
+    ("droop_perfect_third", "a mi madre se le ha caído el párpado izquierdo y le cuesta pronunciar"),
+    ("mouth_twisted_perfect", "de golpe se me ha torcido la boca, me pusieron botox el lunes"),
+    ("articulate_en", "my eyelid dropped suddenly and i'm struggling to pronounce words"),
+    ("speech_like_stuck", "a mi hermano le pusieron toxina y ahora habla como trabado"),
+    # pregnancy with bleeding or contractions; someone already on the way to the emergency room
+    ("pregnant_spotting_es", "estoy embarazada de cinco meses y empecé a manchar después del masaje"),
+    ("pregnant_contractions_en", "my sister is 30 weeks pregnant and having cramps and bleeding since her facial"),
+    ("to_the_er_es", "vamos rumbo a urgencias, a mi suegra se le hinchó la cara tras la crema"),
+    ("to_the_er_en", "we're heading to the ER, my brother collapsed after his IV drip"),
+    # improvement that turned: a relapse is not calmed
+    ("relapse_after_improving", "ya iba mejorando pero desde anoche el dolor de la extracción es insoportable y va a más"),
+    # a weak arm or leg, one side of the body
+    ("limb_weakness_es", "mi papá no tiene fuerza en la pierna derecha desde la sedación"),
+    ("limb_weakness_en", "after the iv drip my arm went weak and i can't lift my hand"),
+    # more ways to say a racing heart, a chest pain, a vision change, food that does not go down
+    ("heart_a_cien", "me late el corazón a cien y estoy mareada tras la sesión"),
+    ("chest_stabs", "me dan pinchazos en el pecho desde la sedación"),
+    ("vision_fog", "desde el relleno en las sienes veo como con neblina"),
+    ("vision_going", "se me está yendo la vista del ojo derecho, me pusieron hialurónico en la frente"),
+    ("vision_fuzzy_en", "my vision is fuzzy in one eye since the tear trough filler"),
+    ("vision_no_sight", "me he quedado sin ver por un ojo tras el relleno de nariz"),
+    ("food_not_going_down", "desde el botox del viernes la comida no me baja"),
+    ("choking_drinking_en", "i keep choking when i drink since my neck botox"),
+    ("eye_swelling_shut", "la hinchazón no para de subir y ya casi no puedo abrir el ojo"),
+    ("eyes_swelling_shut_en", "my eyes are swelling shut after the chemical peel"),
+    # doubled consonants misspelled
+    ("double_letters_en", "my vision is blury and i see dobble after the filer"),
+]
+ROUND3_LOOK_ALIKES = [
+    # the same fear, said ahead of a procedure
+    ("fear_ahead_es", "me da miedo que se me cierre la garganta con la anestesia, ¿eso pasa?"),
+    ("fear_droop_ahead", "me preocupa que se me caiga el párpado con el botox, ¿pasa seguido?"),
+    # bleeding that has stopped
+    ("bleeding_stopped_es", "ya dejó de sangrar la encía, ¿puedo comer?"),
+    ("bleeding_stopped_en", "the bleeding has stopped, can i brush tonight?"),
+    # an episode that is over
+    ("tremble_over", "me temblaron las manos en la sesión pero ya se me pasó"),
+    # idiom
+    ("face_fell_shame", "se me cayó la cara de vergüenza, me olvidé de la cita de ayer"),
+    # pregnancy without a danger sign; gums bleeding when brushing are common in pregnancy
+    ("pregnant_gums", "estoy embarazada y me sangran las encías al cepillarme, ¿puedo hacerme una limpieza?"),
+    ("pregnant_melasma", "estoy embarazada y me salieron manchas en la cara, ¿qué tratamiento es seguro?"),
+    ("works_at_er", "trabajo en urgencias y salgo tarde, ¿atienden los sábados?"),
+    # getting better
+    ("improving_es", "la inflamación va bajando y el dolor es mucho menor, ¿sigo con hielo?"),
+    ("improving_en", "the pain is way better today, only sore when i chew"),
+    ("fading_bruise", "el moretón está cada día más clarito"),
+    ("swelling_going_down_en", "the swelling is going down nicely, thanks"),
+    # signs named only to deny them, also where the phonetic fold changes a word ("have", "never")
+    ("denied_fold_en", "i don't have any trouble breathing or swallowing, is some bruising normal?"),
+    ("denied_never_en", "never had any trouble swallowing, just asking about aftercare"),
+    ("nothing_odd_es", "no noto nada raro en el labio, ni blanco ni morado, ¿cuándo me maquillo?"),
+    ("nothing_odd_vision", "no veo nada extraño en la zona, quería saber cuándo puedo usar lentes"),
+    # hearsay and questions for someone else
+    ("hearsay_es", "mi prima me dijo que la depilación láser quema horrible, ¿es verdad?"),
+    ("hearsay_en", "my friend said filler can make you go blind, is that true?"),
+    ("wants_to_know_en", "my mom wants to know if botox can cause trouble swallowing"),
+    ("future_bleeding", "mi papá toma anticoagulantes, ¿sangrará mucho con la extracción?"),
+    ("leaves_swollen_days", "¿la extracción deja la cara hinchada muchos días?"),
+    ("conditional_after", "si después del relleno veo borroso, ¿qué hago?"),
+    # an illness that is over
+    ("past_flu_recovered", "la semana pasada tuve fiebre por un resfriado, ya me recuperé, ¿mantengo mi cita de limpieza?"),
+    ("fever_yesterday_gone", "¿puedo ir a mi sesión de láser? ayer tuve fiebre pero ya no tengo"),
+    # figurative
+    ("wallet_hurts", "el tratamiento está muy caro, me duele el bolsillo"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in ROUND3_EMERGENCIES], ids=[i for i, _ in ROUND3_EMERGENCIES])
+def test_round3_emergencies_are_handed_off(text):
+    assert route_message(text).agent == "emergency"
+
+
+@pytest.mark.parametrize("text", [t for _, t in ROUND3_LOOK_ALIKES], ids=[i for i, _ in ROUND3_LOOK_ALIKES])
+def test_round3_look_alikes_are_not_handed_off(text):
+    assert route_message(text).agent != "emergency"
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # hearsay frames what follows it, up to a contrast
+    ("me dijeron que el peeling arde horrible, ¿es cierto?", False),
+    ("me dijeron que era normal pero no puedo tragar desde el botox", True),
+    # a past date of the procedure is not an episode that is over when the sign is current
+    ("la semana pasada me pusieron el implante y desde ayer tengo fiebre", True),
+], ids=["hearsay_frames_what_follows", "contrast_ends_hearsay", "procedure_date_is_not_resolution"])
+def test_hearsay_and_past_dates(text, is_emergency):
+    assert assess(text).is_emergency is is_emergency
+
+
+def test_numbness_right_after_an_anaesthetic_reassures_the_router():
+    assert assess("tengo la lengua dormida de la anestesia, me la pusieron hace 20 minutos").reassuring
+    # numbness with no anaesthetic to explain it does not reassure
+    assert not assess("no siento el brazo izquierdo desde el masaje").reassuring
+
+
+ROUND3_SPELLING_AND_MORE = [
+    # chat shorthand, a Spanish silent h, seseo (c/s), stem-changing verbs, dropped g's, single letters for double
+    ("shorthand_dsd", "tengo taquicardia y me tiemblan las manos dsd la cesion"),
+    ("silent_h", "ace dos dias me sacaron la muela y tengo la cara inchada con fiebre"),
+    ("silent_h_speech", "ablo raro y se me traba la lengua desde el botox"),
+    ("stem_change_numb", "se me duerme media cara desde hace 4 días de la extracción y ahora arde"),
+    ("dropped_g_en", "my lip is turnin white n cold after the fillr"),
+    ("single_e_en", "im bleding alot from where they pulled my tooth yesterday"),
+    # a severe headache or vomiting after a procedure
+    ("headache_vomit_es", "tengo un dolor de cabeza fortísimo y vómitos desde el botox"),
+    ("vomit_en", "i've been throwing up since the iv drip and feel faint"),
+    # the Spanish eleven is not the English "once" of a past episode
+    ("once_is_eleven", "me pusieron relleno a las once y veo borroso"),
+]
+ROUND3_SPELLING_LOOK_ALIKES = [
+    ("shorthand_booking", "kiero sacar cita para limpiesa dsd el lunes, q horarios tienen?"),
+    ("x_ray_is_not_por", "do you take x-rays before the implant?"),
+    ("and_weak_en", "i feel tired and weak from the flu, can i move my appointment?"),
+    # a sign named as an infinitive, the topic of a fear
+    ("feared_topic_bleeding", "sangrar mucho es lo que más miedo me da de la extracción"),
+    ("feared_topic_fainting", "desmayarme en la silla del dentista, eso me da pánico"),
+    ("does_it_happen_en", "slurred speech from botox, does that really happen? i'm scared"),
+    ("real_or_myth", "la parálisis facial por botox, ¿es real o es mito?"),
+    # a droop one was born with or that came with age, asked as a treatment
+    ("droop_since_birth", "tengo los párpados caídos de nacimiento, ¿el botox los levanta?"),
+    ("droop_brow_lift", "tengo la ceja caída, ¿el botox la puede subir?"),
+    ("droop_price", "cuánto cuesta la blefaroplastia para el párpado caído"),
+    # chronic headache, habitual vomiting
+    ("chronic_migraine", "tengo migraña crónica, ¿el botox me ayuda?"),
+    ("gag_reflex", "vomito con facilidad cuando me meten cosas en la boca, ¿la limpieza da arcadas?"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in ROUND3_SPELLING_AND_MORE], ids=[i for i, _ in ROUND3_SPELLING_AND_MORE])
+def test_round3_spellings_and_signs_are_handed_off(text):
+    assert route_message(text).agent == "emergency"
+
+
+@pytest.mark.parametrize("text", [t for _, t in ROUND3_SPELLING_LOOK_ALIKES], ids=[i for i, _ in ROUND3_SPELLING_LOOK_ALIKES])
+def test_round3_spelling_look_alikes_are_not_handed_off(text):
+    assert route_message(text).agent != "emergency"
+
+
+def test_phonetic_fold_keeps_english_words_apart():
+    from graphs.tenant.emergency import phonetic
+    assert phonetic("hinchado") == phonetic("inchado")
+    assert phonetic("sesion") == phonetic("cesion")
+    assert phonetic("hand") != phonetic("and") and phonetic("her") != phonetic("er")
+    assert phonetic(r"\bdizz") != phonetic(r"\bdis")
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # confusion or disorientation after sedation, and "confused" meaning puzzled
+    ("mi papá está desorientado y no me reconoce desde la sedación", True),
+    ("my mom is confused and drowsy since the sedation", True),
+    ("estoy confundida con los horarios de la sesión, ¿es a las 3 o a las 4?", False),
+    ("im confused, is the session today or tomorrow?", False),
+    # "no siento el brazo" is the sign itself, not a denial
+    ("no siento la pierna izquierda y no tengo fuerza desde el masaje", True),
+    ("no siento dolor ni tengo fiebre desde el implante", False),
+    # the Spanish perfect of a collapse
+    ("oye, mi novio se ha desplomado en la sala después de la sedación", True),
+], ids=["disoriented", "confused_en", "confused_about_times", "confused_question_en", "cannot_feel_leg",
+        "no_pain_is_a_denial", "collapse_perfect"])
+def test_round3_confusion_limbs_and_collapse(text, is_emergency):
+    assert assess(text).is_emergency is is_emergency
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # a lacy, net-like discolouration after filler; a colour said with a modifier
+    ("desde el relleno tengo en la mejilla como una red morada", True),
+    ("my lip turned a kind of grey after the filler an hour ago", True),
+    ("my skin looks a little pale in winter, any facial for glow?", False),
+    # food going down the wrong way, coughing when eating
+    ("desde el botox toso cada vez que como", True),
+    ("since my botox on tuesday water keeps going down the wrong pipe", True),
+    # gauze soaked through
+    ("my son has soaked through four gauze pads since his extraction", True),
+    # a passing episode said to be over
+    ("felt a bit woozy after my session but fine after some juice", False),
+], ids=["lacy_purple_es", "turned_a_kind_of_grey", "pale_in_winter", "cough_when_eating", "wrong_pipe",
+        "soaked_pads", "fine_after_juice"])
+def test_round3_skin_swallowing_gauze_and_passing_episodes(text, is_emergency):
+    assert (route_message(text).agent == "emergency") is is_emergency
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # vomiting that goes on or repeats, not a gag
+    ("mi hija no para de vomitar desde la anestesia", True),
+    ("me dan ganas de vomitar cuando me hacen la limpieza, ¿pueden usar algo?", False),
+    ("mi hijo vomitó en la sesión de ortodoncia por el molde, ¿se puede hacer distinto?", False),
+    # a chronic condition explains a weak arm; a condition treated with botox does not frame its side effects
+    ("tengo tendinitis y me falta fuerza en el brazo, ¿el masaje ayuda?", False),
+    ("a mi esposo le pusieron botox para la migraña y ahora arrastra las palabras", True),
+    # "¿ayuda?" asks whether something helps; "¡ayuda!" is a cry
+    ("¿el hielo ayuda si se me hincha mucho el labio después del relleno?", False),
+    ("ayuda!! no puedo respirar bien", True),
+], ids=["vomiting_goes_on", "nausea_gag", "vomit_with_impression", "tendinitis", "botox_for_migraine",
+        "does_ice_help", "cry_for_help"])
+def test_round3_vomiting_chronic_conditions_and_help(text, is_emergency):
+    assert (route_message(text).agent == "emergency") is is_emergency
+
+
+@pytest.mark.parametrize("text,is_emergency", [
+    # "desde ayer" says a sign goes on, unless it says since when one is fine
+    ("hace meses me puse relleno y desde ayer veo borroso", True),
+    ("ayer me mareé tras la sesión pero ya se me pasó, desde ayer estoy bien", False),
+    ("tuve fiebre después del implante pero ya me recuperé, desde ayer sin fiebre", False),
+    ("i was dizzy after the session but i am fine since yesterday", False),
+], ids=["months_ago_then_since_yesterday", "fine_since_yesterday_es", "no_fever_since_yesterday", "fine_since_yesterday_en"])
+def test_round3_since_when_it_goes_on_or_is_fine(text, is_emergency):
+    assert (route_message(text).agent == "emergency") is is_emergency

@@ -75,7 +75,7 @@ class AnswerRequest:
     question: str                   # what the user wrote this turn
     search_query: str               # the question with follow-up context ("¿y cuánto cuesta?" + topic)
     passages: Sequence[Passage]
-    agent: str                      # sales | support | availability | schedule
+    agent: str                      # sales | support | availability | schedule (a booking agent's lead-in)
     language: str                   # language to answer in
     tenant_language: str
     company_name: str
@@ -199,8 +199,9 @@ class RetrievalOnlyProvider:
         for i in chosen:
             if units[i].passage.document_id not in {p.document_id for p in sources}:
                 sources.append(units[i].passage)
-        close = words["sales_close"] if req.agent == "sales" else words["support_close"]
-        text = "\n".join([words["intro"].format(company=req.company_name), *bullets, "", close])
+        # A booking agent's lead-in is followed by the booking's own question: no closing question of ours.
+        close = {"sales": words["sales_close"], "support": words["support_close"]}.get(req.agent)
+        text = "\n".join([words["intro"].format(company=req.company_name), *bullets, *(["", close] if close else [])])
         return Answer(text, sources, True, self.name)
 
     def _select(self, req: AnswerRequest) -> tuple[list[int], list[_Unit]]:

@@ -15,6 +15,7 @@ from graphs.llm import LLM_ERRORS
 from graphs.tenant.agents.appointments import booking_change, continues
 from graphs.tenant.agents.availability import availability
 from graphs.tenant.agents.emergency import emergency
+from graphs.tenant.agents.grounded import with_facts_first
 from graphs.tenant.agents.human import human
 from graphs.tenant.agents.sales import sales
 from graphs.tenant.agents.schedule import schedule
@@ -26,7 +27,9 @@ from graphs.tenant.state import TenantRuntime, TurnState
 
 log = logging.getLogger("misybot.router")
 LLM_REFINE_BELOW = 0.6
-AGENTS = {"sales": sales, "support": support, "schedule": schedule, "availability": availability,
+# The booking agents answer a question about the business first (graphs/tenant/agents/grounded.py).
+AGENTS = {"sales": sales, "support": support, "schedule": with_facts_first(schedule, "schedule"),
+          "availability": with_facts_first(availability, "availability"),
           "emergency": emergency, "human": human}
 
 

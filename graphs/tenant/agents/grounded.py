@@ -1,13 +1,17 @@
-"""Shared by sales and support: retrieve from this tenant's knowledge and answer grounded on it."""
+"""Shared by sales and support: retrieve from this tenant's knowledge and answer grounded on it. The
+booking agents use it too, to answer a question about the business before they start a booking."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from langgraph.runtime import Runtime
 
 from app.knowledge import lexical
 from graphs.llm import AnswerRequest
 from graphs.tenant.state import TenantRuntime, TurnState
+
+Agent = Callable[[TurnState, Runtime[TenantRuntime]], dict]
 
 SEARCH_K = 5
 # Words that ask *about* something without naming it: "¿y cuánto cuesta?", "how long does it last?"
@@ -31,6 +35,11 @@ def search_query(state: TurnState, language: str) -> str:
 
 
 def grounded_answer(state: TurnState, runtime: Runtime[TenantRuntime], agent: str) -> dict:
+    return _answer(state, runtime, agent)[0]
+
+
+def _answer(state: TurnState, runtime: Runtime[TenantRuntime], agent: str) -> tuple[dict, bool]:
+    """The agent's output, and whether the documents held an answer."""
     ctx = runtime.context
     tenant = ctx.tenant
     query = search_query(state, tenant.language)
@@ -43,4 +52,41 @@ def grounded_answer(state: TurnState, runtime: Runtime[TenantRuntime], agent: st
     return {"answer": answer.text,
             "sources": [{"document_id": p.document_id, "title": p.title} for p in answer.sources],
             "handoff": False, "provider": answer.provider, "llm_tokens": answer.tokens,
-            "llm_fallback": answer.fallback_reason}
+            "llm_fallback": answer.fallback_reason}, answer.grounded
+
+
+# A question, by its marks or by how it opens: "¿atienden el sábado?", "tienen convenio con isapres",
+# "do you open on sundays", "can I give my package to a friend".
+_QUESTION = re.compile(
+    r"[?¿]|^\W*(que|cuanto|cuantos|cuantas|como|cuando|donde|cual|cuales|quien|tienen|teneis|tenes|hay|"
+    r"se puede|puedo|podria|aceptan|hacen|atienden|abren|dan|cobran|what|how|when|where|which|who|do|does|is|"
+    r"are|can|could|will|any)\b", re.IGNORECASE)
+
+
+def asks_about_the_business(state: TurnState) -> bool:
+    """A question that opens a conversation with a booking agent ("¿atienden el sábado en la tarde?",
+    "cuántas veces puedo cambiar la cita?") rather than a step of a booking already under way or a request
+    to cancel or move one (the router's `booking_in_progress`)."""
+    if "booking_in_progress" in state.get("route_reasons", []):
+        return False
+    return bool(_QUESTION.search(lexical.fold(state["message"])))
+
+
+def with_facts_first(agent: Agent, name: str) -> Agent:
+    """The booking agents answer a question about the business before they book: a customer who asks
+    "¿atienden el sábado en la tarde?" or "is there a minimum age for botox?" gets the hours or the rule
+    from the tenant's own documents, then the booking's next step (the agenda's free times, or what it
+    still needs). Only when the documents hold an answer, and never once a booking was made this turn."""
+    def node(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
+        out = agent(state, runtime)
+        booking = out.get("booking") or {}
+        if out.get("handoff") or booking.get("status") not in (None, "collecting") \
+                or not asks_about_the_business(state):
+            return out
+        facts, grounded = _answer(state, runtime, name)
+        if not grounded:
+            return out
+        return {**out, **{k: v for k, v in facts.items() if k not in ("answer", "sources", "handoff")},
+                "answer": f"{facts['answer']}\n\n{out['answer']}", "sources": facts["sources"] + out["sources"]}
+    node.__name__ = name
+    return node

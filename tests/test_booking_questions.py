@@ -1,0 +1,79 @@
+"""A question about the business that the router gives a booking agent ("¿atienden los festivos por la mañana?",
+"can I bring my kid to my appointment?") is answered from the company's own documents first, then the booking
+goes on; a booking step, a finished booking or a question the documents cannot answer get no lead-in."""
+from __future__ import annotations
+
+import pytest
+
+from app.factory import create_app
+from graphs.tenant.router import route_message
+from tests.conftest import ADMIN_TOKEN
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+HOURS = ("## Horario de atención\n"
+         "- Lunes a viernes: 8:00 a 18:00\n"
+         "- Sábados: 9:00 a 13:00\n"
+         "- Festivos: cerrado, la sede no abre en festivos.\n\n"
+         "## Acompañantes\n"
+         "Puedes venir con un acompañante adulto. Los niños menores de 12 años no pueden entrar a la sala de "
+         "procedimientos; kids under 12 must wait in the lobby with another adult.\n")
+
+
+@pytest.fixture
+def chat(make_settings, redis_client):
+    app = create_app(make_settings())
+    c = app.test_client()
+    key = c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
+    h = {"X-API-Key": key}
+    assert c.post("/documents", json={"content": HOURS, "title": "Horarios y visitas"}, headers=h).status_code in (
+        200, 201, 202)
+
+    def say(text: str, user: str = "ana") -> dict:
+        r = c.post(f"/conversations/{user}/test", json={"message": text, "channel": "web"}, headers=h)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    yield say
+    app.extensions["misybot"].vectors.close()
+
+
+def test_an_availability_question_gets_the_documents_answer_then_the_booking_step(chat):
+    text = "¿atienden los festivos por la mañana?"
+    assert route_message(text).agent == "availability"      # the case this covers: a booking agent got a question
+    out = chat(text)
+    assert out["agent"] == "availability"
+    reply = out["bot_response"]
+    assert "la sede no abre en festivos" in reply
+    assert "No tengo acceso a la agenda" in reply               # the booking flow still follows
+    assert reply.index("no abre en festivos") < reply.index("No tengo acceso a la agenda")
+    assert out["sources"] and out["sources"][0]["title"] == "Horarios y visitas"
+
+
+def test_a_question_sent_to_the_schedule_agent_is_answered_in_english_too(chat):
+    text = "can I bring my kid to my appointment?"
+    assert route_message(text).agent == "schedule"
+    out = chat(text, user="tom")
+    assert out["agent"] == "schedule"
+    assert "under 12" in out["bot_response"] or "menores de 12" in out["bot_response"]
+    assert out["booking"]["status"] == "collecting"
+
+
+def test_a_booking_request_that_is_not_a_question_gets_no_lead_in(chat):
+    out = chat("agéndame una limpieza facial el viernes a las 3", user="eva")
+    assert out["agent"] == "schedule"
+    assert "Horario" not in out["bot_response"] and "festivos" not in out["bot_response"]
+
+
+def test_a_step_of_a_booking_under_way_gets_no_lead_in(chat):
+    chat("quiero agendar una cita", user="rosa")
+    out = chat("¿el sábado a las 10?", user="rosa")           # a question, but it answers the booking's question
+    assert out["agent"] == "schedule"
+    assert "9:00 a 13:00" not in out["bot_response"] and "Sábados" not in out["bot_response"]
+
+
+def test_a_question_the_documents_cannot_answer_gets_no_apology_in_front_of_the_booking(chat):
+    text = "¿tienen citas para tatuajes los jueves?"
+    assert route_message(text).agent == "availability"
+    out = chat(text, user="leo")
+    assert out["agent"] == "availability"
+    assert out["bot_response"].startswith("No tengo acceso a la agenda")

@@ -13,6 +13,8 @@ COPY app ./app
 COPY graphs ./graphs
 COPY scripts ./scripts
 COPY tenants ./tenants
+# The labelled sets the router's learned second opinion on emergencies trains on (graphs/tenant/emergency_model.py)
+COPY bench/data ./bench/data
 COPY run.py ./
 COPY deploy/gunicorn.conf.py ./deploy/gunicorn.conf.py
 COPY companies_config.yaml ./config/companies_config.yaml

@@ -44,6 +44,7 @@ from app.workers.chatwoot import ChatwootWorker
 from app.workers.ingestion import IngestionWorker
 from app.workers.meta import MetaWorker
 from app.workers.webhooks import WebhookDeliverer
+from graphs.tenant import emergency_model
 from graphs.tenant.router import classifier
 
 log = logging.getLogger("misybot.startup")
@@ -123,6 +124,7 @@ def _warm_up(platform: Platform, settings: Settings) -> None:
         return
     pii_engine()              # the spaCy models for PII detection: seconds on the first load
     classifier()              # the router's intent model: trained here, not inside the first customer's turn
+    emergency_model.model()   # and its learned second opinion on emergencies
     if settings.seed_tenant_documents:
         seed_tenant_catalogs(platform, settings.tenants_dir)
         try:

@@ -35,9 +35,11 @@ from app.audit.metrics import gunicorn_on_starting as _empty_metrics_dir  # noqa
 
 if os.environ.get("MISYBOT_PRELOAD_CODE", "1") != "0":
     import app.factory  # noqa: E402,F401  (code only: the app itself is built in each worker)
+    from graphs.tenant import emergency_model
     from graphs.tenant.router import classifier
 
     classifier()          # the intent classifier: arrays trained once here, not at each worker's first chat turn
+    emergency_model.model()     # the learned second opinion on emergencies, likewise
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Each open widget page holds one thread with its event stream (README, "Put it on your website").

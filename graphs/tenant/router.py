@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from graphs.tenant import emergency_model
 from graphs.tenant.emergency import assess, normalize
 
 INTENTS = ("sales", "support", "schedule", "availability", "emergency", "human")
@@ -96,11 +97,16 @@ def wants_human(text: str) -> bool:
 
 
 def route_message(text: str, *, continues_booking: bool = False) -> Route:
-    """Emergency first (deterministic, high recall), then explicit handoff, then a booking being
-    collected ("el viernes a las 4", "me llamo Laura"), then the classifier."""
+    """Emergency first (deterministic, high recall; then the learned second opinion when it is sure and
+    the rules saw no calming cue), then explicit handoff, then a booking being collected ("el viernes a
+    las 4", "me llamo Laura"), then the classifier."""
     emergency = assess(text)
     if emergency.is_emergency:
         return Route("emergency", 1.0, emergency.reasons)
+    second = emergency_model.model()
+    probability = second.probability(text) if second is not None and not emergency.reassuring else None
+    if probability is not None and probability >= emergency_model.SURE:
+        return Route("emergency", probability, ("emergency_model",))
     if wants_human(text):
         return Route("human", 1.0, ("asked_for_a_person",))
     if continues_booking:
@@ -110,9 +116,12 @@ def route_message(text: str, *, continues_booking: bool = False) -> Route:
         # a danger sign and a procedure co-occur and the classifier is unsure: hand off
         return Route("emergency", confidence, ("emergency:danger_sign+procedure", "classifier_unsure"))
     if intent == "emergency":
-        # The rules missed it but the learned model is sure enough: err on the side of a human,
-        # unless the message carries a calming cue (a question, worry before, resolved, mild).
-        if confidence >= CLASSIFIER_EMERGENCY_MIN and not emergency.reassuring:
+        # The rules missed it but the intent model is sure enough: err on the side of a human, unless the
+        # message carries a calming cue (a question, worry before, resolved, mild) or the emergency model,
+        # trained on far more emergencies and ordinary messages, finds it ordinary ("me bloquearon la cuenta,
+        # ¿me ayudan?").
+        if confidence >= CLASSIFIER_EMERGENCY_MIN and not emergency.reassuring \
+                and (second is None or (probability or 0.0) >= emergency_model.AGREES):
             return Route("emergency", confidence, ("classifier",))
         intent = "support"
     return Route(str(intent), confidence)

@@ -1,0 +1,69 @@
+"""The learned second opinion on emergencies (graphs/tenant/emergency_model.py): it hands off dangers said in
+words the rules do not list, stays quiet on ordinary chat and where the rules saw a calming cue, never trains
+on the held-out set, and the rules decide alone when no training file ships. The messages are ours, written
+for these tests, not taken from any bench set."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from graphs.tenant import emergency_model
+from graphs.tenant.emergency import assess
+from graphs.tenant.router import route_message
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Dangers the rules do not name: a swelling that keeps growing under a thread lift, someone who does not answer
+# properly after anaesthesia, a face that heats and tightens by the hour, an eye that no longer closes.
+UNLISTED_DANGERS = [
+    "desde el hilo tensor siento la mejilla tirante, caliente y cada vez más abultada",
+    "a mi abuela le pusieron la anestesia y ahora la veo rara, no me contesta bien",
+    "after the microneedling my face is getting hotter and tighter by the hour",
+    "tengo el ojo izquierdo que no cierra del todo desde el botox de la frente",
+]
+ORDINARY = [
+    "mi pedido no llega desde el lunes",
+    "estoy en la esquina con la 10 y no encuentro la entrada",
+    "my order number is 55321, still waiting since friday",
+    "hola, soy Marta, quería saber el precio del peeling",
+    "me bloquearon la cuenta desde la IP 190.14.22.8, ¿me ayudan?",
+    "and where are u guys?",
+]
+
+
+@pytest.mark.parametrize("text", UNLISTED_DANGERS)
+def test_a_danger_the_rules_do_not_name_is_handed_off_by_the_model(text):
+    assert not assess(text).is_emergency                # the rules alone would miss it
+    route = route_message(text)
+    assert route.agent == "emergency" and route.reasons == ("emergency_model",)
+    assert route.confidence >= emergency_model.SURE
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_chat_is_not_an_emergency(text):
+    assert route_message(text).agent != "emergency"
+
+
+def test_a_calming_cue_the_rules_saw_keeps_the_model_quiet():
+    text = "antes de hacerme el hilo tensor me da miedo que la mejilla se ponga caliente y abultada, ¿es normal?"
+    assert assess(text).reassuring
+    assert route_message(text).agent != "emergency"
+
+
+def test_the_model_never_trains_on_the_held_out_set():
+    spec = importlib.util.spec_from_file_location("router_bench", ROOT / "bench" / "router_bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    trained_on = {p.resolve() for p in emergency_model.TRAINING_FILES + emergency_model.ORDINARY_FILES}
+    assert bench.BLIND_SET.exists() and bench.BLIND_SET.resolve() not in trained_on
+    assert all(p.exists() for p in emergency_model.TRAINING_FILES)
+
+
+def test_without_training_files_the_rules_decide_alone(monkeypatch, tmp_path):
+    monkeypatch.setattr(emergency_model, "TRAINING_FILES", (tmp_path / "missing.yaml",))
+    monkeypatch.setattr(emergency_model, "_trained", False)
+    monkeypatch.setattr(emergency_model, "_model", None)
+    assert emergency_model.model() is None
+    assert "emergency_model" not in route_message(UNLISTED_DANGERS[0]).reasons   # monkeypatch restores the model

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from graphs.tenant import emergency_model  # noqa: E402
-from graphs.tenant.router import INTENTS, classifier, route_message  # noqa: E402
+from graphs.tenant.intents import INTENTS  # noqa: E402
+from graphs.tenant.router import classifier, route_message  # noqa: E402
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from graphs.tenant.emergency import assess, normalize
+from graphs.tenant.intents import load_examples as intent_examples
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 TRAINING_FILES = tuple(DATA / f"emergency_{name}.yaml" for name in ("tuning", "blind1", "blind2", "blind3"))
@@ -67,8 +68,6 @@ def load_examples(paths: tuple[Path, ...] = TRAINING_FILES,
                   ordinary: tuple[Path, ...] = ORDINARY_FILES) -> list[tuple[str, bool]]:
     """The labelled messages of the emergency sets that exist, the intent examples, and the ordinary
     customer messages (those the rules flag are left out: an aftercare question may be an emergency)."""
-    from graphs.tenant.router import load_examples as intent_examples  # the router imports this module
-
     examples = [(e["text"], e["intent"] == "emergency") for e in intent_examples()]
     for path in paths:
         examples += [(row["text"], bool(row["emergency"])) for row in _rows(path)]

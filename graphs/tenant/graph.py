@@ -21,8 +21,9 @@ from graphs.tenant.agents.sales import sales
 from graphs.tenant.agents.schedule import schedule
 from graphs.tenant.agents.support import support
 from graphs.tenant.booking_slots import extract_name, extract_service, extract_when
+from graphs.tenant.intents import INTENTS
 from graphs.tenant.language import detect_language
-from graphs.tenant.router import INTENTS, route_message
+from graphs.tenant.router import route_message
 from graphs.tenant.state import TenantRuntime, TurnState
 
 log = logging.getLogger("misybot.router")

@@ -9,19 +9,15 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from graphs.tenant import emergency_model
 from graphs.tenant.emergency import assess, normalize
+from graphs.tenant.intents import load_examples
 
-INTENTS = ("sales", "support", "schedule", "availability", "emergency", "human")
 CLASSIFIER_EMERGENCY_MIN = 0.75   # below this a symptom-like message goes to support, which offers a human
 # A danger sign next to a recent procedure is handed off unless the classifier is at least this sure
 # of another intent.
 CLASSIFIER_SURE = 0.6
-TRAINING_FILE = Path(__file__).with_name("data") / "intents_train.yaml"
 
 # An explicit request for a person is handed off whatever the classifier thinks.
 _HUMAN = re.compile("|".join([
@@ -78,10 +74,6 @@ class IntentClassifier:
 
 _classifier: IntentClassifier | None = None
 _lock = threading.Lock()
-
-
-def load_examples(path: Path = TRAINING_FILE) -> list[dict]:
-    return [e for e in yaml.safe_load(path.read_text(encoding="utf-8")) if e.get("intent") in INTENTS]
 
 
 def classifier() -> IntentClassifier:

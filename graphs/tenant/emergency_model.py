@@ -1,7 +1,7 @@
 """A learned second opinion on emergencies, next to the triage rules of graphs/tenant/emergency.py.
 
 The rules name danger signs; customers keep finding words for them that no list holds. This binary model
-(character and word n-grams over the same folded text, logistic regression) is trained on every labelled
+(graphs/tenant/ngram_model.py, the intent classifier's shape) is trained on every labelled
 emergency set we have: the team's tuning set and the blind sets that were scored once and tuned on since
 (bench/data/README.md); plus the router's own intent examples, and as ordinary messages the customer
 messages of our PII and retrieval sets that the rules do not flag (orders, payments, names, addresses,
@@ -21,8 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from graphs.tenant.emergency import assess, normalize
+from graphs.tenant.emergency import assess
 from graphs.tenant.intents import load_examples as intent_examples
+from graphs.tenant.ngram_model import NgramModel
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 TRAINING_FILES = tuple(DATA / f"emergency_{name}.yaml" for name in ("tuning", "blind1", "blind2", "blind3"))
@@ -36,26 +37,11 @@ AGREES = 0.3        # below this, an emergency guessed by the intent classifier 
 
 class EmergencyModel:
     def __init__(self, examples: list[tuple[str, bool]]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, Pipeline
-
-        features = FeatureUnion([
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), preprocessor=normalize,
-                                      sublinear_tf=True)),
-            ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), preprocessor=normalize,
-                                      token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)),
-        ])
-        self.model = Pipeline([("features", features),
-                               ("clf", LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced"))])
-        self.model.fit([text for text, _ in examples], [label for _, label in examples])
-        self._yes = list(self.model.classes_).index(True)
+        self.model = NgramModel([text for text, _ in examples], [label for _, label in examples], max_iter=3000)
+        self._yes = self.model.labels.index(True)
 
     def probability(self, text: str) -> float:
-        import sklearn
-
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            return float(self.model.predict_proba([text])[0][self._yes])
+        return self.model.probabilities(text)[self._yes]
 
 
 def _rows(path: Path) -> list[dict]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from graphs.tenant import emergency_model
 from graphs.tenant.emergency import assess, normalize
 from graphs.tenant.intents import load_examples
+from graphs.tenant.ngram_model import NgramModel
 
 CLASSIFIER_EMERGENCY_MIN = 0.75   # below this a symptom-like message goes to support, which offers a human
 # A danger sign next to a recent procedure is handed off unless the classifier is at least this sure
@@ -45,31 +46,13 @@ class Route:
 
 class IntentClassifier:
     def __init__(self, examples: list[dict]):
-        # scikit-learn is heavy to import; only building the classifier needs it
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, Pipeline
-
-        features = FeatureUnion([
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), preprocessor=normalize,
-                                      sublinear_tf=True, min_df=1)),
-            ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), preprocessor=normalize,
-                                      token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)),
-        ])
-        self.model = Pipeline([("features", features),
-                               ("clf", LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced"))])
-        self.model.fit([e["text"] for e in examples], [e["intent"] for e in examples])
-        self.labels = list(self.model.classes_)
+        self.model = NgramModel([e["text"] for e in examples], [e["intent"] for e in examples], max_iter=2000)
+        self.labels = self.model.labels
 
     def predict(self, text: str) -> tuple[str, float]:
-        import sklearn
-
-        # Every turn asks: skip scikit-learn's per-call checks of parameters and finiteness (our own fitted
-        # pipeline on one string cannot fail them); a fifth of the call, same probabilities.
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            probs = self.model.predict_proba([text])[0]
-        best = int(probs.argmax())
-        return self.labels[best], float(probs[best])
+        probs = self.model.probabilities(text)
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return self.labels[best], probs[best]
 
 
 _classifier: IntentClassifier | None = None

@@ -43,6 +43,7 @@ from app.conversations.pipeline import LEARNING_ROUTES
 from tests import qdrant_standin
 from tests.chatwoot_fake import FakeChatwoot, message_event, signed
 from tests.http_doubles import JsonHandler, serve
+from tests.redis_cluster import free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -190,12 +191,6 @@ class RecordingLLM:
 
 
 # -- the system under test ----------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listening(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -319,7 +314,7 @@ def cluster(tmp_path_factory, mp_redis_url, standin_process):
     config = tmp / "companies_config.yaml"
     config.write_text(COMPANIES.format(chatwoot=chatwoot.url, rate=RATE_LIMIT, quota=MONTHLY_MESSAGES, origin=ORIGIN))
     (tmp / "metrics").mkdir()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MISYBOT_", "OPENAI_", "QDRANT_", "REDIS_", "PROMETHEUS_", "EMBEDDINGS_"))}
     env.update(

@@ -67,3 +67,47 @@ def test_without_training_files_the_rules_decide_alone(monkeypatch, tmp_path):
     monkeypatch.setattr(emergency_model, "_model", None)
     assert emergency_model.model() is None
     assert "emergency_model" not in route_message(UNLISTED_DANGERS[0]).reasons   # monkeypatch restores the model
+
+
+class FixedOpinion:
+    """A second opinion that always gives the same probability: pins the router's thresholds, whatever the
+    trained model would say of these messages."""
+
+    def __init__(self, probability: float):
+        self.value = probability
+
+    def probability(self, text: str) -> float:
+        return self.value
+
+
+FLAGGED_QUESTION = "si mi hija tiene una reacción alérgica a la cera, ¿la atienden ahí mismo?"
+FLAGGED_STATEMENT = "pensé que era normal pero la ampolla del láser ahora supura y me arde muchísimo"
+CALMED = "ayer sentí un mareíto después del drenaje pero se me pasó con un juguito, todo bien"
+
+
+def test_a_question_the_rules_flag_but_the_model_finds_ordinary_is_not_handed_off():
+    assert assess(FLAGGED_QUESTION).is_emergency
+    route = route_message(FLAGGED_QUESTION)
+    assert route.agent != "emergency" and route.reasons[0] == "emergency_rules_overruled"
+    # just above the line the rules stand
+    assert route_message(FLAGGED_QUESTION, second_opinion=FixedOpinion(emergency_model.ORDINARY)).agent == "emergency"
+    assert route_message(FLAGGED_QUESTION, second_opinion=None).agent == "emergency"
+
+
+def test_the_model_never_overrules_the_rules_on_a_statement():
+    assert assess(FLAGGED_STATEMENT).is_emergency
+    assert route_message(FLAGGED_STATEMENT, second_opinion=FixedOpinion(0.0)).agent == "emergency"
+
+
+def test_past_a_calming_cue_the_model_never_hands_off():
+    # n-grams do not read negation ("no me arde, no me sangra" scores high): the rules' calming cue decides
+    assert assess(CALMED).reassuring and not assess(CALMED).is_emergency
+    assert route_message(CALMED).agent != "emergency"
+    assert route_message(CALMED, second_opinion=FixedOpinion(1.0)).agent != "emergency"
+
+
+def test_without_a_calming_cue_a_sure_model_hands_off():
+    text = UNLISTED_DANGERS[0]
+    assert not assess(text).reassuring
+    assert "emergency_model" not in route_message(text, second_opinion=FixedOpinion(emergency_model.SURE - 0.01)).reasons
+    assert route_message(text, second_opinion=FixedOpinion(emergency_model.SURE)).reasons == ("emergency_model",)

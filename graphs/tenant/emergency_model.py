@@ -26,13 +26,20 @@ from graphs.tenant.intents import load_examples as intent_examples
 from graphs.tenant.ngram_model import NgramModel
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
-TRAINING_FILES = tuple(DATA / f"emergency_{name}.yaml" for name in ("tuning", "blind1", "blind2", "blind3"))
+TRAINING_FILES = tuple(DATA / f"emergency_{name}.yaml" for name in ("tuning", "blind1", "blind2", "blind3", "blind4"))
 log = logging.getLogger("misybot.router")
 ORDINARY_FILES = tuple(DATA / name for name in (
     "pii_messages.yaml", "pii_tuning_extra.yaml", "pii_messages_heldout.yaml", "pii_blind1.yaml", "pii_blind2.yaml",
-    "retrieval_questions.yaml", "retrieval_questions_holdout.yaml", "retrieval_blind1.yaml", "retrieval_blind2.yaml"))
-SURE = 0.8          # probability of an emergency above which the router hands off (no calming cue seen)
-AGREES = 0.3        # below this, an emergency guessed by the intent classifier alone is not handed off
+    "pii_blind3.yaml", "retrieval_questions.yaml", "retrieval_questions_holdout.yaml", "retrieval_blind1.yaml",
+    "retrieval_blind2.yaml", "retrieval_blind3.yaml"))
+# Thresholds on the probability of an emergency, chosen leave-one-set-out (`bench/router_bench.py
+# --leave-one-out`: the model trained without the set it is scored on, for each blind set 1-4). Over those
+# 461 true emergencies the lowest probability of one the rules caught was 0.53, of one the intent
+# classifier alone caught 0.90; the highest of a question the rules flagged by mistake, 0.25.
+SURE = 0.7          # the router hands off what the rules missed (no calming cue seen) ...
+SURE_OF_A_QUESTION = 0.8   # ... asked as a question ("¿el hielo ayuda si se me hincha mucho el labio?")
+AGREES = 0.6        # below this, an emergency guessed by the intent classifier alone is not handed off
+ORDINARY = 0.05     # below this, a question the rules flagged is not handed off ("si me llega a sangrar…?")
 
 
 class EmergencyModel:
@@ -44,23 +51,27 @@ class EmergencyModel:
         return self.model.probabilities(text)[self._yes]
 
 
-def _rows(path: Path) -> list[dict]:
+def rows(path: Path) -> list[dict]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)        # libyaml: about 7x faster on these files
-    rows = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) if path.exists() else []
-    return [row for row in rows or [] if isinstance(row, dict)]
+    found = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) if path.exists() else []
+    return [row for row in found or [] if isinstance(row, dict)]
+
+
+def ordinary_examples(paths: tuple[Path, ...] = ORDINARY_FILES) -> list[tuple[str, bool]]:
+    """The customer messages of the PII and retrieval sets, as ordinary ones; those the rules flag are left
+    out (an aftercare question may be an emergency)."""
+    texts = [row.get("text") or row.get("question") for path in paths for row in rows(path)]
+    return [(text, False) for text in texts if text and not assess(text).is_emergency]
 
 
 def load_examples(paths: tuple[Path, ...] = TRAINING_FILES,
-                  ordinary: tuple[Path, ...] = ORDINARY_FILES) -> list[tuple[str, bool]]:
+                  ordinary: list[tuple[str, bool]] | None = None) -> list[tuple[str, bool]]:
     """The labelled messages of the emergency sets that exist, the intent examples, and the ordinary
-    customer messages (those the rules flag are left out: an aftercare question may be an emergency)."""
+    customer messages (ordinary_examples() unless given)."""
     examples = [(e["text"], e["intent"] == "emergency") for e in intent_examples()]
     for path in paths:
-        examples += [(row["text"], bool(row["emergency"])) for row in _rows(path)]
-    for path in ordinary:
-        texts = [row.get("text") or row.get("question") for row in _rows(path)]
-        examples += [(text, False) for text in texts if text and not assess(text).is_emergency]
-    return examples
+        examples += [(row["text"], bool(row["emergency"])) for row in rows(path)]
+    return examples + (ordinary_examples() if ordinary is None else ordinary)
 
 
 _model: EmergencyModel | None = None

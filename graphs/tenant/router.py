@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 from graphs.tenant import emergency_model
 from graphs.tenant.emergency import assess, normalize
@@ -19,6 +20,7 @@ CLASSIFIER_EMERGENCY_MIN = 0.75   # below this a symptom-like message goes to su
 # A danger sign next to a recent procedure is handed off unless the classifier is at least this sure
 # of another intent.
 CLASSIFIER_SURE = 0.6
+_QUESTION = re.compile(r"[?¿]")
 
 # An explicit request for a person is handed off whatever the classifier thinks.
 _HUMAN = re.compile("|".join([
@@ -71,21 +73,31 @@ def wants_human(text: str) -> bool:
     return bool(_HUMAN.search(normalize(text)))
 
 
-def route_message(text: str, *, continues_booking: bool = False) -> Route:
-    """Emergency first (deterministic, high recall; then the learned second opinion when it is sure and
-    the rules saw no calming cue), then explicit handoff, then a booking being collected ("el viernes a
-    las 4", "me llamo Laura"), then the classifier."""
+def route_message(text: str, *, continues_booking: bool = False,
+                  second_opinion: emergency_model.EmergencyModel | None | Literal["process"] = "process") -> Route:
+    """Emergency first: the deterministic rules, checked by the learned second opinion. The model hands off
+    what the rules missed when it is sure and they saw no calming cue, and overrules them only on a question
+    it finds plainly ordinary. Then explicit handoff, then a booking being collected ("el viernes a las 4",
+    "me llamo Laura"), then the classifier. `second_opinion`: the process's trained model by default; a
+    bench passes its own, or None for the rules alone."""
     emergency = assess(text)
-    if emergency.is_emergency:
+    second = emergency_model.model() if second_opinion == "process" else second_opinion
+    probability = second.probability(text) if second is not None else None
+    question = _QUESTION.search(text) is not None
+    overruled = (emergency.is_emergency and question and probability is not None
+                 and probability < emergency_model.ORDINARY)
+    if emergency.is_emergency and not overruled:
         return Route("emergency", 1.0, emergency.reasons)
-    second = emergency_model.model()
-    probability = second.probability(text) if second is not None and not emergency.reassuring else None
-    if probability is not None and probability >= emergency_model.SURE:
+    # "si tuviera una reacción alérgica al relleno, ¿me lo pueden disolver?" (overruled): a question about a
+    # danger sign that the model, trained on ~1,700 labelled emergency messages, finds ordinary
+    reasons = ("emergency_rules_overruled",) if overruled else ()
+    if probability is not None and not overruled and not emergency.reassuring \
+            and probability >= (emergency_model.SURE_OF_A_QUESTION if question else emergency_model.SURE):
         return Route("emergency", probability, ("emergency_model",))
     if wants_human(text):
         return Route("human", 1.0, ("asked_for_a_person",))
     if continues_booking:
-        return Route("schedule", 1.0, ("booking_in_progress",))
+        return Route("schedule", 1.0, ("booking_in_progress", *reasons))
     intent, confidence = classifier().predict(text)
     if emergency.uncertain and (intent == "emergency" or confidence < CLASSIFIER_SURE):
         # a danger sign and a procedure co-occur and the classifier is unsure: hand off
@@ -93,10 +105,10 @@ def route_message(text: str, *, continues_booking: bool = False) -> Route:
     if intent == "emergency":
         # The rules missed it but the intent model is sure enough: err on the side of a human, unless the
         # message carries a calming cue (a question, worry before, resolved, mild) or the emergency model,
-        # trained on far more emergencies and ordinary messages, finds it ordinary ("me bloquearon la cuenta,
-        # ¿me ayudan?").
-        if confidence >= CLASSIFIER_EMERGENCY_MIN and not emergency.reassuring \
-                and (second is None or (probability or 0.0) >= emergency_model.AGREES):
+        # trained on far more emergencies and ordinary messages, does not agree ("me bloquearon la cuenta,
+        # ¿me ayudan?", "ayer tuve un mareíllo pero se me pasó").
+        if confidence >= CLASSIFIER_EMERGENCY_MIN and not emergency.reassuring and not overruled \
+                and (probability is None or probability >= emergency_model.AGREES):
             return Route("emergency", confidence, ("classifier",))
         intent = "support"
-    return Route(str(intent), confidence)
+    return Route(str(intent), confidence, reasons)

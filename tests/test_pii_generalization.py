@@ -388,3 +388,100 @@ def test_round3_values_go_and_neighbours_stay(language, text, values, kept):
     out = anonymize(text, language)
     assert [v for v in values if v in out] == [], out
     assert [k for k in kept if k not in out] == [], out
+
+
+# Round 4: mechanisms rather than words. A name is told by where it stands (a line that opens a contact
+# record, "<name> acá", "registrada como <name>", "el arquitecto <surname>") and read against a broad name
+# dictionary; an ID right after a name takes the name as its context; a date of birth by a cue after it or by
+# an adult's birth year in a list of someone's data; addresses with a ground floor, "ü", or a Mexican lot.
+ROUND4_MASKED = [
+    # a name that says itself before "acá" / "al habla" / "here", in any case, after a greeting or not
+    ("es", "PERSON", "Iñaki al habla, quería cambiar la hora", "Iñaki"),
+    ("es", "PERSON", "consuelo aquí, llegando en 5", "consuelo"),
+    ("es", "PERSON", "buenas tardes, rosa elvira por acá otra vez", "rosa elvira"),
+    ("en", "PERSON", "Dana here, running a bit late", "Dana"),
+    # a line that opens a contact record: name, then a phone, an e-mail or a contact word
+    ("es", "PERSON", "Zuriñe\n+34 611 222 333", "Zuriñe"),
+    ("es", "PERSON", "Edurne, edurne.sarasola@gmail.com", "Edurne"),
+    ("es", "PERSON", "Bruno tel 11 4455 6677", "Bruno"),
+    ("es", "PERSON", "Marta y Lucía vamos juntas el jueves", "Marta"),
+    # two names joined at the start of a clause, or a name and "yo" / "I", read against the broad dictionary
+    ("es", "PERSON", "Begoña y Amaia venimos juntas", "Amaia"),
+    ("es", "PERSON", "Maite y yo vamos el sábado", "Maite"),
+    ("en", "PERSON", "Kira and I will come at 5", "Kira"),
+    # "como" after a verb of registering: the name as the system has it, lowercase and misspelt included
+    ("es", "PERSON", "me anotaron como yulieth carvajal pero es con i", "yulieth carvajal"),
+    ("en", "PERSON", "I'm listed as kayla brooks in your system", "kayla brooks"),
+    # a profession before a surname
+    ("es", "PERSON", "nos atendió el arquitecto Basterrechea", "Basterrechea"),
+    ("es", "PERSON", "lo coordina mi abogada Villalobos", "Villalobos"),
+    # an ID right after a name, typed by its shape
+    ("es", "AR_DNI", "Leandro Frías Ojeda, 16.442.198", "16.442.198"),
+    ("es", "CO_CEDULA", "Paula Andrea Quiroga, 1.152.334.876", "1.152.334.876"),
+    ("es", "CL_RUT", "Martina Ugarte Soto, 173846258", "173846258"),
+    # an ID typed with stray separators after its word
+    ("es", "AR_DNI", "mi DNI es 31..45.2.118, lo dicté mal", "31..45.2.118"),
+    # dates of birth: the cue after the date, or an adult's date in a list of someone's data
+    ("es", "DATE_OF_BIRTH", "1989-02-14 es mi fecha de nacimiento", "1989-02-14"),
+    ("en", "DATE_OF_BIRTH", "Tyler Reed, 04/12/1990, card on file", "04/12/1990"),
+    ("es", "DATE_OF_BIRTH", "Marisol Peña; 22 de noviembre de 1987; cédula 52.887.431", "22 de noviembre de 1987"),
+    # addresses: ground floor, "ü" in the street, Mexican lots and interiors
+    ("es", "LOCATION", "vivo en Argüello 1220, PB 3", "Argüello 1220, PB 3"),
+    ("es", "LOCATION", "Zuviría 845 planta baja, Caballito", "Zuviría 845 planta baja"),
+    ("es", "LOCATION", "dirección: Mz 4 Lt 12, Col. Ejército de Oriente", "Mz 4 Lt 12"),
+    ("es", "LOCATION", "Calle Pino Mz 7 Lote 3, Col. Las Águilas", "Calle Pino Mz 7 Lote 3"),
+    ("es", "LOCATION", "Cerrada Nogal 15 int. 4, Col. Del Valle", "Cerrada Nogal 15 int. 4"),
+]
+
+
+@pytest.mark.parametrize("language,entity_type,text,value", ROUND4_MASKED, ids=[m[3] for m in ROUND4_MASKED])
+def test_round4_capability_is_masked(language, entity_type, text, value):
+    _assert_masked(language, entity_type, text, value)
+
+
+ROUND4_NOT_FLAGGED = [
+    # a verb, a pronoun or a word before "aquí" / "here" is no name
+    ("es", "Sigo aquí esperando a que me atiendan"),
+    ("es", "Nadie aquí me responde"),
+    ("es", "Abrimos aquí el lunes"),
+    ("en", "Still here, waiting"),
+    ("en", "Everyone here is great"),
+    ("es", "Ellos y yo vamos el sábado"),
+    ("es", "Paz y tranquilidad es lo que busco"),
+    # a word after "como" that no name dictionary knows
+    ("es", "me registré como cliente nuevo ayer"),
+    ("es", "aparezco como pendiente en la app"),
+    # an old date inside a sentence, or after "desde"; a recent full date
+    ("es", "El local abrió el 3 de mayo de 1999, ¿siguen en el mismo sitio?"),
+    ("es", "Desde el 12/03/2005 soy clienta"),
+    ("es", "La cita fue el 3 de mayo de 2019, ¿me mandan la factura?"),
+    # payment and document numbers are not phones
+    ("es", "el número de la transferencia es 5532019884"),
+    ("es", "la boleta es la 0031177, la necesito"),
+    # a name glued by a dash to another is a corner or a station; a profession with no surname after it
+    ("es", "Trabajo en la estación Sarmiento–Belgrano"),
+    ("es", "El profesor de yoga llega tarde"),
+]
+
+
+@pytest.mark.parametrize("language,text", ROUND4_NOT_FLAGGED)
+def test_round4_look_alike_is_not_flagged(language, text):
+    assert _typed(text, language) == []
+
+
+def test_conjunction_after_a_dni_is_no_nif_letter():
+    text = "mi DNI argentino es 31.224.455 e igual no tengo NIE"
+    assert _typed(text, "es") == [("AR_DNI", "31.224.455")]
+
+
+def test_ten_digits_from_3_are_a_colombian_mobile_not_a_cedula():
+    text = "cc 1.020.333.444 - 3156678899"
+    assert ("PHONE_NUMBER", "3156678899") in _typed(text, "es")
+
+
+def test_broad_name_dictionary_is_loaded_and_kept_apart_from_everyday_words():
+    from app.privacy import names
+
+    assert len(names.BROAD_NAMES) > 20000
+    assert {"ainhoa", "inaki", "zurine"} <= names._BROAD_NAMES
+    assert not {"hola", "gracias", "lunes", "cita"} & names._BROAD_NAMES

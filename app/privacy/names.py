@@ -9,7 +9,10 @@ Sources, all filtered:
 - known given names and pet forms ("Sofi", "Pipe") capitalized anywhere, or after an article ("la coni");
 - a closing line followed by a short capitalized last line: a signature ("Besos!!\nRo"), or by a name line
   above a title and a company ("Best regards,\nAna Ruiz\nOffice Manager");
-- a lowercase name opening a line that goes on with an ID or a phone ("ximena soto, curp …").
+- a lowercase name opening a line that goes on with an ID or a phone ("ximena soto, curp …");
+- names told by where they stand, read against a broad name dictionary (gender-guesser's, ~48,000 given
+  names): a line that opens a contact record ("Zuriñe\n+34 …", "Bruno tel …"), a name before "acá",
+  "al habla", "here", a name after "me registraron como"; and a surname after a profession ("el arquitecto …").
 Names of streets, stations, districts and products ("metro Manuel Montt", "el paquete Novia Radiante")
 are dropped by what stands before or after them; companies ("Grupo …", "… Hnos. SA"), job titles,
 nationalities and acronyms ("NIT", "DOB") are not names.
@@ -74,6 +77,29 @@ SURNAMES = _word_list("surnames.txt")
 # everyday word, so "la coni" or "el pipe" in lowercase is a person too.
 NICKNAMES = _word_list("nicknames.txt")
 KNOWN_NAMES = FIRST_NAMES | NICKNAMES
+
+
+def _name_dictionary_names() -> set[str]:
+    """The given names of gender-guesser's name dictionary (Jörg Michael's nam_dict.txt: ~48,000 names in use
+    in Europe, the Americas and beyond, "Ainhoa", "Iñaki", "Zuriñe" among them). Broader than KNOWN_NAMES,
+    and with everyday words among them ("Paz", "Dulce", "Reina"), so only read where the position already
+    says a name is likely: a line that opens a contact record, "<name> acá", "registrada como <name>"."""
+    try:
+        import gender_guesser
+    except ImportError:         # GPLv3 code, FDL data (requirements.txt): without it, the names we list
+        return set()
+
+    path = Path(gender_guesser.__file__).resolve().parent / "data" / "nam_dict.txt"
+    out = set()
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("#") or len(line) < 30:
+            continue
+        for part in line[3:29].strip().replace("+", " ").replace("-", " ").split():
+            out.add(fold(part))
+    return out
+
+
+BROAD_NAMES = KNOWN_NAMES | _name_dictionary_names()
 
 # Capitalized words that are not names: greetings, courtesy, treatments, days, months, places we serve.
 NON_NAMES = set(fold(w) for w in """
@@ -206,6 +232,14 @@ _RELATIONS_EN = (r"wife|husband|daughter|son|mom|mother|father|dad|sister|brothe
                  r"grandpa|grandfather|fianc[eé]e?|roommate|neighbou?r|kid|baby|stepdaughter|stepson|"
                  r"gf|bf|bff|bestie|best\s+friend|hubby|wifey|mum|mommy|sis|stepmom|stepdad|stepmother|stepfather|"
                  r"twin|(?:mother|father|sister|brother|son|daughter)[- ]in[- ]law|fiancee|grandson|granddaughter")
+# Professions people are called by, before their surname.
+_PROFESSIONS = (r"ingenier[oa]|arquitect[oa]|abogad[oa]|licenciad[oa]|profesor[a]?|profe|maestr[oa]|contador[a]?|"
+                r"enfermer[oa]|odont[oó]log[oa]|dentista|psic[oó]log[oa]|nutricionista|nutri[oó]log[oa]|"
+                r"kinesi[oó]log[oa]|kine|fisioterapeuta|fisio|terapeuta|esteticista|cosmet[oó]log[oa]|cosmiatra|"
+                r"entrenador[a]?|estilista|asesor[a]?|notari[oa]|escriban[oa]|pediatra|ginec[oó]log[oa]|"
+                r"dermat[oó]log[oa]|cirujan[oa]|m[eé]dic[oa]|especialista|coach|capit[aá]n|sargento|teniente|"
+                r"coronel|padre|hermana|sor|fray|pastor[a]?|rabino|engineer|architect|lawyer|attorney|"
+                r"professor|teacher|nurse|officer|sergeant|captain|judge|pastor|reverend|rev\.?")
 # Cues after which a *capitalized* word (or a known first name) is a name. A cue that ends in punctuation
 # needs no space after it: "Att:Yuliana", "-Jordan".
 WEAK_CUES = re.compile(
@@ -225,6 +259,8 @@ WEAK_CUES = re.compile(
     r"(?:el|la)\s+(?:responsable|contacto|titular|encargad[oa])\s+(?:es|ser[aá])|"
     # titles
     r"dr\.?|dra\.?|doctor|doctora|la\s+doc|el\s+doc|señora|señor|sra\.?|sr\.?|srta\.?|don|doña|"
+    # a profession before a surname, with an article or a possessive: "el ingeniero Salcedo", "mi profe Ortiz"
+    r"(?:el|la|al|del|mi|su|tu|nuestr[oa])\s+(?:" + _PROFESSIONS + r")|"
     r"mr\.?|mrs\.?|ms\.?|miss|lic\.?|licenciada|licenciado|ing\.?|con\s+(?:la|el)|para\s+(?:la|el)|"
     # closings and signatures
     r"saludos?,?|att[en]?\.?[,:]?|atentamente,?|cordialmente,?|regards,?|thanks,?|gracias,?|besos,?|abrazos?,?|"
@@ -265,6 +301,8 @@ _FILLER = re.compile(r"(?:[jh][aeiou]){2,}h?|(?:js)+j?|x+d+|lol|lmao|ok+|okey|pl
 
 
 _NOT_A_SURNAME = NON_NAMES | _STOP | PLACE_WORDS | ORG_WORDS | _COMPASS
+# Names of the broad dictionary that are not read as names even where a name is likely.
+_BROAD_NAMES = BROAD_NAMES - _NOT_A_SURNAME - TITLE_WORDS - COMPANY_WORDS
 
 
 def _acronym(w: str) -> bool:
@@ -424,6 +462,77 @@ def _lowercase_form_name(text: str) -> Iterator[tuple[int, int]]:
             yield span
 
 
+# What follows the name that opens a contact record: a phone, an e-mail, or the word for a contact or an ID,
+# after a separator ("Ainhoa, +34 6…", "Bruno\n+54 9…", "luz marina / cel …") or a space ("Santi tel 81…").
+_FIELD_WORD = (r"(?:curp|rfc|rut|run|dni|nie|nif|cc|c\.c\.?|c[eé]d(?:ula)?\.?|cuit|cuil|cel|celu|celular|tel|"
+               r"tel[eé]fono|tfno|tlf|fono|m[oó]vil|whatsapp|wsp|wpp|correo|email|e-mail|mail|phone|cell|mobile)")
+_CONTACT_AFTER = re.compile(
+    r"[ \t]*(?:[,;/|\-–—]|\r?\n)[ \t]*(?:\+\s?\d|\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w])|[\w.+-]+@\w|"
+    + _FIELD_WORD + r"(?![\w]))|[ \t]+" + _FIELD_WORD + r"\.?[ \t:]*[+\d(]", re.IGNORECASE)
+# A name that says itself before "acá", "al habla", "here": "Nico acá", "maría jesús al habla", "Dana here".
+_SELF_INTRO_AFTER = re.compile(r"[ \t]+(?:ac[aá]|aqu[ií]|al\s+habla|por\s+(?:ac[aá]|aqu[ií])|here|speaking)(?![\w])",
+                               re.IGNORECASE)
+# Where such a name may stand: the start of a line or clause, after a greeting.
+_CLAUSE_START = re.compile(r"(?:^|(?<=[\n.!?¡¿,;]))[ \t]*(?:(?:hola|holi|buenas|buen\s+d[ií]a|buenos\s+d[ií]as|"
+                           r"buenas\s+(?:tardes|noches)|hi|hello|hey|ey|oye)[ \t]*[,!.]*[ \t]*)?", re.IGNORECASE)
+# Said of a name on a form or a list: "me registraron como <name>", "aparezco como", "I'm listed as".
+_AS_CUES = re.compile(r"(?<![\w])(?:registrad[oa]s?|registr[oó]|registraron|registr[eé]|anotad[oa]s?|anot[oó]|"
+                      r"anotaron|inscrit[oa]s?|inscribieron|apuntad[oa]s?|apuntaron|guardad[oa]s?|agendad[oa]s?|"
+                      r"aparezco|aparece|figuro|figura|figuraba|salgo|registered|listed|booked|saved)[ \t]+"
+                      r"(?:como|as)[ \t]+", re.IGNORECASE)
+
+
+def _namelike(words: list[str]) -> bool:
+    """Words that read as a name where the position already suggests one: capitalized and at least one of
+    them a known given name or surname, or in lowercase all of them known ("maría jesús", "nico")."""
+    folded = [fold(w) for w in words if fold(w) not in _NAME_LINKERS]
+    if not folded or any(f in _NOT_A_SURNAME or f in TITLE_WORDS for f in folded):
+        return False
+    known = [f in _BROAD_NAMES or f in SURNAMES for f in folded]
+    if all(w[0].isupper() for w in words if fold(w) not in _NAME_LINKERS):
+        return any(known) and (len(folded) > 1 or folded[0] in _BROAD_NAMES)
+    return all(known)
+
+
+def _positional_names(text: str) -> Iterator[tuple[int, int]]:
+    """Names told by where they stand rather than by a cue before them: a line that opens a contact record,
+    a name followed by "acá" / "al habla", a name after "registrada como"."""
+    for m in _CLAUSE_START.finditer(text):
+        span = _name_tokens(text, m.end(), strong=True)
+        if not span:
+            continue
+        line_start = m.start() == 0 or text[m.start() - 1] == "\n"
+        words = list(_WORD_RE.finditer(text, span[0], span[1]))
+        # the longest run of words that reads as a name and is followed by "acá" or by a contact:
+        # "Nico acá" (not "Nico acá" as a two-word name), "Julia Paredes, +57 3…"
+        # two names joined at the start of a clause: "Begoña y Amaia venimos juntas", or a name and "yo"
+        pair = re.match(r"[ \t]+(?:y|e|and|&)[ \t]+(" + _WORD + ")", text[words[0].end():words[0].end() + 40])
+        if (pair and words[0].group()[0].isupper() and pair.group(1)[0].isupper()
+                and _namelike([words[0].group()]) and _namelike([pair.group(1)])):
+            yield words[0].span()
+            yield words[0].end() + pair.start(1), words[0].end() + pair.end(1)
+        elif (re.match(r"[ \t]+(?:y|and)[ \t]+(?:yo|I|me)(?![\w'’])", text[words[0].end():words[0].end() + 10])
+              and words[0].group()[0].isupper() and _namelike([words[0].group()])):
+            yield words[0].span()                   # "Maite y yo vamos", "Kira and I will come"
+        for k in range(len(words), 0, -1):
+            end = words[k - 1].end()
+            if ((_SELF_INTRO_AFTER.match(text, end) or (line_start and _CONTACT_AFTER.match(text, end)))
+                    and _namelike([w.group() for w in words[:k]])):
+                yield span[0], end
+                break
+    for cue_end in _cue_ends(_AS_CUES, text):
+        span = _name_tokens(text, cue_end, strong=True)
+        if span:
+            named = text[span[0]:span[1]].split()
+            if named[0][0].isupper() or any(fold(w) in _BROAD_NAMES or fold(w) in SURNAMES for w in named):
+                yield span
+
+
+# A run glued by a dash to the word before it is half of a compound, a place more than a person:
+# "Serrano–Velázquez", "Sarmiento-Belgrano" (corners, stations, routes).
+_GLUED_BEFORE = re.compile(r"\w[-–—]$")
+
+
 class PersonRecognizer(EntityRecognizer):
     def __init__(self, language: str):
         super().__init__(supported_entities=["PERSON"], supported_language=language,
@@ -454,6 +563,7 @@ class PersonRecognizer(EntityRecognizer):
                 out.append(self._result(*m.span(1), 0.7))
         out += self._known_names(text)
         out += [self._result(*span, 0.75) for span in _lowercase_form_name(text)]
+        out += [self._result(*span, 0.7) for span in _positional_names(text)]
         signature = _closing_signature(text)
         if signature:
             out.append(self._result(*signature, 0.7))
@@ -464,7 +574,13 @@ class PersonRecognizer(EntityRecognizer):
             if span:
                 out.append(self._result(*span[:2], span[2]))
         return [r for r in out if not NOT_A_PERSON_BEFORE.search(text[max(0, r.start - 50):r.start])
+                and not _GLUED_BEFORE.search(text, 0, r.start)
                 and not NOT_A_PERSON_AFTER.match(text, r.end) and not self._demonym(text[r.start:r.end])]
+
+    @staticmethod
+    def _before_another_name(text: str, end: int) -> bool:
+        m = re.match(r"[ \t]*(?:,|y|e|and|&)[ \t]+(" + _WORD + ")", text[end:end + 40])
+        return bool(m and m.group(1)[0].isupper() and fold(m.group(1)) in KNOWN_NAMES)
 
     def _demonym(self, value: str) -> bool:
         """A nationality alone: "my German account", "I'm Brazilian". Spanish "Germán" keeps its accent,
@@ -490,7 +606,9 @@ class PersonRecognizer(EntityRecognizer):
                 continue
             single = span == (m.start(), m.end())
             sentence_start = not text[:m.start()].strip() or text[:m.start()].rstrip()[-1:] in ".!?¿¡:"
-            apart = _signature_line(text, *span) or re.match(r"\s*(?:\(|[.!]*\s*$)", text[span[1]:])
+            # "Marta y Nerea venimos", "Rocío, +56 9 …": a name listed with another name or a contact
+            apart = bool(_signature_line(text, *span) or re.match(r"\s*(?:\(|[.!]*\s*$)", text[span[1]:])
+                         or _CONTACT_AFTER.match(text, span[1]) or self._before_another_name(text, span[1]))
             if not (single and sentence_start) or apart:
                 out.append(self._result(*span, 0.6 if single else 0.75))
         return out

@@ -92,7 +92,23 @@ class PiiEngine:
             results = self.analyzer.analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD,
                                             nlp_artifacts=artifacts)
         spans = [PiiSpan(r.start, r.end, r.entity_type, r.score) for r in results]
-        return resolve_overlaps(text, drop_places_after_addresses(text, spans))
+        return resolve_overlaps(text, drop_places_after_addresses(text, spans + ids_after_names(spans, text)))
+
+
+ID_AFTER_NAME_SCORE = 0.7
+
+
+def ids_after_names(spans: list[PiiSpan], text: str) -> list[PiiSpan]:
+    """A bare number right after a detected name ("Javiera Paz Rojas, 105333145") is that person's ID: the
+    name gives it the context an ID word would. Only numbers no recognizer has claimed (not a phone)."""
+    out = []
+    for s in spans:
+        if s.entity_type != "PERSON":
+            continue
+        found = recognizers.id_after_name(text, s.end)
+        if found and not any(o.start < found[2] and found[1] < o.end for o in spans):
+            out.append(PiiSpan(found[1], found[2], found[0], ID_AFTER_NAME_SCORE))
+    return out
 
 
 # A name-like word right after an address is its district or city: "casa 5, Belén", "Apt 506, Washington, DC",

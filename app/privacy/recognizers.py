@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable, Iterable
 
 import phonenumbers
@@ -30,7 +31,11 @@ NOT_PERSONAL = re.compile(
     r"c[oó]digo|code|sku|folio|radicado|nit|transacci[oó]n|comprobante|recibo|receipt|reserva|booking|"
     r"confirmaci[oó]n|cup[oó]n|promo|lote|serial|modelo|aprobaci[oó]n|autorizaci[oó]n|operaci[oó]n|reclamo|"
     r"reclamaci[oó]n|incidencia|expediente|solicitud|tr[aá]mite|p[oó]liza|caso|queja|approval|authori[sz]ation|"
-    r"transaction|claim|case|cliente|socio|afiliad[oa]|contrato|convenio|membres[ií]a|customer|member(?:ship)?|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
+    r"transaction|claim|case|cliente|socio|afiliad[oa]|contrato|convenio|membres[ií]a|customer|member(?:ship)?|"
+    # payments and the documents that come with them: "número de la transferencia", "boleta 0048213"
+    r"transferencia|transfer|dep[oó]sito|deposit|pago|payment|abono|movimiento|boleta|albar[aá]n|remito|"
+    r"cotizaci[oó]n|presupuesto|quote|voucher|nota\s+de\s+cr[eé]dito|pedimento|certificado|serie|serial|"
+    r"producto|art[ií]culo|item|lote|batch|env[ií]o|paquete|parcel|shipment|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
     r"[^.\n]{0,14}$", re.IGNORECASE)
 # A number that is an amount of money: "$850.000", "850.000 pesos", "1.299,00 €", "45 mil".
 MONEY_BEFORE = re.compile(r"(\$|€|£|usd|us\$|cop|mxn|clp|ars|eur|s/\.?)\s*$", re.IGNORECASE)
@@ -159,14 +164,20 @@ ID_WORDS = [r"documento", r"doc\.?", r"identificaci[oó]n", r"id", r"n[uú]mero 
             r"mis datos", r"sus datos", r"los datos", r"datos"]
 
 
+# Digits with irregular separators, as an ID is sometimes typed or dictated: "23..20.1.110", "10 20 345 678".
+LOOSE_DIGITS = re.compile(_B + r"\d{1,3}(?:(?:\.{1,2}|[ -])\d{1,3}){2,5}" + _E)
+
+
 def co_cedula(language: str) -> RuleRecognizer:
     ctx = _ctx(r"c[eé]dula", r"cc", r"c\.\s?c\.?", r"c\.c", r"cedula de ciudadan[ií]a", r"c[eé]d\.?", r"cdla",
                r"cedula", r"ced", *ID_WORDS)
     rules = [Rule(re.compile(_B + r"\d{1,3}(?:\.\d{3}){2,3}" + _E), 0.3, 0.85, needs_context=True),
              Rule(re.compile(_B + r"\d{2,4}(?: \d{3}){2}" + _E), 0.3, 0.8, needs_context=True),
-             Rule(re.compile(_B + r"\d{6,10}" + _E), 0.3, 0.8, needs_context=True)]
+             Rule(re.compile(_B + r"\d{6,10}" + _E), 0.3, 0.8, needs_context=True),
+             Rule(LOOSE_DIGITS, 0.3, 0.75, needs_context=True)]
+    # a 10-digit cédula starts with 1 (issued since 2004, "1.020.…"); ten digits from 3 are a mobile number
     return RuleRecognizer("CO_CEDULA", language, rules, ctx,
-                          validate=lambda v: 6 <= len(_digits(v)) <= 10)
+                          validate=lambda v: 6 <= len(_digits(v)) <= 9 or _digits(v)[:1] == "1" and len(_digits(v)) == 10)
 
 
 def ar_dni(language: str) -> RuleRecognizer:
@@ -174,7 +185,8 @@ def ar_dni(language: str) -> RuleRecognizer:
                r"datos")
     rules = [Rule(re.compile(_B + r"\d{1,2}\.\d{3}\.\d{3}" + _E), 0.3, 0.85, needs_context=True),
              Rule(re.compile(_B + r"\d{1,2} \d{3} \d{3}" + _E), 0.3, 0.8, needs_context=True),
-             Rule(re.compile(_B + r"\d{7,8}" + _E), 0.3, 0.8, needs_context=True)]
+             Rule(re.compile(_B + r"\d{7,8}" + _E), 0.3, 0.8, needs_context=True),
+             Rule(LOOSE_DIGITS, 0.3, 0.75, needs_context=True)]
     return RuleRecognizer("AR_DNI", language, rules, ctx, validate=lambda v: 7 <= len(_digits(v)) <= 8)
 
 
@@ -218,7 +230,9 @@ def mx_rfc_recognizer(language: str) -> RuleRecognizer:
 
 
 def es_nif_recognizer(language: str) -> RuleRecognizer:
-    pattern = re.compile(_B + r"\d{1,2}\.?\d{3}\.?\d{3}\s?[-‐]?\s?[A-Za-z](?![\w])")
+    # "18.687.115 y todavía": a lone "y", "e", "o", "u", "a" after a space is the next word, not a NIF letter
+    pattern = re.compile(_B + r"\d{1,2}\.?\d{3}\.?\d{3}(?:[-‐]?[A-Za-z]|\s?[-‐]\s?[A-Za-z]|\s(?![yeoua]\s+\w)[A-Za-z])"
+                         r"(?![\w])")
     return RuleRecognizer("ES_NIF", language, [Rule(pattern, 0.9, 0.95)], _ctx(r"dni", r"nif", r"d\.n\.i\.?"),
                           validate=lambda v: es_nif.is_valid(re.sub(r"[^\dA-Za-z]", "", v).upper()), numeric=False)
 
@@ -366,16 +380,16 @@ _STREET_ES = (r"(?:calle|cll?|cl\.|r[uú]a|carrer|avinguda|passeig|praza|rambla|
               r"autopista|circunvalar|circular|callej[oó]n|prolongaci[oó]n|privada|cerrada|andador|"
               r"carretera|ctra|c/|pje|psj|pj|priv|prol|cda|cjon|clle|diag|trv|urb|urbanizaci[oó]n|ak|ac)")
 _SIDE = (r"(?:izq(?:uierda|da)?|dcha|derecha|der|dch|centro|ctro|int|ext|bajo|ático|atico|pb|p\.\s?b|planta\s+baja)\.?"
-         r"(?![\w])(?:\s*(?-i:[A-Z])(?![\w]))?")          # "bajo B", "PB"; not "izq y …"
+         r"(?![\w])(?:\s*(?:(?-i:[A-Z])|\d{1,2})(?![\w]))?")          # "bajo B", "PB 2"; not "izq y …"
 _UNIT_WORDS = (r"(?:apto|apartamento|apt|ap|depto|dpto|dto|dep|departamento|piso|of|oficina|int|interior|ext|exterior|"
-               r"local|casa|torre|bloque|block|bl|villa|puerta|pta|esc|escalera|mz|manzana|lote|suite|unit|#)")
+               r"local|casa|torre|bloque|block|bl|villa|puerta|pta|esc|escalera|mz|manzana|lote|lt|suite|unit|#)")
 _UNIT = (r"(?:\s*,?\s*\d{1,2}\s*(?:er|ro|do|to|vo|no|mo)\.?\s*piso(?![\w])|"
          r"\s*,?\s*\d{1,2}\s*[º°ª]\s*(?:" + _SIDE + r"|[A-Za-z](?![\w]))?|"
          r"\s*,?\s*" + _UNIT_WORDS + r"\.?\s*(?=[\w°º-]*\d|[A-Za-z](?![\w]))[\w°º-]+"
          r"(?:\s*[°º]?\s*[A-Za-z](?![\w]))?|\s*,?\s*" + _SIDE + r")*"
          # the colonia / neighbourhood and the postal code that often follow: ", Col. Del Valle", ", 28014", "CP 03100"
          r"(?:\s*,?\s*(?:col\.|colonia|fracc\.|fraccionamiento)\s+(?:(?:del|de|la|las|los|el)\s+)*"
-         r"[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*(?:\s+(?:(?:del|de|la|las|los|el)\s+)*[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*){0,2})?"
+         r"[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ]*(?:\s+(?:(?:del|de|la|las|los|el)\s+)*[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ]*){0,2})?"
          r"(?:\s*,?\s*(?:c\.?\s?p\.?\s*|c[oó]digo postal\s*)?\d{5}(?![\w]|[.,]\d))?")
 _MONTH_NAMES = (r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|"
                 r"diciembre)")
@@ -387,7 +401,7 @@ ADDRESS_ES = re.compile(
     r"(?<![\w])" + _STREET_ES + r"\.?\s+(?:(?:de|do|da|dos|das|d')\s*(?:la\s+|los\s+|las\s+)?)?"
     # a street named after a date ("Av. 9 de Julio", "Calle 5 de Mayo"), a number, or words ("Bernardo O'Higgins")
     r"(?:\d{1,2}\s+de\s+" + _MONTH_NAMES + r"|"
-    r"\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÑa-záéíóúñ][\wáéíóúñÁÉÍÓÚÑ.'’]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúñ.'’]*){0,3})"
+    r"\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÜÑa-záéíóúüñ][\wáéíóúüñÁÉÍÓÚÜÑ.'’]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúüñ.'’]*){0,3})"
     + _NUMBER_PART + r"(?:\s*[°º]\s*(?:[A-Za-z](?![\w]))?)?" + _UNIT,
     re.IGNORECASE)
 ADDRESS_EN = re.compile(
@@ -409,7 +423,7 @@ ADDRESS_AFTER_CUE = re.compile(
     r"de\s+(?:env[ií]o|entrega|facturaci[oó]n|despacho|(?:la\s+)?casa|(?:la\s+)?oficina|(?:mi\s+)?trabajo)))?"
     r"(?:\s+(?:es|a|ahora\s+es|queda\s+en))?|domicilio(?:\s+fiscal)?(?:\s+es)?|vivo\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
     r"entreg\w*\s+en|despach\w*\s+a|address(?:\s+is)?|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
-    r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,3})"
+    r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*){0,3})"
     r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
 
 
@@ -423,9 +437,10 @@ _PREMISES_BEFORE = re.compile(r"(?:sede|sucursal|local|consultorio|cl[ií]nica|o
 # "Thames 1820 3°A", "Gorriti 4620 piso 2", "Los Aromos 77 depto B": no street word and no cue, but a house
 # number followed by a floor or a flat says it is an address (Argentina, Chile, Spain).
 ADDRESS_WITH_FLOOR = re.compile(
-    r"(?<![\w/.])((?-i:(?!" + _NOT_STREET_NAMES + r")(?:(?:Los|Las|La|El|Del|De)\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ][\wáéíóúñ.]*"
-    r"(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,3})\s+(?:n[°º]\s*)?\d{2,5}[A-Za-z]?"
-    r"(?=\s*,?\s*(?:\d{1,2}\s*[º°ª]|(?:piso|depto|dpto|dto|apto|departamento|of|oficina)\.?\s*\w))" + _UNIT + ")")
+    r"(?<![\w/.])((?-i:(?!" + _NOT_STREET_NAMES + r")(?:(?:Los|Las|La|El|Del|De)\s+)?[A-ZÁÉÍÓÚÜÑ][a-záéíóúüñ][\wáéíóúüñ.]*"
+    r"(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*){0,3})\s+(?:n[°º]\s*)?\d{2,5}[A-Za-z]?"
+    r"(?=\s*,?\s*(?:\d{1,2}\s*[º°ª]|(?:piso|depto|dpto|dto|apto|departamento|of|oficina|int|interior|casa|torre|"
+    r"block|mz|manzana|lt|lote|local)\.?\s*\w|(?-i:PB|P\.B\.|[Pp]lanta\s+[Bb]aja|[Bb]ajo)(?![\w])))" + _UNIT + ")")
 
 
 # "la Calle 93", "sobre la carrera 11": a numbered street with no house number is a place, not an address.
@@ -451,7 +466,8 @@ def address_recognizer(language: str) -> RuleRecognizer:
     return AddressRecognizer("LOCATION", language, [Rule(ADDRESS_ES, 0.75, 0.9), Rule(ADDRESS_EN, 0.75, 0.9),
                                                      Rule(ADDRESS_EN_LOWER, 0.3, 0.85, needs_context=True),
                                                      Rule(ADDRESS_AFTER_CUE, 0.8, group=1),
-                                                     Rule(ADDRESS_WITH_FLOOR, 0.75, group=1)], ctx,
+                                                     Rule(ADDRESS_WITH_FLOOR, 0.75, group=1),
+                                                     Rule(MX_LOT, 0.75)], ctx,
                              numeric=False, validate=lambda v: bool(re.search(r"\d|s/n", v, re.IGNORECASE)))
 
 
@@ -487,11 +503,79 @@ DOB_CONTEXT = _ctx(r"naci(?:do|da|mos|ste)?", r"nac[ií]", r"naci[oó]", r"nacie
                    r"date of birth", r"birthday", r"nac\.", r"soy\s+del", r"naci\w*")
 
 
+# The cue may come after the date: "1998-07-30 es mi fecha de nacimiento", "03/04/1990 (my DOB)".
+DOB_AFTER = re.compile(r"[\s,:;(\-–]*(?:(?:es|era|is|was|=)\s+)?(?:(?:mi|su|la|tu|my|his|her|their|the)\s+)?"
+                       r"(?:fecha\s+de\s+nac\w*|f\.?\s?nac\.?|nacimiento|cumplea[ñn]os|cumple|birth\s*date|"
+                       r"date\s+of\s+birth|birthday|b-?day|d\.?o\.?b\.?)(?![\w])", re.IGNORECASE)
+_YEAR_IN_DATE = re.compile(r"(?:19|20)\d{2}(?!\d)")
+# A full date this many years back is no appointment, delivery or invoice date in a customer chat: in a list of
+# someone's data ("Lautaro Giménez, 3 de mayo de 1999, DNI …") it is when they were born.
+ADULT_YEARS = 15
+# Words before a date that make an old date something else than a birth: "desde el", "factura del", "se fundó".
+NOT_BIRTH_BEFORE = re.compile(r"(?:desde|since|fund\w*|founded|casad[oa]s?|married|boda|wedding|muri[oó]|died|"
+                              r"falleci\w*|vence|venc\w*|expir\w*|emitid[oa]|issued|compr\w*|bought|"
+                              r"operad[oa]|cirug[ií]a|surgery|tratamiento|treatment)[^.\n]{0,20}$", re.IGNORECASE)
+
+# ... and only as an item of such a list, not inside a sentence ("el local abrió el 3 de mayo de 1999").
+_LIST_ITEM = re.compile(r"(?:^|[,;:|/(\n\-–—])[ \t]*$")
+
+
+class DobRecognizer(RuleRecognizer):
+    """Dates of birth: a date with a birth word before or after it, or an adult's birth year in a record."""
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = super().analyze(text, entities, nlp_artifacts)
+        if entities and "DATE_OF_BIRTH" not in entities:
+            return results
+        found = {(r.start, r.end) for r in results}
+        this_year = date.today().year
+        for m in DATE_PATTERN.finditer(text):
+            if m.span() in found:
+                continue
+            year = _YEAR_IN_DATE.search(m.group())
+            if DOB_AFTER.match(text, m.end()):
+                results.append(result(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.85))
+            elif (year and 1920 <= int(year.group()) <= this_year - ADULT_YEARS and _LIST_ITEM.search(text, 0, m.start())
+                  and not not_personal(text, m.start()) and not NOT_BIRTH_BEFORE.search(_before(text, m.start(), 30))):
+                results.append(result(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.6))
+        return results
+
+
 def dob_recognizer(language: str) -> RuleRecognizer:
     """A date is personal only when the text says it is a birth date; appointment dates are not."""
-    return RuleRecognizer("DATE_OF_BIRTH", language, [Rule(DATE_PATTERN, 0.3, 0.85, needs_context=True),
-                                                      Rule(BIRTHDAY_PATTERN, 0.75, group=1)],
-                          DOB_CONTEXT, numeric=False)
+    return DobRecognizer("DATE_OF_BIRTH", language, [Rule(DATE_PATTERN, 0.3, 0.85, needs_context=True),
+                                                     Rule(BIRTHDAY_PATTERN, 0.75, group=1)],
+                         DOB_CONTEXT, numeric=False)
+
+
+# An ID written right after a person's name, as a form filled in on one line: "Javiera Paz Rojas, 105333145",
+# "Juan Ortega 1.020.467.893". The name is the context an ID word would otherwise give (see `id_after_name`).
+_ID_AFTER_NAME = re.compile(r"[ \t]*[,;:/|\-–—]?[ \t]*(\d{1,3}(?:\.\d{3}){1,3}(?:\s?[-‐]\s?[\dkK])?|"
+                            r"\d{6,10}(?:\s?[-‐]\s?[\dkK])?)(?![\w]|[.,/-]\d)")
+
+
+def id_after_name(text: str, end: int) -> tuple[str, int, int] | None:
+    """The national ID that follows a name ending at `end`, typed by its shape: a valid RUT check digit is
+    Chilean, "dd.ddd.ddd" is an Argentine DNI, other 6 to 10 digits a Colombian cédula."""
+    m = _ID_AFTER_NAME.match(text, end)
+    if not m or is_money(text, m.start(1), m.end(1)):
+        return None
+    value = m.group(1)
+    compact = re.sub(r"[^\dkK]", "", value)
+    if 8 <= len(compact) <= 9 and cl_rut.is_valid(compact):
+        kind = "CL_RUT"
+    elif compact[-1:] in "kK" or not 6 <= len(compact) <= 10:
+        return None
+    elif re.fullmatch(r"\d{1,2}\.\d{3}\.\d{3}", value):
+        kind = "AR_DNI"
+    else:
+        kind = "CO_CEDULA"
+    return kind, m.start(1), m.end(1)
+
+
+# "Mz 4 Lt 12", "Manzana 7 Lote 3": a lot in a Mexican colonia, with or without a street before it.
+MX_LOT = re.compile(r"(?<![\w])(?:mz|manzana|mza)\.?\s*\d{1,4}[A-Za-z]?\s*,?\s*(?:lt|lote)\.?\s*\d{1,4}[A-Za-z]?"
+                    + _UNIT, re.IGNORECASE)
 
 
 def all_recognizers(language: str) -> list[EntityRecognizer]:

@@ -125,9 +125,11 @@ _KEEP = 0.6                # room left in the answer takes only lines at least t
 _SENTENCE_END = re.compile(r"(?<!\bAv\.)(?<!\bAvda\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bSr\.)(?<!\bSra\.)(?<!\bNo\.)(?<!\bNº\.)"
                            r"(?<!\bSto\.)(?<!\bSta\.)(?<!\bLic\.)(?<!\baprox\.)(?<=[.!?])\s+(?=[¿¡\"“(]?[A-ZÁÉÍÓÚÑ0-9])")
 _LONG_LINE = 140
+_SHORT_SENTENCE = 60
 _KIND = 2.0               # the kind of fact asked (a price, a duration) weighs double in picking lines
 _GAIN_FLOOR = 0.5         # a line added for a concept not yet answered must be at least half as good as the best
 _CONTEXT = 0.5            # a topic named by the unit's context, not the unit itself
+_RANK = 0.1               # a line of a later-ranked passage, per rank, behind an equally good earlier one
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,8 @@ def _units(passages: Sequence[Passage]) -> list[_Unit]:
             first = True
             lead = sec.lines[0] if sec.lines else ""
             for line in sec.lines:
-                parts = _SENTENCE_END.split(line) if len(line) > _LONG_LINE else [line]
-                for part in (p.strip() for p in parts):
+                parts = _sentences(line) if len(line) > _LONG_LINE else [line]
+                for part in parts:
                     if part:
                         # What the line is about may be said once: in the sentence before ("Tenemos valet
                         # parking. El costo es de $120"), or in the section's lead line (a service's
@@ -163,6 +165,20 @@ def _units(passages: Sequence[Passage]) -> list[_Unit]:
                         out.append(_Unit(sec.heading, sec.is_question, part, first, rank, (rank, s_no), order,
                                          passage, context))
                         first, order = False, order + 1
+    return out
+
+
+def _sentences(line: str) -> list[str]:
+    """The sentences of a long line; one too short to stand alone ("Sí.", "Molar: $240.000.") keeps the next
+    one with it, which says what it is about or what it includes."""
+    out: list[str] = []
+    for part in (p.strip() for p in _SENTENCE_END.split(line)):
+        if not part:
+            continue
+        if out and len(out[-1]) < _SHORT_SENTENCE:
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
     return out
 
 
@@ -222,7 +238,7 @@ class RetrievalOnlyProvider:
         answers = [not c.own <= kinds or c.own <= standalone for c in model.concepts]
         topical = [any(m and a for m, a in zip(ms, answers, strict=True)) for ms in met]
         # A FAQ's direct answer first; what retrieval ranked first before what it ranked later.
-        scores = [sum(w * m for w, m in zip(weights, ms, strict=True)) + 0.1 * u.is_question * u.first - 0.1 * u.rank
+        scores = [sum(w * m for w, m in zip(weights, ms, strict=True)) + 0.1 * u.is_question * u.first - _RANK * u.rank
                   for u, ms in zip(units, met, strict=True)]
         ranked = sorted((i for i in range(len(units)) if topical[i] and scores[i] >= _MIN_LINE_SCORE),
                         key=lambda i: -scores[i])

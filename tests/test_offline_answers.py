@@ -131,3 +131,28 @@ def test_the_asked_kind_of_fact_beats_lines_that_only_share_the_topic():
     text = _ask("precio del laser de axilas", [Passage("c", "Cuidados", AFTERCARE, 1.0),
                                                Passage("t", "Tarifas", LASER_PRICES, 0.5)])
     assert "$90.000" in text
+
+
+# -- round 4: short sentences keep their next one, bare price questions, stem vowels ---------------------
+IMPLANTS = ("# Tarifas\n\n## Carillas\n\n- **Carilla de resina por pieza:** $95.000. Incluye el pulido final y un "
+            "control al mes sin costo adicional para revisar el borde y el color de la pieza.")
+DEPOSITS = ("# Condiciones\n\n## Depósito\n\n- El depósito es del 20% del valor del tratamiento.\n"
+            "- Si no asistes sin avisar, vas a perder el depósito.")
+MASSAGES = ("# Masajes\n\n## Masaje con piedras calientes\n\nBasalto caliente sobre la espalda y las piernas.\n\n"
+            "- Precio: $1,300 MXN\n- Duración: 75 minutos")
+
+
+def test_a_short_sentence_of_a_long_line_keeps_the_next_one():
+    text = _ask("cuanto cuesta la carilla de resina?", [Passage("t", "Tarifas", IMPLANTS, 1.0)])
+    assert "$95.000. Incluye el pulido final" in text       # the amount and what it includes, together
+
+
+def test_a_price_asked_without_its_verb_quotes_the_price():
+    text = _ask("cuanto el masaje con piedras calientes", [Passage("m", "Masajes", MASSAGES, 1.0)])
+    assert "$1,300 MXN" in text and "75 minutos" not in text
+
+
+def test_a_diphthong_of_the_question_meets_the_plain_vowel_of_the_document():
+    # "pierdo" / "perder": the line that answers, not the one that only shares "depósito".
+    text = _ask("pierdo el depósito?", [Passage("c", "Condiciones", DEPOSITS, 1.0)])
+    assert "perder el depósito" in text and "20%" not in text

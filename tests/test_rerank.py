@@ -153,3 +153,86 @@ def test_spelling_alternations_of_a_verb_read_alike():
 def test_english_fillers_are_not_topics():
     owns = {t for c in rerank.concepts("can I get a facial while on my period?", "es") for t in c.own}
     assert not owns & set(rerank.analyze("get while", "es"))
+
+
+# -- round 4: the learned scorer, its features, and general question forms ------------------------------
+def test_stem_vowel_diphthongs_read_alike():
+    # "cuesta" / "costo", "pierdo" / "perder", "devuelven" / "devolver", "cierran" / "cerrado".
+    for a, b in (("cuesta", "costo"), ("pierdo", "perder"), ("devuelven", "devolver"), ("cierran", "cerrado"),
+                 ("me descuentan", "descontar")):
+        assert set(rerank.analyze(a, "es")) & set(rerank.analyze(b, "es")), (a, b)
+    # The silent u of "que" / "gue" is no diphthong.
+    assert rerank.analyze("pague", "es") == rerank.analyze("pagar", "es")
+
+
+def test_general_question_forms_ask_for_their_kind_of_fact():
+    kinds = {q: [a.name for a in rerank.answer_types(q)] for q in (
+        "cuanto el peeling de diamante", "cuantas lucas la ortodoncia", "cada cuanto me hago la mesoterapia",
+        "how often should I book a facial", "quién me pone la inyección", "en qué planta está la consulta")}
+    assert kinds["cuanto el peeling de diamante"] == ["money"]
+    assert kinds["cuantas lucas la ortodoncia"] == ["money"]
+    assert kinds["cada cuanto me hago la mesoterapia"] == ["frequency"]
+    assert kinds["how often should I book a facial"] == ["frequency"]
+    assert kinds["quién me pone la inyección"] == ["person"]
+    assert kinds["en qué planta está la consulta"] == ["place"]
+    model = rerank.QueryModel("en qué planta está la consulta", "es")
+    assert "<place>" in model.terms("Paseo de Gracia 12, 3º, Barcelona")
+    assert "<place>" in model.terms("Estamos en la tercera planta")
+
+
+SESSIONS = Doc("Servicios", "## Mesoterapia facial\n\nVitaminas en la piel.\n\n- Precio: $330.000 COP\n"
+                            "- Se repite cada 3 a 4 semanas, 5 sesiones en total.")
+STAFF = Doc("Equipo", "## Nuestro equipo\n\nLa Dra. Ruiz, dermatóloga, hace todas las aplicaciones.")
+MESO_CARE = Doc("Cuidados", "## Mesoterapia facial\n\nNo te maquilles en 12 horas y evita el sol dos días.")
+
+
+def test_frequency_and_person_questions_prefer_the_line_with_that_fact():
+    assert rerank.rerank("cada cuanto toca la mesoterapia facial?", [MESO_CARE, SESSIONS], "es")[0] is SESSIONS
+    assert rerank.rerank("quien hace las aplicaciones de mesoterapia?", [MESO_CARE, STAFF], "es")[0] is STAFF
+
+
+def test_features_are_one_row_per_candidate_and_say_nothing_of_which_document():
+    rows = rerank.candidate_features("cuanto vale la mesoterapia capilar?", [PRICES, POLICY, CAPILAR], "es")
+    assert len(rows) == 3 and all(len(r) == len(rerank.FEATURES) for r in rows)
+    # The same chunk under another title and in another pool position differs only by what it says.
+    renamed = Doc("Otra clínica", CAPILAR.content)
+    again = rerank.candidate_features("cuanto vale la mesoterapia capilar?", [renamed, PRICES, POLICY], "es")
+    same = [f for f in rerank.FEATURES if f not in ("fused", "fused_top", "title", "hand", "bm25")]
+    assert [rows[2][rerank.FEATURES.index(f)] for f in same] == [again[0][rerank.FEATURES.index(f)] for f in same]
+
+
+def test_shipped_weights_match_the_features():
+    assert rerank.LEARNED is not None and len(rerank.LEARNED) == len(rerank.FEATURES)
+
+
+def test_weights_of_other_features_fall_back_to_the_hand_score(tmp_path):
+    stale = tmp_path / "w.json"
+    stale.write_text('{"features": ["fused", "gone"], "weights": [1.0, 2.0]}')
+    assert rerank.load_learned(stale) is None
+    assert rerank.load_learned(tmp_path / "missing.json") is None
+
+
+def test_learned_and_hand_scores_agree_on_a_plain_case():
+    query = "cuanto vale la mesoterapia capilar?"
+    for learned in (True, False):
+        scores = rerank.score_candidates(query, [PRICES, POLICY, CAPILAR], "es", learned=learned)
+        assert max(range(3), key=scores.__getitem__) == 2, learned
+
+
+def test_training_learns_the_feature_that_separates_relevant_from_not():
+    from app.knowledge.rerank_training import LabelledPool, evaluate, train
+
+    width = len(rerank.FEATURES)
+    heading = rerank.FEATURES.index("heading")
+
+    def pool(i: int) -> LabelledPool:
+        # Fusion puts the relevant candidate last; only its heading match tells it apart.
+        rows = [[1 / (r + 2), float(r == 0)] + [0.0] * (width - 2) for r in range(4)]
+        rows[3][heading] = 0.5 + 0.1 * (i % 3)
+        return LabelledPool("s", "t", rows, [False, False, False, True])
+
+    pools = [pool(i) for i in range(12)]
+    weights = train(pools)
+    assert weights[heading] > 0
+    assert evaluate(pools, weights)["hit@1"] == 1.0
+    assert evaluate(pools, None)["hit@1"] == 0.0       # the hand score sees no heading in these rows

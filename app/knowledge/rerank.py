@@ -19,21 +19,30 @@ cuesta…?" a currency amount, "¿cuánto dura…?" a span of minutes or days, "
 too, met by a line that shows such a fact, so the price line of the service beats its aftercare section.
 
 Concepts are weighted by their rarity in the candidate pool, so the service name ("bótox") counts more than
-a word every candidate has. The chunk's score is its best section's, plus its fused rank, so the reranker
-reorders the candidates without discarding what fusion found. Pure Python over ~20 chunks: about a
-millisecond per query.
+a word every candidate has. These readings, with the candidate's fused rank, a BM25 over the pool, the FAQ
+question's overlap with the customer's question and the chunk's length and position, are FEATURES; a
+pairwise logistic regression learned how much each weighs (rerank_weights.json, written by
+`python -m app.knowledge.rerank_training`, which also reports cross-validation on held-out question sets
+and tenants). No feature names a document, tenant or chunk, so the weights carry over to a new tenant's
+documents. Without the file, the hand-weighted score (Weights) ranks. Pure Python over ~20 chunks: about
+two milliseconds per query.
 """
 from __future__ import annotations
 
+import json
+import logging
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Protocol, Sequence, TypeVar
 
 from app.knowledge import glossary, lexical
 
 RERANK_POOL = 20
+log = logging.getLogger(__name__)
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.+?)\s*$")
 # A FAQ question ("**3. ¿Cuánto dura…?**") heads the answer lines below it, like a heading.
@@ -122,7 +131,11 @@ ANSWER_TYPES = (
     AnswerType("money",
                _rx(r"\b(cuanto (cuesta|cuestan|vale|valen|sale|salen|cobran|cobra|es|seria|me sale|me cobran|me cuesta"
                    r"|esta|estan)|a como (esta|estan|sale|salen|es|son|la|el|los|las)|en cuanto (esta|sale|queda)"
-                   r"|precios?|valor|tarifas?|costos?|coste|how much|prices?|costs?|fees?|rates?)\b|\bcuanto\s*\?"),
+                   r"|precios?|valor|tarifas?|costos?|coste|how much|prices?|costs?|fees?|rates?)\b|\bcuanto\s*\?"
+                   # "¿cuánto el masaje de pies?", "¿cuánto por la limpieza?": a price asked without its verb;
+                   # "¿cuántas lucas?", "¿cuánta lana?": the region's word for money.
+                   r"|\bcuanto (el|la|los|las|por|x|pa|para|un|una)\b"
+                   r"|\bcuant[oa]s? (lucas|luca|plata|lana|varos|pesos|euros|dolares|mangos|guita|pelas|billete)\b"),
                _rx(r"[$€]\s?\d|\d\s?(€|(eur|euros|cop|mxn|clp|ars|usd|pesos|dolares)\b)"),
                "precio valor costo tarifa"),
     AnswerType("span",
@@ -142,9 +155,25 @@ ANSWER_TYPES = (
                _rx(rf"\b\d{{1,2}} de ({_MONTHS})\b"),
                "vigencia fecha"),
     AnswerType("place",
-               _rx(r"\b(donde|direccion|ubicad[oa]s?|ubicacion|calle|address|where|street|located|location)\b"),
-               _rx(r"\b(calle|carrera|avenida|av|calzada|paseo|plaza|piso|local|torre)\b.{0,30}\d|#\s?\d"),
+               _rx(r"\b(donde|direccion|ubicad[oa]s?|ubicacion|calle|address|where|street|located|location|piso"
+                   r"|planta|floor)\b"),
+               # "Torre 2, piso 3", "Calle 10 # 4-20", and the floor in Spain's "Serrano 85, 2º" (folded "2o").
+               _rx(r"\b(calle|carrera|avenida|av|calzada|paseo|plaza|piso|local|torre)\b.{0,30}\d|#\s?\d"
+                   r"|\b\d{1,2}o\b|\b(primera|segunda|tercera|cuarta|quinta) planta\b|\bplanta (baja|\d)"),
                "dirección ubicación", about_business=True),
+    # "¿cada cuánto…?", "¿cuántas sesiones…?": a count of sessions or a period between them.
+    AnswerType("frequency",
+               _rx(r"\b(cada cuanto|cada cuantos|cada cuantas|cuantas (veces|sesiones|aplicaciones|citas|visitas)"
+                   r"|how often|how many (times|sessions|visits|treatments)|frecuencia)\b"),
+               _rx(rf"\bcada \d|\bcada (una|un|dos|tres|cuatro|seis) |\b\d+ (a|y) \d+ {_SPAN_UNITS}\b"
+                   r"|\b\d+ (a \d+ )?(sesiones|veces|aplicaciones)\b|\bentre \d+ y \d+ sesiones\b"),
+               "sesiones frecuencia"),
+    # "¿quién me atiende?": a professional named by title or role.
+    AnswerType("person",
+               _rx(r"\b(quien|quienes|who|whom)\b"),
+               _rx(r"\b(dr|dra|doctor|doctora|medicos?|medicas?|especialistas?|odontolog[oa]s?|dentistas?"
+                   r"|enfermer[oa]s?|enfermeria|terapeutas?|cosmetolog[oa]s?|profesionales?|equipo)\b"),
+               "médico especialista profesional"),
     AnswerType("contact",
                _rx(r"\b(telefono|whatsapp|whats|wsp|numero|celular|llamar|llamo|correo|email|e-mail|mail|phone"
                    r"|number|call|contact)\b"),
@@ -183,6 +212,10 @@ DEFAULT_WEIGHTS = Weights()
 # "pagar" / "no pagues" (g / gu). Read both alike (here only: the lexical index keeps its terms).
 _ORTHO = ((re.compile(r"qu$"), "c"), (re.compile(r"gu$"), "g"))
 _VOSOTROS = ("ais", "eis")
+# The stem vowel of a verb or noun that diphthongises under stress ("contar" / "cuenta", "perder" / "pierde",
+# "costo" / "cuesta"): read the diphthong as the plain vowel, so the forms meet. Not the silent u of "que",
+# "gue" ("pague"), which is no diphthong.
+_DIPHTHONG = re.compile(r"([^qg]|^)(ue|ie)")
 
 
 @lru_cache(maxsize=lexical.ANALYSIS_CACHE)
@@ -196,6 +229,8 @@ def _analyze(text: str, language: str) -> tuple[str, ...]:
         if "u" in t:
             for rx, repl in _ORTHO:
                 t = rx.sub(repl, t)
+        if "ue" in t or "ie" in t:        # "cuesta" / "costo", "pierdo" / "perder", "descuenta" / "descontáis"
+            t = _DIPHTHONG.sub(lambda m: m.group(1) + ("o" if m.group(2) == "ue" else "e"), t)
         out.append(t)
     return tuple(out)
 
@@ -323,45 +358,156 @@ class QueryModel:
                 for c in self.concepts]
 
 
-def score_candidates(query: str, candidates: Sequence[Candidate], language: str,
-                     weights: Weights = DEFAULT_WEIGHTS) -> list[float]:
-    """One score per candidate, in the given (fused) order; higher is better."""
-    model = QueryModel(query, language, weights)
-    if not model.concepts or not candidates:
-        return [weights.fused / (i + FUSED_K) for i in range(len(candidates))]
-    analyze, vocabulary = model.terms, model.vocabulary
-    parsed = [(analyze(c.title), [(analyze(s.heading), [analyze(line) for line in s.lines])
-                                  for s in sections(c.content)]) for c in candidates]
-    # Rarity in the pool: a concept every candidate has tells them apart less than a service name does.
+# -- features of a (question, candidate) pair, for the learned scorer ---------------------------------
+# Every feature is about how the question meets the candidate's structure or the candidate's place in the
+# pool, never about which document, tenant or chunk it is, so weights learned on some tenants' questions
+# carry over to another tenant's documents.
+FEATURES = (
+    "fused",          # 1 / (fused rank + FUSED_K)
+    "fused_top",      # fused rank 0
+    "hand",           # the hand-weighted structural score (heading + body + proximity + title, Weights)
+    "heading",        # query concepts in the best section's heading, scaled by how much of it they are
+    "body",           # query concepts anywhere in the best section
+    "line",           # the most query concepts one line holds with its heading and title
+    "line_idf",       # as line, concepts weighted by their rarity in the pool
+    "title",          # query concepts in the document title
+    "chunk",          # query concepts anywhere in the chunk
+    "chunk_idf",      # as chunk, rarity-weighted
+    "own",            # share of the concepts met in the customer's own words (not only the business's)
+    "kind_line",      # the best topical line also shows the asked kind of fact (price, duration...)
+    "kind_chunk",     # the chunk shows every asked kind of fact
+    "faq",            # the best section is a FAQ question
+    "faq_match",      # the most of the question's own words, question words included, a FAQ question shares
+    "bm25",           # BM25 of the query over the pool (pool IDF), over the pool's best
+    "first",          # the first chunk of its document
+    "length",         # log of the chunk's length in terms
+)
+
+
+def question_overlap(asked: frozenset[str], faq_question: str, language: str) -> float:
+    """How much of one question a FAQ question is, question words included ("¿cuánto dura…?" against
+    "¿Cuánto dura el efecto…?"): the Jaccard overlap of their analysed terms; `asked` is the customer's
+    question's (frozenset(analyze(question))."""
+    said = frozenset(_analyze(faq_question, language))
+    return len(asked & said) / len(asked | said) if asked or said else 0.0
+
+
+def _pool_bm25(query: str, candidates: Sequence[Candidate], language: str) -> list[float]:
+    q = query_terms(query, language)
+    docs = [Counter(_analyze(f"{c.title}\n{c.content}", language)) for c in candidates]
+    n = len(docs)
+    avg = sum(sum(d.values()) for d in docs) / n or 1.0
+    idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t in q for d in [sum(t in doc for doc in docs)]}
+    out = []
+    for doc in docs:
+        norm = lexical.K1 * (1 - lexical.B + lexical.B * sum(doc.values()) / avg)
+        out.append(sum(w * idf[t] * doc[t] * (lexical.K1 + 1) / (doc[t] + norm) for t, w in q.items() if doc[t]))
+    top = max(out) or 1.0
+    return [v / top for v in out]
+
+
+def candidate_features(query: str, candidates: Sequence[Candidate], language: str,
+                       weights: Weights = DEFAULT_WEIGHTS, model: QueryModel | None = None) -> list[list[float]]:
+    """One row of FEATURES per candidate, in the given (fused) order."""
+    model = model or QueryModel(query, language, weights)
     n = len(candidates)
-    df = [0] * len(model.concepts)
-    for title_terms, secs in parsed:
-        present = frozenset(title_terms).union(*(h.union(*lines) for h, lines in secs))
-        for i, c in enumerate(model.concepts):
-            df[i] += not c.alt.isdisjoint(present)
+    if not n:
+        return []
+    analyze, vocabulary = model.terms, model.vocabulary
+    parsed = [(analyze(c.title), [(analyze(s.heading), s.is_question, [analyze(line) for line in s.lines])
+                                  for s in sections(c.content)]) for c in candidates]
+    presents = [frozenset(title_terms).union(*(h.union(*lines) for h, _, lines in secs))
+                for title_terms, secs in parsed]
+    # Rarity in the pool: a concept every candidate has tells them apart less than a service name does.
+    df = [sum(not c.alt.isdisjoint(p) for p in presents) for c in model.concepts]
+
+    def normalised(raw: list[float]) -> list[float]:
+        total = sum(raw) or 1.0
+        return [v / total for v in raw]
     # Concepts no candidate has cannot tell them apart either; they get no weight and leave the total.
-    w = [c.weight * math.log(1 + (n - d + 0.5) / (d + 0.5)) ** weights.idf if d else 0.0
-         for c, d in zip(model.concepts, df, strict=True)]
-    total = sum(w) or 1.0
-    w = [v / total for v in w]
+    w = normalised([c.weight * math.log(1 + (n - d + 0.5) / (d + 0.5)) ** weights.idf if d else 0.0
+                    for c, d in zip(model.concepts, df, strict=True)])
+    w_idf = normalised([c.weight * math.log(1 + (n - d + 0.5) / (d + 0.5)) if d else 0.0
+                        for c, d in zip(model.concepts, df, strict=True)])
+    kinds = frozenset(a.term for a in model.types)
+    is_kind = [bool(c.own) and c.own <= kinds for c in model.concepts]
+    w_topic = normalised([0.0 if k else v for v, k in zip(w, is_kind, strict=True)])
 
-    def coverage(terms: frozenset[str]) -> float:
-        return sum(v * m for v, m in zip(w, model.met(terms), strict=True))
+    def coverage(met: list[float], by: list[float]) -> float:
+        return sum(v * m for v, m in zip(by, met, strict=True))
 
-    scores = []
-    for rank, (title_terms, secs) in enumerate(parsed):
-        best = 0.0
-        for h, lines in secs:
+    asked = frozenset(_analyze(query, language))
+    bm25 = _pool_bm25(query, candidates, language)
+    rows = []
+    for rank, ((title_terms, secs), present, cand) in enumerate(zip(parsed, presents, candidates, strict=True)):
+        title = coverage(model.met(title_terms), w)
+        best, head_best, body_best, faq_best = -1.0, 0.0, 0.0, False
+        line_best = line_idf = kind_line = faq_match = 0.0
+        for (h, is_q, lines), sec in zip(secs, sections(cand.content), strict=True):
+            if is_q:
+                faq_match = max(faq_match, question_overlap(asked, sec.heading, language))
             body = frozenset().union(*lines) if lines else frozenset()
-            head = coverage(h)
+            head = coverage(model.met(h), w)
             if h:      # a heading that is all about the query ("Masaje relajante") beats one that mentions it
                 head *= 0.5 + 0.5 * len(h & vocabulary) / len(h)
-            s = weights.heading * head + weights.body * coverage(body | h)
-            if lines:
-                s += weights.line * max(coverage(line | h | title_terms) for line in lines)
-            best = max(best, s)
-        scores.append(weights.fused / (rank + FUSED_K) + best + weights.title * coverage(title_terms))
-    return scores
+            body_cov = coverage(model.met(body | h), w)
+            line_cov = 0.0
+            for line in lines:
+                met = model.met(line | h | title_terms)
+                line_cov = max(line_cov, coverage(met, w))
+                line_idf = max(line_idf, coverage(met, w_idf))
+                if kinds and kinds <= line:
+                    kind_line = max(kind_line, coverage(met, w_topic))
+            s = weights.heading * head + weights.body * body_cov + weights.line * line_cov
+            if s > best:
+                best, head_best, body_best, faq_best = s, head, body_cov, is_q
+            line_best = max(line_best, line_cov)
+        met_all = model.met(present)
+        met_any = sum(m > 0 for m in met_all)
+        row = {"fused": 1 / (rank + FUSED_K), "fused_top": float(rank == 0),
+               "hand": max(best, 0.0) + weights.title * title, "heading": head_best, "body": body_best,
+               "line": line_best, "line_idf": line_idf, "title": title, "chunk": coverage(met_all, w),
+               "chunk_idf": coverage(met_all, w_idf),
+               "own": sum(m == 1.0 for m in met_all) / met_any if met_any else 0.0,
+               "kind_line": kind_line, "kind_chunk": float(bool(kinds) and kinds <= present),
+               "faq": float(faq_best), "faq_match": faq_match, "bm25": bm25[rank],
+               "first": float(getattr(cand, "chunk_index", 1) == 0),
+               "length": math.log1p(len(_analyze(cand.content, language)))}
+        rows.append([row[f] for f in FEATURES])
+    return rows
+
+
+WEIGHTS_FILE = Path(__file__).with_name("rerank_weights.json")
+
+
+def load_learned(path: Path = WEIGHTS_FILE) -> tuple[float, ...] | None:
+    """The learned weights of FEATURES (app/knowledge/rerank_training.py), or None when the file is missing
+    or was trained on other features (then the hand-weighted score ranks, as before the file existed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    if data.get("features") != list(FEATURES) or len(data.get("weights", ())) != len(FEATURES):
+        log.warning("reranker weights in %s do not match the features; using the hand-weighted score", path)
+        return None
+    return tuple(float(w) for w in data["weights"])
+
+
+LEARNED = load_learned()
+
+
+def score_candidates(query: str, candidates: Sequence[Candidate], language: str,
+                     weights: Weights = DEFAULT_WEIGHTS, learned: bool = True) -> list[float]:
+    """One score per candidate, in the given (fused) order; higher is better. The learned weights when
+    there are (and `learned`), else the hand-weighted structural score plus the fused rank."""
+    model = QueryModel(query, language, weights)
+    if not model.concepts or not candidates:      # nothing to read the candidates by: the fused order
+        return [weights.fused / (i + FUSED_K) for i in range(len(candidates))]
+    rows = candidate_features(query, candidates, language, weights, model)
+    if learned and LEARNED is not None:
+        return [sum(w * f for w, f in zip(LEARNED, r, strict=True)) for r in rows]
+    fused, hand = FEATURES.index("fused"), FEATURES.index("hand")
+    return [weights.fused * r[fused] + r[hand] for r in rows]
 
 
 def rerank(query: str, candidates: Sequence[C], language: str, weights: Weights = DEFAULT_WEIGHTS) -> list[C]:

@@ -27,7 +27,8 @@ from graphs.tenant.ngram_model import NgramModel
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 TRAINING_FILES = tuple(DATA / f"emergency_{name}.yaml"
-                       for name in ("tuning", "training_extra", "training_pairs", "blind1", "blind2", "blind3", "blind4"))
+                       for name in ("tuning", "training_extra", "training_pairs", "blind1", "blind2", "blind3", "blind4",
+                                    "blind5"))
 log = logging.getLogger("misybot.router")
 ORDINARY_FILES = tuple(DATA / name for name in (
     "pii_messages.yaml", "pii_tuning_extra.yaml", "pii_messages_heldout.yaml", "pii_blind1.yaml", "pii_blind2.yaml",

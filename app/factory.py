@@ -124,7 +124,7 @@ def _warm_up(platform: Platform, settings: Settings) -> None:
         return
     pii_engine()              # the spaCy models for PII detection: seconds on the first load
     classifier()              # the router's intent model: trained here, not inside the first customer's turn
-    emergency_model.model()   # and its learned second opinion on emergencies
+    emergency_model.model(settings.data_dir / "models")   # and its second opinion on emergencies (cached)
     if settings.seed_tenant_documents:
         seed_tenant_catalogs(platform, settings.tenants_dir)
         try:

@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 # Before the first import of prometheus_client (the imports below load it): a fresh directory per start.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="misybot-metrics-"))
@@ -39,7 +40,8 @@ if os.environ.get("MISYBOT_PRELOAD_CODE", "1") != "0":
     from graphs.tenant.router import classifier
 
     classifier()          # the intent classifier: arrays trained once here, not at each worker's first chat turn
-    emergency_model.model()     # the learned second opinion on emergencies, likewise
+    # the learned second opinion on emergencies, likewise; a restart of the same release loads it from DATA_DIR
+    emergency_model.model(Path(os.environ.get("DATA_DIR", "data")) / "models")
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Each open widget page holds one thread with its event stream (README, "Put it on your website").

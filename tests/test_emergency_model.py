@@ -5,6 +5,7 @@ for these tests, not taken from any bench set."""
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,47 @@ def test_without_a_calming_cue_a_sure_model_hands_off():
     assert not assess(text).reassuring
     assert "emergency_model" not in route_message(text, second_opinion=FixedOpinion(emergency_model.SURE - 0.01)).reasons
     assert route_message(text, second_opinion=FixedOpinion(emergency_model.SURE)).reasons == ("emergency_model",)
+
+
+def _fresh(monkeypatch):
+    monkeypatch.setattr(emergency_model, "_trained", False)
+    monkeypatch.setattr(emergency_model, "_model", None)
+
+
+def test_a_restart_loads_the_model_it_trained_before(monkeypatch, tmp_path):
+    _fresh(monkeypatch)
+    trained = emergency_model.model(tmp_path)
+    files = list(tmp_path.glob("emergency_model-*.pickle"))
+    assert len(files) == 1 and emergency_model.fingerprint() in files[0].name
+
+    _fresh(monkeypatch)
+    monkeypatch.setattr(emergency_model, "load_examples", lambda: pytest.fail("trained again"))
+    loaded = emergency_model.model(tmp_path)
+    assert loaded is not trained
+    for text in UNLISTED_DANGERS + ORDINARY:
+        assert loaded.probability(text) == trained.probability(text)
+
+
+def test_new_training_data_trains_anew_and_replaces_the_old_file(monkeypatch, tmp_path):
+    _fresh(monkeypatch)
+    emergency_model.model(tmp_path)
+    before = emergency_model.fingerprint()
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("- {text: 'se me durmió media cara y no se me pasa', emergency: true, lang: es}\n",
+                     encoding="utf-8")
+    monkeypatch.setattr(emergency_model, "TRAINING_FILES", emergency_model.TRAINING_FILES + (extra,))
+    assert emergency_model.fingerprint() != before
+    _fresh(monkeypatch)
+    emergency_model.model(tmp_path)
+    assert [p.name for p in tmp_path.glob("emergency_model-*.pickle")] == \
+        [f"emergency_model-{emergency_model.fingerprint()}.pickle"]
+
+
+def test_an_unreadable_cache_file_is_trained_over(monkeypatch, tmp_path):
+    _fresh(monkeypatch)
+    path = tmp_path / f"emergency_model-{emergency_model.fingerprint()}.pickle"
+    path.write_bytes(b"half a pickle")
+    model = emergency_model.model(tmp_path)
+    assert model is not None and model.probability(UNLISTED_DANGERS[0]) >= emergency_model.SURE
+    with path.open("rb") as f:
+        assert isinstance(pickle.load(f), emergency_model.EmergencyModel)

@@ -15,13 +15,18 @@ flagged none of 609 ordinary messages it had not seen (PII and retrieval blind s
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import pickle
+import tempfile
 import threading
 from pathlib import Path
 
 import yaml
 
 from graphs.tenant.emergency import assess
+from graphs.tenant.intents import TRAINING_FILE as INTENTS_FILE
 from graphs.tenant.intents import load_examples as intent_examples
 from graphs.tenant.ngram_model import NgramModel
 
@@ -61,19 +66,20 @@ def rows(path: Path) -> list[dict]:
     return [row for row in found or [] if isinstance(row, dict)]
 
 
-def ordinary_examples(paths: tuple[Path, ...] = ORDINARY_FILES) -> list[tuple[str, bool]]:
-    """The customer messages of the PII and retrieval sets, as ordinary ones; those the rules flag are left
-    out (an aftercare question may be an emergency)."""
-    texts = [row.get("text") or row.get("question") for path in paths for row in rows(path)]
+def ordinary_examples(paths: tuple[Path, ...] | None = None) -> list[tuple[str, bool]]:
+    """The customer messages of the PII and retrieval sets (ORDINARY_FILES unless given), as ordinary ones;
+    those the rules flag are left out (an aftercare question may be an emergency)."""
+    files = ORDINARY_FILES if paths is None else paths
+    texts = [row.get("text") or row.get("question") for path in files for row in rows(path)]
     return [(text, False) for text in texts if text and not assess(text).is_emergency]
 
 
-def load_examples(paths: tuple[Path, ...] = TRAINING_FILES,
+def load_examples(paths: tuple[Path, ...] | None = None,
                   ordinary: list[tuple[str, bool]] | None = None) -> list[tuple[str, bool]]:
-    """The labelled messages of the emergency sets that exist, the intent examples, and the ordinary
-    customer messages (ordinary_examples() unless given)."""
+    """The labelled messages of the emergency sets that exist (TRAINING_FILES unless given), the intent
+    examples, and the ordinary customer messages (ordinary_examples() unless given)."""
     examples = [(e["text"], e["intent"] == "emergency") for e in intent_examples()]
-    for path in paths:
+    for path in TRAINING_FILES if paths is None else paths:
         examples += [(row["text"], bool(row["emergency"])) for row in rows(path)]
     return examples + (ordinary_examples() if ordinary is None else ordinary)
 
@@ -81,15 +87,56 @@ def load_examples(paths: tuple[Path, ...] = TRAINING_FILES,
 _model: EmergencyModel | None = None
 _trained = False
 _lock = threading.Lock()
+# What the trained model depends on: a change to any of these (or to scikit-learn) trains it anew.
+_CODE = tuple(Path(__file__).with_name(name) for name in ("emergency.py", "emergency_model.py", "ngram_model.py"))
 
 
-def model() -> EmergencyModel | None:
-    """The trained model, or None when no training file is there (the rules then decide alone)."""
+def fingerprint() -> str:
+    import sklearn
+
+    digest = hashlib.sha256(f"sklearn {sklearn.__version__}".encode())
+    for path in (*TRAINING_FILES, *ORDINARY_FILES, INTENTS_FILE, *_CODE):
+        digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"-") + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def _cached(cache_dir: Path | None) -> EmergencyModel:
+    """Training takes seconds (the rules read every ordinary message first); a restart of the same code and
+    data loads the model it trained before from cache_dir (the service's DATA_DIR/models), written there
+    atomically. A missing, stale or unreadable file means training again."""
+    if cache_dir is None:
+        return EmergencyModel(load_examples())
+    path = cache_dir / f"emergency_model-{fingerprint()}.pickle"
+    try:
+        with path.open("rb") as f:
+            loaded = pickle.load(f)        # our own file, in our own data directory
+        if isinstance(loaded, EmergencyModel):
+            return loaded
+    except FileNotFoundError:
+        pass
+    except Exception as exc:                # a half-written or foreign file: train again and replace it
+        log.warning("emergency model cache %s unreadable (%s): training again", path.name, exc)
+    trained = EmergencyModel(load_examples())
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("emergency_model-*.pickle"):
+            old.unlink(missing_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=cache_dir, delete=False, suffix=".tmp") as tmp:
+            pickle.dump(trained, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp.name, path)
+    except OSError as exc:                  # a read-only or full disk costs the next start its seconds, no more
+        log.warning("emergency model not cached in %s: %s", cache_dir, exc)
+    return trained
+
+
+def model(cache_dir: Path | None = None) -> EmergencyModel | None:
+    """The trained model, or None when no training file is there (the rules then decide alone). The first
+    call of a process trains it, or loads it from cache_dir when that holds the same training's result."""
     global _model, _trained
     with _lock:
         if not _trained:
             found = [path for path in TRAINING_FILES if path.exists()]
-            _model = EmergencyModel(load_examples()) if found else None
+            _model = _cached(cache_dir) if found else None
             if _model is None:
                 log.warning("no labelled emergency sets in %s: the emergency rules decide alone", DATA)
             _trained = True

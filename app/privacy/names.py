@@ -130,6 +130,7 @@ hasta luego pronto bye chao chau adios adiós xoxo love team equipo familia fami
 colombia chile argentina espana españa peru ecuador venezuela uruguay paraguay bolivia brasil portugal francia
 italia alemania inglaterra canada usa eeuu panama cuba
 nit ruc cif ssn cp dob id pasaporte passport tel cel fono
+nombre nombres apellido apellidos name domicilio direccion telefono fecha edad dña
 factura boleta recibo pedido orden invoice ticket folio
 mercado pago banco bank bancolombia davivienda bbva santander galicia banorte banamex itau sabadell caixabank
 bankinter revolut yape plin uala oxxo spei transbank webpay pse khipu wise
@@ -137,7 +138,7 @@ bankinter revolut yape plin uala oxxo spei transbank webpay pse khipu wise
 
 # Given names that are also a city, a month or a weekday ("Santiago", "Julio", "Domingo"): a name only after a
 # strong cue ("me llamo Julio") or when a capitalized surname follows ("Santiago Arango"), never alone.
-NAME_OR_WORD = {"santiago", "julio", "domingo"}
+NAME_OR_WORD = {"santiago", "julio", "domingo", "rosario"}
 
 # What cannot make "Santiago" a person's name: "Santiago Centro", "Julio Regalado" (a sale) is left to NER.
 _COMPASS = {"centro", "norte", "sur", "oriente", "poniente", "este", "oeste", "downtown"}
@@ -169,14 +170,21 @@ PLACE_WORDS = {"santa", "san", "santo", "sta", "sto", "hospital", "clinica", "fu
 # Words that make a capitalized run a place or an institution, not a person: "Beverly Hills", "Swiss Medical".
 ORG_WORDS = {"hills", "heights", "park", "beach", "springs", "valley", "center", "centre", "mall", "medical",
              "clinic", "dental", "hospital", "university", "college", "county", "city", "village", "bay", "lake",
-             "institute", "group", "salud", "sa", "sas", "sl", "srl", "ltda", "inc", "llc", "cia", "corp"}
+             "institute", "group", "salud", "sa", "sas", "sl", "srl", "ltda", "inc", "llc", "cia", "corp",
+             # street types and landmarks: "Charles Street", "Washington Ave", "the Rose Bowl", "Union Station"
+             "street", "avenue", "ave", "road", "rd", "blvd", "boulevard", "drive", "parkway", "pkwy", "highway",
+             "hwy", "bowl", "stadium", "arena", "square", "station", "tower", "towers", "museum",
+             "airport", "cathedral", "memorial", "pier", "harbor", "harbour", "hotel", "resort", "theater",
+             "theatre", "gardens", "terminal", "monument", "zoo"}
 # Words that make a run a company even after "a nombre de" or "de parte de": "Inversiones Tequendama SAS",
 # "Grupo Dental Coyoacán", "Rinaldi Hnos. SA", "Distribuidora del Sur Ltda".
 COMPANY_WORDS = {"sa", "sas", "sl", "slu", "srl", "ltda", "inc", "llc", "ltd", "gmbh", "cia", "corp", "eirl", "spa",
                  "hnos", "hermanos", "grupo", "group", "inversiones", "inversora", "comercializadora", "distribuidora",
                  "constructora", "inmobiliaria", "consultores", "consultora", "asociados", "servicios", "soluciones",
                  "industrias", "laboratorio", "laboratorios", "farmacia", "farmacias", "empresa", "empresas",
-                 "corporacion", "sociedad", "compania", "holding", "company", "importadora", "transportes"}
+                 "corporacion", "sociedad", "compania", "holding", "company", "importadora", "transportes",
+                 # a business type heading its name: "Estética Polanco Roma", "Peluquería Rizos"
+                 "estetica", "peluqueria", "barberia", "salon", "optica", "veterinaria", "boutique", "studio"}
 # A legal form right after a run: "Rinaldi Hnos. SA", "Pérez y Cía.", "Textiles Andes S.A.S."
 COMPANY_AFTER = re.compile(r"[.,]?\s*(?:S\.?\s?A\.?(?:\s?S\.?)?|S\.?\s?L\.?|S\.?R\.?L\.?|Ltda|SpA|Inc|LLC|Ltd|"
                            r"Hnos|C[ií]a|y\s+C[ií]a|de\s+C\.?V\.?|E\.?I\.?R\.?L\.?)(?![\w])")
@@ -186,14 +194,22 @@ COMPANY_AFTER = re.compile(r"[.,]?\s*(?:S\.?\s?A\.?(?:\s?S\.?)?|S\.?\s?L\.?|S\.?
 NOT_A_PERSON_BEFORE = re.compile(
     r"(?:\b(?:metro|estaci[oó]n|esquina(?:\s+con)?|altura\s+del?|cruce\s+(?:con|de)|intersecci[oó]n\s+con|"
     r"alcald[ií]a|delegaci[oó]n|comuna\s+de|vivo\s+por|queda\s+por|(?:sucursal|sede)\s+(?:de|en)|en|"
-    r"paquete|plan|promo(?:ci[oó]n)?|combo|kit|package|programa|protocolo)|"     # "el paquete Novia Radiante"
+    r"paquete|plan|promo(?:ci[oó]n)?|combo|kit|package|programa|protocolo|"     # "el paquete Novia Radiante"
+    # a landmark placed by a preposition of place: "cerca del Ángel", "frente al Pilar", "near the Rose Bowl"
+    r"cerca\s+del?|frente\s+al?|enfrente\s+del?|al\s+lado\s+del?|junto\s+al?|detr[aá]s\s+del?|"
+    r"a\s+(?:\w+\s+)?(?:cuadras?|pasos|metros|minutos)\s+del?|near(?:\s+the)?|close\s+to(?:\s+the)?|"
+    r"across\s+(?:from|the\s+street\s+from)(?:\s+the)?|next\s+to(?:\s+the)?|opposite(?:\s+the)?|"
+    r"behind\s+the|in\s+front\s+of(?:\s+the)?|by\s+the|walking\s+distance\s+(?:from|to)(?:\s+the)?)|"
     r"\b(?:calle|av|avda|avenida|carrera|cra|paseo|pasaje|c/)\.?\s+[\w.áéíóúñÁÉÍÓÚÑ ]{2,30}?\s+(?:con|y|esquina))"
     r"\s+(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*\s+){0,2}$",          # "el paquete Reina Elena": the run's first word
     re.IGNORECASE)
 
 # ... or after them: "the Jefferson location", "Wilshire office".
 NOT_A_PERSON_AFTER = re.compile(r"[ \t]+(?:location|office|branch|store|clinic|campus|mall|station|street|avenue|"
-                                r"center|centre|site|spa|sucursal)\b", re.IGNORECASE)
+                                r"center|centre|site|spa|sucursal|"
+                                # a brand named after its founder: "Dr. Brandt skincare", "Paula's Choice serum"
+                                r"skin\s?care|products?|serums?|creams?|cosmetics|makeup|sunscreen|moisturi[sz]er|"
+                                r"cleanser|lotion|brand|collection)\b", re.IGNORECASE)
 
 # Words that end a name (function words, frequent verbs); "de", "del", "la", "van" may sit inside a surname.
 _NAME_LINKERS = {"de", "del", "la", "las", "los", "y", "van", "von", "der", "den", "da", "di", "do", "dos", "das", "du"}
@@ -371,6 +387,21 @@ def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True,
     return pos + words[0].start(), pos + words[-1].end()
 
 
+# A closing or greeting on a line of its own: "Cordial saludo,\n\nSolicito la factura…", "Thanks,\nPlease call…".
+_CLOSING_CUE_AT_END = re.compile(r"(?:saludos?|att[en]?\.?|atentamente|cordialmente|regards|thanks|gracias|besos|"
+                                 r"abrazos?|cheers|sincerely|warmly|best|thank\s+you|xoxo|firma(?:do)?)[,:.!]*"
+                                 r"[ \t]*\r?\n\s*$", re.IGNORECASE)
+# What may follow a signature name on its line: nothing, punctuation, or a separator before a title or contact.
+_SIGNATURE_REST = re.compile(r"[ \t.!]*(?:$|\r?\n|[,(|/\-–—])")
+
+
+def _opening_not_signature(text: str, cue_end: int, end: int) -> bool:
+    """A closing word alone on its line heads a signature only when the name under it stands apart too: in
+    "Cordial saludo,\n\nSolicito la factura …" the line under the greeting is a sentence, not a name."""
+    return bool(_CLOSING_CUE_AT_END.search(text, max(0, cue_end - 40), cue_end)
+                and not _SIGNATURE_REST.match(text, end))
+
+
 def _signature_line(text: str, start: int, end: int) -> bool:
     """A name alone on the last lines of a message, under what it says: "Gracias!\n— Lucía"."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -468,7 +499,9 @@ _FIELD_WORD = (r"(?:curp|rfc|rut|run|dni|nie|nif|cc|c\.c\.?|c[eé]d(?:ula)?\.?|c
                r"tel[eé]fono|tfno|tlf|fono|m[oó]vil|whatsapp|wsp|wpp|correo|email|e-mail|mail|phone|cell|mobile)")
 _CONTACT_AFTER = re.compile(
     r"[ \t]*(?:[,;/|\-–—]|\r?\n)[ \t]*(?:\+\s?\d|\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w])|[\w.+-]+@\w|"
-    + _FIELD_WORD + r"(?![\w]))|[ \t]+" + _FIELD_WORD + r"\.?[ \t:]*[+\d(]", re.IGNORECASE)
+    + _FIELD_WORD + r"(?![\w]))|[ \t]+" + _FIELD_WORD + r"\.?[ \t:]*[+\d(]|"
+    # or a phone number right after a space: "Ximena 311 908 4456", "Carlos +57 300…"
+    r"[ \t]+(?:\+\s?\d|\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w]))", re.IGNORECASE)
 # A name that says itself before "acá", "al habla", "here": "Nico acá", "maría jesús al habla", "Dana here".
 _SELF_INTRO_AFTER = re.compile(r"[ \t]+(?:ac[aá]|aqu[ií]|al\s+habla|por\s+(?:ac[aá]|aqu[ií])|here|speaking)(?![\w])",
                                re.IGNORECASE)
@@ -528,6 +561,52 @@ def _positional_names(text: str) -> Iterator[tuple[int, int]]:
                 yield span
 
 
+# "Dr. Alan Whitaker's office": the office of a person, who is still a person.
+_POSSESSIVE = re.compile(r"\w['’]s?$")
+
+# Verbs whose subject or object is the person who served or is asked for: "me contactó Soledad", "pregunten
+# por Encarna", "ask for Dana". The name is read against the name dictionaries (see `_namelike`).
+_PERSON_VERB_CUES = re.compile(
+    r"(?<![\w])(?:(?:me|nos|le|les|te)\s+(?:contact[oó]|escribi[oó]|llam[oó]|recomend[oó]|dijo|explic[oó]|"
+    r"coment[oó]|pas[oó]|mand[oó]|envi[oó]|avis[oó]|agend[oó]|confirm[oó]|vendi[oó]|hizo|aplic[oó]|"
+    r"cotiz[oó]|asesor[oó]|ofreci[oó])|pregunt(?:a|á|e|en|o|ó|ar|amos|aron)\s+por(?:\s+(?:la|el))?|"
+    r"(?:ask|asked|asking)\s+for|(?:referred|recommended)\s+by|(?:worked|booked)\s+with)[ \t]+",
+    re.IGNORECASE)
+# Introductions: after them a lowercase run of a given name and surnames is a name ("soy blanca flores",
+# "this is brooke adams"), and so is a given name that is also a place or a word ("soy Rosario,").
+_INTRO_CUES = re.compile(r"(?<![\w])(?:soy|les\s+habla|le\s+habla|te\s+habla|habla|this\s+is|i\s+am|i['’]?m|"
+                         r"les\s+escribe|le\s+escribe|te\s+escribe)[ \t]+", re.IGNORECASE)
+
+
+def _verb_cue_names(text: str) -> Iterator[tuple[int, int]]:
+    for cue_end in _cue_ends(_PERSON_VERB_CUES, text):
+        span = _name_tokens(text, cue_end, strong=False)
+        if span and _namelike(text[span[0]:span[1]].split()):
+            yield span
+
+
+def _intro_names(text: str) -> Iterator[tuple[int, int]]:
+    for cue_end in _cue_ends(_INTRO_CUES, text):
+        words = list(_WORD_RE.finditer(text, cue_end, cue_end + 60))
+        if not words or words[0].start() != cue_end:
+            continue
+        first = fold(words[0].group())
+        if words[0].group()[0].isupper():
+            # "soy Rosario, la que fue…": a given name that is also a city, alone before a pause
+            if first in NAME_OR_WORD and re.match(r"[ \t]*(?:[,.!?;]|\r?\n|$)", text[words[0].end():]):
+                yield words[0].span()
+            continue
+        if first not in KNOWN_NAMES and first not in _BROAD_NAMES:
+            continue
+        k = 1                                    # "blanca flores", "santiago henao", "brooke adams"
+        while (k < min(len(words), 4) and re.fullmatch(r"[ \t]+", text[words[k - 1].end():words[k].start()])
+               and not words[k].group()[0].isupper() and fold(words[k].group()) in SURNAMES
+               and fold(words[k].group()) not in _NOT_A_SURNAME):
+            k += 1
+        if k >= 2 and not _GLUED.match(text, words[k - 1].end()):
+            yield words[0].start(), words[k - 1].end()
+
+
 # A run glued by a dash to the word before it is half of a compound, a place more than a person:
 # "Serrano–Velázquez", "Sarmiento-Belgrano" (corners, stations, routes).
 _GLUED_BEFORE = re.compile(r"\w[-–—]$")
@@ -551,6 +630,8 @@ class PersonRecognizer(EntityRecognizer):
         for cues, strong, score in ((STRONG_CUES, True, 0.9), (WEAK_CUES, False, 0.75)):
             for cue_end in _cue_ends(cues, text):
                 span = _name_tokens(text, cue_end, strong)
+                if span and not strong and _opening_not_signature(text, cue_end, span[1]):
+                    continue
                 while span:
                     out.append(self._result(*span, score))
                     # "somos Olga y Iván", "Ana, Luis y Marta": a list of names after one cue
@@ -564,6 +645,8 @@ class PersonRecognizer(EntityRecognizer):
         out += self._known_names(text)
         out += [self._result(*span, 0.75) for span in _lowercase_form_name(text)]
         out += [self._result(*span, 0.7) for span in _positional_names(text)]
+        out += [self._result(*span, 0.75) for span in _verb_cue_names(text)]
+        out += [self._result(*span, 0.75) for span in _intro_names(text)]
         signature = _closing_signature(text)
         if signature:
             out.append(self._result(*signature, 0.7))
@@ -575,7 +658,8 @@ class PersonRecognizer(EntityRecognizer):
                 out.append(self._result(*span[:2], span[2]))
         return [r for r in out if not NOT_A_PERSON_BEFORE.search(text[max(0, r.start - 50):r.start])
                 and not _GLUED_BEFORE.search(text, 0, r.start)
-                and not NOT_A_PERSON_AFTER.match(text, r.end) and not self._demonym(text[r.start:r.end])]
+                and not (NOT_A_PERSON_AFTER.match(text, r.end) and not _POSSESSIVE.search(text, r.start, r.end))
+                and not self._demonym(text[r.start:r.end])]
 
     @staticmethod
     def _before_another_name(text: str, end: int) -> bool:
@@ -599,7 +683,8 @@ class PersonRecognizer(EntityRecognizer):
             before = fold(text[max(0, m.start() - 12):m.start()]).split()
             if before and before[-1].rstrip(".") in PLACE_WORDS:
                 continue                              # "Santa Cristina", "Hospital San Ignacio"
-            if not (w[0].isupper() and fold(w) in KNOWN_NAMES and (fold(w) not in NON_NAMES or fold(w) in NAME_OR_WORD)):
+            if not (w[0].isupper() and (fold(w) in KNOWN_NAMES or fold(w) in NAME_OR_WORD)
+                    and (fold(w) not in NON_NAMES or fold(w) in NAME_OR_WORD)):
                 continue
             span = _name_tokens(text, m.start(), strong=False, lower_tail=False)
             if not span:

@@ -35,8 +35,11 @@ NOT_PERSONAL = re.compile(
     # payments and the documents that come with them: "número de la transferencia", "boleta 0048213"
     r"transferencia|transfer|dep[oó]sito|deposit|pago|payment|abono|movimiento|boleta|albar[aá]n|remito|"
     r"cotizaci[oó]n|presupuesto|quote|voucher|nota\s+de\s+cr[eé]dito|pedimento|certificado|serie|serial|"
-    r"producto|art[ií]culo|item|lote|batch|env[ií]o|paquete|parcel|shipment|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$)"
-    r"[^.\n]{0,14}$", re.IGNORECASE)
+    r"producto|art[ií]culo|item|lote|batch|env[ií]o|paquete|parcel|shipment|#\s*$|n[°º]\s*$|nro\.?\s*$|no\.\s*$|"
+    # the English words for the same documents: "confirmation number", "reservation #", "policy no."
+    r"confirmation|reservation|reference|policy|request|account\s+(?:id|ref)|appointment\s+(?:id|#|no\b))"
+    # up to the number, across abbreviation dots ("Pedido online n.º", "Ref. 4471") but not a sentence's end
+    r"(?:[^.\n]|\.(?=[ \t]?[º°ª#\d]|[ \t]?[a-zñ]))" r"{0,14}$", re.IGNORECASE)
 # A number that is an amount of money: "$850.000", "850.000 pesos", "1.299,00 €", "45 mil".
 MONEY_BEFORE = re.compile(r"(\$|€|£|usd|us\$|cop|mxn|clp|ars|eur|s/\.?)\s*$", re.IGNORECASE)
 MONEY_AFTER = re.compile(r"^\s*(\$|€|pesos|peso|cop|mxn|clp|ars|eur|euros?|usd|d[oó]lares|dollars|mil\b|lucas|k\b|"
@@ -317,7 +320,7 @@ def ip_recognizer(language: str) -> RuleRecognizer:
 
 PHONE_REGIONS = ("CO", "CL", "MX", "AR", "ES", "US")
 PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno", r"m[oó]vil", r"whatsapp", r"cell?", r"tel[eé]fono", r"tel\.?", r"telf", r"fono", r"m[oó]vil",
-                     r"whatsapp", r"whats", r"wsp", r"wpp", r"wa", r"n[uú]mero", r"num", r"llam\w*", r"marc\w*",
+                     r"whatsapp", r"whats", r"wsp", r"wpp", r"wa", r"n[uú]mero", r"num", r"ll[aá]m\w*", r"marc\w*",
                      r"contacto", r"fijo", r"phone", r"mobile", r"call", r"text", r"reach", r"number")
 
 
@@ -327,10 +330,15 @@ PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno"
 # order or approval word nearby.
 PHONE_CONTEXT_SPECIFIC = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno", r"m[oó]vil", r"whatsapp",
                               r"cell?", r"tel[eé]fono", r"tel\.?", r"telf", r"fono", r"whats", r"wsp", r"wpp", r"wa",
-                              r"llam\w*", r"marc\w*", r"fijo", r"phone", r"mobile", r"call", r"text")
+                              r"ll[aá]m\w*", r"marc\w*", r"fijo", r"phone", r"mobile", r"call", r"text")
 INTERNATIONAL = re.compile(r"(?<![\w+])\+\s?\d(?:[\s.()-]{0,2}\d){7,14}(?![\w])")
-LOCAL_AFTER_CUE = re.compile(r"(?<![\w.,/-])\(?\d{2,4}\)?(?:[\s.-]?\d){5,10}(?![\w]|[.,]\d)")
+LOCAL_AFTER_CUE = re.compile(r"(?<![\w.,/-])\(?\d{2,4}\)?(?:[\s.-]?\d){5,11}(?![\w]|[.,]\d)")
 IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+_PHONE_CHAIN = re.compile(r"\s*(?:,|;|\by\b|\bo\b|\be\b|\band\b|\bor\b|/)[^\d\n.?!]{0,40}", re.IGNORECASE)
+# Numbers shaped as something else than a phone: an ID with a check digit after a dash ("900.458.732-1", a
+# Colombian NIT; "12.345.678-5"), or a reference that opens with a year ("2024-118832", "2025/004417").
+NOT_PHONE_SHAPE = re.compile(r"^(?:.*\d[ \t]?[-‐][ \t]?[\dkK]|(?:19|20)\d{2}[-/]\d{5,})$")
 # Every phone we accept has at least 7 digits in one run; without such a run the (slow) matcher is skipped.
 PHONE_HINT = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6}")
 
@@ -358,6 +366,9 @@ class PhoneRecognizer(EntityRecognizer):
                         is_money(text, start, end) or not_personal(text, start)):
                     continue                    # "el número de aprobación es 2837461"
                 international = m.raw_string.lstrip().startswith(("+", "00"))
+                if not international and NOT_PHONE_SHAPE.match(m.raw_string.strip()) and not (
+                        PHONE_CONTEXT_SPECIFIC.search(_before(text, start))):
+                    continue
                 score = 0.9 if international else (0.85 if context else 0.6)
                 digits = _digits(m.raw_string)
                 if not context and not international and len(digits) < 9:
@@ -366,10 +377,22 @@ class PhoneRecognizer(EntityRecognizer):
         for m in INTERNATIONAL.finditer(text):
             spans.setdefault((m.start(), m.end()), 0.75)
         for m in LOCAL_AFTER_CUE.finditer(text):
-            if (PHONE_CONTEXT.search(_before(text, m.start(), 25)) and 7 <= len(_digits(m.group())) <= 12
-                    and not not_personal(text, m.start())):      # "my order number is 123456789"
+            if (PHONE_CONTEXT.search(_before(text, m.start(), 25))
+                    and 7 <= len(_digits(m.group())) <= (13 if m.group().lstrip("(").startswith("0") else 12)
+                    and not not_personal(text, m.start()) and not (NOT_PHONE_SHAPE.match(m.group())
+                                                                   and not PHONE_CONTEXT_SPECIFIC.search(
+                                                                       _before(text, m.start(), 25)))):      # "my order number is 123456789"
                 spans.setdefault((m.start(), m.end()), 0.7)
-        spans = {k: v for k, v in spans.items() if not IP_LIKE.match(text[k[0]:k[1]])}
+        # a second number joined to a phone ("15 6789-0123 y el de mi marido Horacio 15 6789-0124") is one too
+        for m in LOCAL_AFTER_CUE.finditer(text):
+            if (m.start(), m.end()) not in spans and 7 <= len(_digits(m.group())) <= 12 and any(
+                    e <= m.start() and _PHONE_CHAIN.fullmatch(text, e, m.start()) for _, e in spans) and not (
+                    not_personal(text, m.start()) or is_money(text, m.start(), m.end())):
+                spans[(m.start(), m.end())] = 0.7
+        # Four dotted groups: a real IP address is left to the IP recognizer, groups of thousands ("1.152.334.876")
+        # are an ID or an amount; "699.45.12.78" is neither, a Spanish phone written with dots.
+        spans = {k: v for k, v in spans.items() if not (IP_LIKE.match(text[k[0]:k[1]]) and (
+            _ip_ok(text[k[0]:k[1]]) or THOUSANDS.match(text[k[0]:k[1]])))}
         return [result(self, "PHONE_NUMBER", s, e, score)
                 for (s, e), score in spans.items()]
 
@@ -421,7 +444,7 @@ ADDRESS_EN_LOWER = re.compile(
 ADDRESS_AFTER_CUE = re.compile(
     r"(?:(?:nueva\s+)?direcci[oó]n(?:\s+(?:comercial|fiscal|particular|postal|nueva|actual|"
     r"de\s+(?:env[ií]o|entrega|facturaci[oó]n|despacho|(?:la\s+)?casa|(?:la\s+)?oficina|(?:mi\s+)?trabajo)))?"
-    r"(?:\s+(?:es|a|ahora\s+es|queda\s+en))?|domicilio(?:\s+fiscal)?(?:\s+es)?|vivo\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
+    r"(?:\s+(?:es|a|ahora\s+es|queda\s+en))?|domicilio(?:\s+fiscal)?(?:\s+es)?|viv(?:o|e|es|imos|en|[ií]a)\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
     r"entreg\w*\s+en|despach\w*\s+a|address(?:\s+is)?|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
     r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*){0,3})"
     r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
@@ -443,6 +466,16 @@ ADDRESS_WITH_FLOOR = re.compile(
     r"block|mz|manzana|lt|lote|local)\.?\s*\w|(?-i:PB|P\.B\.|[Pp]lanta\s+[Bb]aja|[Bb]ajo)(?![\w])))" + _UNIT + ")")
 
 
+# The same typed in lowercase ("santa fe 3450 piso 2 dto A", "los aromos 77 depto b"): one to three words, a
+# house number and an explicit floor or flat word; the words may not be function words ("tengo 3 …").
+_LOWER_STREET_WORD = (r"(?!(?:en|de|del|a|al|la|el|los|las|mi|tu|su|y|o|por|para|con|es|son|soy|tengo|hay|que|unos?|"
+                      r"unas?|sus?|cada|como|las?|me|te|le|nos|se|sesi[oó]n|sesiones|lunes|martes|mi[eé]rcoles|jueves|"
+                      r"viernes|s[aá]bado|domingo|" + _MONTH_NAMES[3:-1] + r")\b)(?-i:[a-záéíóúüñ][a-záéíóúüñ.]+)")
+ADDRESS_WITH_FLOOR_LOWER = re.compile(
+    r"(?<![\w/.])(" + _LOWER_STREET_WORD + r"(?:\s+" + _LOWER_STREET_WORD + r"){0,2}\s+(?:n[°º]\s*)?\d{2,5}[a-z]?"
+    r"(?=\s*,?\s*(?:piso|depto|dpto|apto|departamento|interior)\.?\s*\w)" + _UNIT + ")", re.IGNORECASE)
+
+
 # "la Calle 93", "sobre la carrera 11": a numbered street with no house number is a place, not an address.
 STREET_ONLY = re.compile(r"^" + _STREET_ES + r"\.?\s+\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste))?$", re.IGNORECASE)
 
@@ -460,13 +493,14 @@ class AddressRecognizer(RuleRecognizer):
 
 
 def address_recognizer(language: str) -> RuleRecognizer:
-    ctx = _ctx(r"direcci[oó]n", r"vivo en", r"domicilio", r"address", r"live at", r"queda en", r"env[ií]en? a",
+    ctx = _ctx(r"direcci[oó]n", r"viv(?:o|e|es|imos|en|[ií]a) en", r"domicilio", r"address", r"live at", r"queda en", r"env[ií]en? a",
                r"entrega en", r"(?:send|mail|ship|deliver)\w*(?:\s+\w+){0,3}\s+to", r"located at", r"staying at",
                r"moved to")
     return AddressRecognizer("LOCATION", language, [Rule(ADDRESS_ES, 0.75, 0.9), Rule(ADDRESS_EN, 0.75, 0.9),
                                                      Rule(ADDRESS_EN_LOWER, 0.3, 0.85, needs_context=True),
                                                      Rule(ADDRESS_AFTER_CUE, 0.8, group=1),
                                                      Rule(ADDRESS_WITH_FLOOR, 0.75, group=1),
+                                                     Rule(ADDRESS_WITH_FLOOR_LOWER, 0.7, group=1),
                                                      Rule(MX_LOT, 0.75)], ctx,
                              numeric=False, validate=lambda v: bool(re.search(r"\d|s/n", v, re.IGNORECASE)))
 

@@ -210,6 +210,9 @@ def test_weights_of_other_features_fall_back_to_the_hand_score(tmp_path):
     stale.write_text('{"features": ["fused", "gone"], "weights": [1.0, 2.0]}')
     assert rerank.load_learned(stale) is None
     assert rerank.load_learned(tmp_path / "missing.json") is None
+    for broken in ('{"features": ["fused"', "[1, 2]"):        # cut short, or not an object
+        stale.write_text(broken)
+        assert rerank.load_learned(stale) is None
 
 
 def test_learned_and_hand_scores_agree_on_a_plain_case():

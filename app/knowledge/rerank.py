@@ -487,7 +487,10 @@ def load_learned(path: Path = WEIGHTS_FILE) -> tuple[float, ...] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    if data.get("features") != list(FEATURES) or len(data.get("weights", ())) != len(FEATURES):
+    except (OSError, ValueError) as exc:        # unreadable or not JSON: rank as before, do not fail the start
+        log.warning("reranker weights in %s unreadable (%s); using the hand-weighted score", path, exc)
+        return None
+    if not isinstance(data, dict) or data.get("features") != list(FEATURES) or len(data.get("weights", ())) != len(FEATURES):
         log.warning("reranker weights in %s do not match the features; using the hand-weighted score", path)
         return None
     return tuple(float(w) for w in data["weights"])

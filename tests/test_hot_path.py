@@ -100,7 +100,7 @@ def test_concurrent_cached_queries_get_their_own_vectors(embedder):
 
 def _reference_terms(analyzer, text):
     """The reranker's analysis as it was before its cache: every query term sharing a stem prefix."""
-    terms = set(lexical._analyze(text, analyzer.language))
+    terms = set(rerank._analyze(text, analyzer.language))
     terms |= {q for q in analyzer._query if q not in terms and any(
         len(d) >= rerank._PREFIX and (d.startswith(q) or q.startswith(d)) for d in terms)}
     if analyzer._types or analyzer._phrases:

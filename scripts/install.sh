@@ -10,6 +10,12 @@ PY=${PYTHON:-python3}
 req=requirements.txt
 [ "${1:-}" = "--dev" ] && req=requirements-dev.txt
 [ "${1:-}" = "--llm" ] && req=requirements-llm.txt
+# llama.cpp builds for this CPU's newest instructions by default (AMX, AVX-512); where a sandbox or kernel does not
+# grant them, the server dies on its first completion (a general-protection fault in libggml-cpu, seen here).
+# AVX2 runs on every x86-64 host we use. CMAKE_ARGS in the environment wins.
+if [ "${1:-}" = "--llm" ]; then
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+fi
 # pip's notices about unused local package folders on these machines are noise; real errors still fail.
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2> >(grep -v "is ignored" >&2)
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" 2> >(grep -v "is ignored" >&2)

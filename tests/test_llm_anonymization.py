@@ -266,3 +266,12 @@ def test_without_the_switch_the_llm_gets_the_text_as_written(app, client, key, l
     assert out["bot_response"] == "Con gusto te ayudo [1]"
     assert redis_client.get(pii_map_key("pedro-1")) is None          # nothing to map back
     assert client.get("/conversations/pedro-1", headers={"X-API-Key": key}).status_code == 200
+
+
+def test_a_placeholder_the_model_made_up_never_reaches_the_customer(client, key, llm_server):
+    # a real small model (SmolLM2 in `pytest -m llm`) answered "Hola, soy <PERSON_2>, …" when only <PERSON_1> existed
+    llm_server.chat_reply = "Hola <PERSON_2>, el bótox cuesta $850.000 COP [1]"
+    out = chat(client, key, "ana-9", FIRST_MESSAGE)
+    assert "PERSON_2" not in out["bot_response"] and "<" not in out["bot_response"]
+    assert "$850.000 COP" in out["bot_response"]          # the retrieval-only answer, from the passages
+    assert NAME not in out["bot_response"]                # and no value was guessed for the unknown one

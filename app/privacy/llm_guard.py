@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 
 from app.privacy.pii import Placeholders, anonymize
-from graphs.llm import Answer, AnswerRequest
+from app.privacy.placeholder_syntax import LOOSE_PLACEHOLDER
+from graphs.llm import Answer, AnswerRequest, RetrievalOnlyProvider
 
 HISTORY_TURNS = 6          # what OpenAIChatProvider sends of the history
 
@@ -29,7 +30,14 @@ class AnonymizingProvider:
                    for t in list(req.history)[-HISTORY_TURNS:]]
         masked = dataclasses.replace(req, question=anonymize(req.question, lang, self.placeholders), history=history)
         out = self.inner.answer(masked)
-        return dataclasses.replace(out, text=self.placeholders.restore(out.text))
+        text = self.placeholders.restore(out.text)
+        if LOOSE_PLACEHOLDER.search(text):
+            # A placeholder this conversation never had ("Hola, soy <PERSON_2>": a small model copying the
+            # pattern): no value can stand in for it, so the customer gets the retrieval-only answer.
+            fallback = getattr(self.inner, "fallback", None) or RetrievalOnlyProvider()
+            return dataclasses.replace(fallback.answer(req), fallback_reason="unknown_placeholder",
+                                       tokens=out.tokens)
+        return dataclasses.replace(out, text=text)
 
 
 class AnonymizingRouter:

@@ -414,8 +414,9 @@ def candidate_features(query: str, candidates: Sequence[Candidate], language: st
     if not n:
         return []
     analyze, vocabulary = model.terms, model.vocabulary
+    read = [sections(c.content) for c in candidates]
     parsed = [(analyze(c.title), [(analyze(s.heading), s.is_question, [analyze(line) for line in s.lines])
-                                  for s in sections(c.content)]) for c in candidates]
+                                  for s in secs]) for c, secs in zip(candidates, read, strict=True)]
     presents = [frozenset(title_terms).union(*(h.union(*lines) for h, _, lines in secs))
                 for title_terms, secs in parsed]
     # Rarity in the pool: a concept every candidate has tells them apart less than a service name does.
@@ -439,11 +440,12 @@ def candidate_features(query: str, candidates: Sequence[Candidate], language: st
     asked = frozenset(_analyze(query, language))
     bm25 = _pool_bm25(query, candidates, language)
     rows = []
-    for rank, ((title_terms, secs), present, cand) in enumerate(zip(parsed, presents, candidates, strict=True)):
+    for rank, ((title_terms, secs), present, cand, cand_sections) in enumerate(
+            zip(parsed, presents, candidates, read, strict=True)):
         title = coverage(model.met(title_terms), w)
         best, head_best, body_best, faq_best = -1.0, 0.0, 0.0, False
         line_best = line_idf = kind_line = faq_match = 0.0
-        for (h, is_q, lines), sec in zip(secs, sections(cand.content), strict=True):
+        for (h, is_q, lines), sec in zip(secs, cand_sections, strict=True):
             if is_q:
                 faq_match = max(faq_match, question_overlap(asked, sec.heading, language))
             body = frozenset().union(*lines) if lines else frozenset()

@@ -497,11 +497,12 @@ def _lowercase_form_name(text: str) -> Iterator[tuple[int, int]]:
 # after a separator ("Ainhoa, +34 6…", "Bruno\n+54 9…", "luz marina / cel …") or a space ("Santi tel 81…").
 _FIELD_WORD = (r"(?:curp|rfc|rut|run|dni|nie|nif|cc|c\.c\.?|c[eé]d(?:ula)?\.?|cuit|cuil|cel|celu|celular|tel|"
                r"tel[eé]fono|tfno|tlf|fono|m[oó]vil|whatsapp|wsp|wpp|correo|email|e-mail|mail|phone|cell|mobile)")
+_PHONE_START = r"(?:\+\s?\d|\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w]))"
 _CONTACT_AFTER = re.compile(
-    r"[ \t]*(?:[,;/|\-–—]|\r?\n)[ \t]*(?:\+\s?\d|\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w])|[\w.+-]+@\w|"
+    r"[ \t]*(?:[,;/|\-–—]|\r?\n)[ \t]*(?:" + _PHONE_START + r"|[\w.+-]+@\w|"
     + _FIELD_WORD + r"(?![\w]))|[ \t]+" + _FIELD_WORD + r"\.?[ \t:]*[+\d(]|"
     # or a phone number right after a space: "Ximena 311 908 4456", "Carlos +57 300…"
-    r"[ \t]+(?:\+\s?\d|\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w]))", re.IGNORECASE)
+    r"[ \t]+" + _PHONE_START, re.IGNORECASE)
 # A name that says itself before "acá", "al habla", "here": "Nico acá", "maría jesús al habla", "Dana here".
 _SELF_INTRO_AFTER = re.compile(r"[ \t]+(?:ac[aá]|aqu[ií]|al\s+habla|por\s+(?:ac[aá]|aqu[ií])|here|speaking)(?![\w])",
                                re.IGNORECASE)

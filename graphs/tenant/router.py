@@ -82,8 +82,11 @@ def route_message(text: str, *, continues_booking: bool = False,
     bench passes its own, or None for the rules alone."""
     emergency = assess(text)
     second = emergency_model.model() if second_opinion == "process" else second_opinion
-    probability = second.probability(text) if second is not None else None
     question = _QUESTION.search(text) is not None
+    # The model is asked only where its answer can change the route: a question the rules flagged, or a
+    # message they neither flagged nor found reassuring (a calming cue keeps every model path shut).
+    consulted = question if emergency.is_emergency else not emergency.reassuring
+    probability = second.probability(text) if second is not None and consulted else None
     overruled = (emergency.is_emergency and question and probability is not None
                  and probability < emergency_model.ORDINARY)
     if emergency.is_emergency and not overruled:

@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
-from app.knowledge import rerank
+from app.knowledge import meaning, rerank
 from graphs.answer_guard import unsupported_figures
 
 log = logging.getLogger("misybot.llm")
@@ -129,6 +129,7 @@ _SHORT_SENTENCE = 60
 _KIND = 2.0               # the kind of fact asked (a price, a duration) weighs double in picking lines
 _GAIN_FLOOR = 0.5         # a line added for a concept not yet answered must be at least half as good as the best
 _CONTEXT = 0.5            # a topic named by the unit's context, not the unit itself
+_MEANING = 1.0            # the sentence encoder's cosine of question and line (app/knowledge/meaning.py), weighted
 _RANK = 0.1               # a line of a later-ranked passage, per rank, behind an equally good earlier one
 
 
@@ -240,6 +241,13 @@ class RetrievalOnlyProvider:
         # A FAQ's direct answer first; what retrieval ranked first before what it ranked later.
         scores = [sum(w * m for w, m in zip(weights, ms, strict=True)) + 0.1 * u.is_question * u.first - _RANK * u.rank
                   for u, ms in zip(units, met, strict=True)]
+        # What the line means, beyond the words it shares with the question (the sentence encoder the reranker
+        # reads too): among the topical lines, the one that says what was asked.
+        candidates = [i for i in range(len(units)) if topical[i]]
+        if _MEANING and candidates:
+            cos = meaning.similarities(req.search_query, [f"{units[i].heading}\n{units[i].text}" for i in candidates])
+            for i, value in zip(candidates, cos or [], strict=False):
+                scores[i] += _MEANING * value
         ranked = sorted((i for i in range(len(units)) if topical[i] and scores[i] >= _MIN_LINE_SCORE),
                         key=lambda i: -scores[i])
         if not ranked:

@@ -197,7 +197,7 @@ def test_features_are_one_row_per_candidate_and_say_nothing_of_which_document():
     # The same chunk under another title and in another pool position differs only by what it says.
     renamed = Doc("Otra clínica", CAPILAR.content)
     again = rerank.candidate_features("cuanto vale la mesoterapia capilar?", [renamed, PRICES, POLICY], "es")
-    same = [f for f in rerank.FEATURES if f not in ("fused", "fused_top", "title", "hand", "bm25")]
+    same = [f for f in rerank.FEATURES if f not in ("fused", "fused_top", "title", "hand", "bm25", "meaning")]
     assert [rows[2][rerank.FEATURES.index(f)] for f in same] == [again[0][rerank.FEATURES.index(f)] for f in same]
 
 

@@ -39,7 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Protocol, Sequence, TypeVar
 
-from app.knowledge import glossary, lexical
+from app.knowledge import glossary, lexical, meaning
 
 RERANK_POOL = 20
 log = logging.getLogger(__name__)
@@ -381,6 +381,8 @@ FEATURES = (
     "bm25",           # BM25 of the query over the pool (pool IDF), over the pool's best
     "first",          # the first chunk of its document
     "length",         # log of the chunk's length in terms
+    "meaning",        # the multilingual sentence encoder's best cosine of the question with the chunk or one of its
+                      # sections, heading and lines (app/knowledge/meaning.py)
 )
 
 
@@ -404,6 +406,26 @@ def _pool_bm25(query: str, candidates: Sequence[Candidate], language: str) -> li
         out.append(sum(w * idf[t] * doc[t] * (lexical.K1 + 1) / (doc[t] + norm) for t, w in q.items() if doc[t]))
     top = max(out) or 1.0
     return [v / top for v in out]
+
+
+def _meaning(query: str, candidates: Sequence[Candidate], read: Sequence[Sequence[Section]]) -> list[float]:
+    """The encoder's best cosine of the question with each chunk or one of its sections; zeros when the
+    encoder is not installed (the same for every candidate, so it leaves their order to the other features).
+    A section alone weighs too: a chunk holds several, and a sentence encoder averages what it reads."""
+    texts = [f"{c.title}\n{c.content}" for c in candidates]
+    owners: list[int] = []
+    for i, secs in enumerate(read):
+        for sec in secs:
+            texts.append("\n".join((sec.heading, *sec.lines)).strip())
+            owners.append(i)
+    cos = meaning.similarities(query, texts)
+    n = len(candidates)
+    if cos is None:
+        return [0.0] * n
+    best = list(cos[:n])
+    for i, value in zip(owners, cos[n:], strict=True):
+        best[i] = max(best[i], value)
+    return best
 
 
 def candidate_features(query: str, candidates: Sequence[Candidate], language: str,
@@ -439,6 +461,7 @@ def candidate_features(query: str, candidates: Sequence[Candidate], language: st
 
     asked = frozenset(_analyze(query, language))
     bm25 = _pool_bm25(query, candidates, language)
+    meaning_best = _meaning(query, candidates, read)
     rows = []
     for rank, ((title_terms, secs), present, cand, cand_sections) in enumerate(
             zip(parsed, presents, candidates, read, strict=True)):
@@ -474,7 +497,8 @@ def candidate_features(query: str, candidates: Sequence[Candidate], language: st
                "kind_line": kind_line, "kind_chunk": float(bool(kinds) and kinds <= present),
                "faq": float(faq_best), "faq_match": faq_match, "bm25": bm25[rank],
                "first": float(getattr(cand, "chunk_index", 1) == 0),
-               "length": math.log1p(len(_analyze(cand.content, language)))}
+               "length": math.log1p(len(_analyze(cand.content, language))),
+               "meaning": meaning_best[rank]}
         rows.append([row[f] for f in FEATURES])
     return rows
 

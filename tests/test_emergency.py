@@ -428,3 +428,34 @@ def test_round3_vomiting_chronic_conditions_and_help(text, is_emergency):
 ], ids=["months_ago_then_since_yesterday", "fine_since_yesterday_es", "no_fever_since_yesterday", "fine_since_yesterday_en"])
 def test_round3_since_when_it_goes_on_or_is_fine(text, is_emergency):
     assert (route_message(text).agent == "emergency") is is_emergency
+
+
+# Round 5 (categories from blind sets 5 and 6, examples written new for these tests).
+@pytest.mark.parametrize("text, is_emergency", [
+    # blisters in other words
+    ("me salieron unas bombitas con agua en el bozo después de la depilación con láser y arden", True),
+    ("tengo como globitos de agua en el cuello desde la radiofrecuencia de ayer", True),
+    # a swollen, hot leg or calf: a clot, with or without a procedure
+    ("desde el drenaje linfático tengo el gemelo derecho hinchado, caliente y me duele al pisar", True),
+    ("my husband's calf got hot and swollen after the long flight home from his implant trip", True),
+    ("la pantorrilla la tengo caliente e inflamada, ¿será por el masaje de ayer?", True),
+    # not a clot: heat from the treatment itself
+    ("me encantaron las compresas calientes en las piernas, quedé nueva", False),
+])
+def test_round5_blisters_and_clots(text, is_emergency):
+    assert (route_message(text).agent == "emergency") is is_emergency
+
+
+@pytest.mark.parametrize("text", [
+    "cero dolor, cero moretones, la toxina quedó perfecta",                       # "cero" denies, like "sin"
+    "zero swelling the day after, you guys are amazing",
+    "mi gatita se cortó la patita y le sangra, saben de un veterinario por Ñuñoa?",   # an animal's sign
+    "my dog burned his paw on the hot pavement, any vet near the spa?",
+    "pregunta por pura curiosidad: si se me infecta el piercing de la ceja, ¿ustedes lo tratan?",
+    "¿qué hacen si a una persona le da una reacción alérgica en plena sesión? solo pregunto",
+    "vi en instagram que a una chica se le necrosó el labio con relleno, qué miedo",
+    "casi me desmayo de la emoción cuando vi el resultado del blanqueamiento",
+    "me quiero morir de la vergüenza, me quedé dormida y me perdí la cita otra vez",
+])
+def test_round5_denials_animals_curiosity_hearsay_and_figures_of_speech_are_not_emergencies(text):
+    assert not assess(text).is_emergency

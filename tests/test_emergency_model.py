@@ -100,11 +100,26 @@ def test_the_model_never_overrules_the_rules_on_a_statement():
     assert route_message(FLAGGED_STATEMENT, second_opinion=FixedOpinion(0.0)).agent == "emergency"
 
 
-def test_past_a_calming_cue_the_model_never_hands_off():
-    # n-grams do not read negation ("no me arde, no me sangra" scores high): the rules' calming cue decides
+def test_past_a_calming_cue_only_a_certain_model_hands_off():
+    # n-grams do not read negation well ("no me arde, no me sangra… todo genial" scored 0.95): past the rules'
+    # calming cue the model must be certain, as it is of "ya reaccionó pero está pálida y sudando frío"
     assert assess(CALMED).reassuring and not assess(CALMED).is_emergency
     assert route_message(CALMED).agent != "emergency"
-    assert route_message(CALMED, second_opinion=FixedOpinion(1.0)).agent != "emergency"
+    assert route_message(CALMED, second_opinion=FixedOpinion(emergency_model.CERTAIN - 0.01)).agent != "emergency"
+    assert route_message(CALMED, second_opinion=FixedOpinion(emergency_model.SURE_OF_A_QUESTION)).agent != "emergency"
+    assert route_message(CALMED, second_opinion=FixedOpinion(emergency_model.CERTAIN)).reasons == ("emergency_model",)
+
+
+OVER_BUT_NOT_WELL = [     # written for this test: an episode "over", the signs of shock still there
+    "mi papá se desvaneció en la sala de espera después de la endodoncia, ya volvió en sí pero sigue blanco como "
+    "papel y empapado en sudor frío",
+    "my sister passed out after her filler, she came round but she's grey and clammy and can't stand up",
+]
+
+
+@pytest.mark.parametrize("text", OVER_BUT_NOT_WELL)
+def test_an_episode_over_with_its_signs_still_there_is_handed_off(text):
+    assert route_message(text).agent == "emergency"
 
 
 def test_without_a_calming_cue_a_sure_model_hands_off():

@@ -101,7 +101,7 @@ class Vocabulary:
 _PLAIN_GAP = re.compile(r"\.\{0,(\d+)\}")
 _UNGUARDED = ("bleeding", "pain")
 # "no para de crecer", "won't stop spreading" keep going: they do not deny
-_NEGATOR = (r"\b(?:no|ni|sin|nada|not|nor|never|without)\b"
+_NEGATOR = (r"\b(?:no|ni|sin|nada|cero|not|nor|never|without|zero)\b"
             r"(?! (?:(?:se |me |le )?(?:para|paro|deja|dejo|detiene|ha parado|ha dejado) de|(?:stop|stopped|quit)\b))")
 
 
@@ -289,6 +289,15 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "burn": (
         r"quemadura", r"ampolla", r"me quem[oe]", r"se quem[oe]", r"\bquemad[ao]\b", r"\bblisters?\b", r"\bburn(ed|s)\b",
+        # blisters in other words: "bombitas de agua", "burbujitas con agua", "globitos de agua en la piel"
+        r"\b(bombit|burbuj|globit|vejiguit)\w* (de|con) (agua|liquido)", r"\bwater (bubbles|blebs)\b",
+    ),
+    # a deep-vein clot: a leg or calf swollen and hot (or hot and swollen), with or without a procedure
+    "clot": (
+        r"\b(pierna|pantorrilla|gemelo|chamorro|canilla)s?\b[^.?!]{0,50}\b(hinchad|inflamad)\w*[^.?!]{0,40}\bcalient",
+        r"\b(pierna|pantorrilla|gemelo|chamorro|canilla)s?\b[^.?!]{0,50}\bcalient\w*[^.?!]{0,40}\b(hinchad|inflamad)",
+        r"\b(calf|leg)\b[^.?!]{0,50}\b(swollen|swelling)\b[^.?!]{0,40}\b(hot|warm)\b",
+        r"\b(calf|leg)\b[^.?!]{0,50}\b(hot|warm)\b[^.?!]{0,40}\b(swollen|swelling)\b",
     ),
     "pregnancy": (
         # bleeding, spotting, contractions or lost fluid in a pregnant client; not gums bleeding when brushing
@@ -421,7 +430,7 @@ PROCEDURE = Vocabulary(
 # The negator reaches over auxiliaries, pronouns and quantifiers only, so "no" negates its own phrase
 # ("sin fiebre ni mucho dolor", "nada muy fuerte") and not a later clause ("no sé por qué veo borroso").
 NEGATION_BEFORE = re.compile(
-    r"(?:\b(?:no|ni|sin|nunca|nada|ya no|not|never|without|no longer|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|nothing)\s+"
+    r"(?:\b(?:no|ni|sin|nunca|nada|cero|ya no|not|never|without|no longer|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|nothing|zero)\s+"
     r"(?:(?:tengo|hay|tiene|siento|me|le|he|ha|have|has|had|any|a|feel|felt|see|mas|more|tuve|tuvo|dio|es|esta|"
     r"muy|mucho|mucha|tan|tanto|tanta|demasiado|so|too|that|very|much|really|el|la|los|las|un|una|the)\s+){0,3})$")
 # The same on the phonetic fold, where a hit found in the folded text is looked at ("don't habe any").
@@ -449,6 +458,10 @@ HYPOTHETICAL = Vocabulary(
     r"\b(es|son) (muy |re |super )?doloros[oa]s?\b", r"\b(duele|dolera|sangra) (mucho|harto|caleta)\?",
     r"\bis it (very |really )?painful\b", r"\bdoes it (bleed|hurt) (a lot|much)\b",
     r"\bis it safe\b", r"\bhow long does\b", r"\bi heard\b", r"\bjust in case\b",
+    # asked out of curiosity, or about anyone: "pregunta teórica", "¿qué hacen si a alguien se le…?"
+    r"\b(pregunta teorica|pura curiosidad|por curiosidad|just curious|out of curiosity|hypothetically)\b",
+    r"\bsi a (alguien|una persona|un paciente|una paciente)\b", r"\bif (someone|somebody|a patient)\b",
+    r"\bsi (me|le|se me|se le) (llega|llegara|llegase) a\b",
     # whether it really happens: "¿es real o es mito?", "does that really happen?"
     r"\b(does|can|could|would) (that|this|it) (really |actually |ever )?happen", r"\b(es|son) (real|reales|mito|un mito|cierto|verdad)\b.{0,20}\?",
     r"\b(eso|esto) (pasa|ocurre|sucede|les ha pasado)\b", r"\b(pasa|ocurre|sucede) (seguido|a menudo|mucho|con frecuencia)\b",
@@ -510,6 +523,9 @@ WORRY_OR_HEARSAY = Vocabulary(
     r"\b(amig\w+|prim[ao]s?|herman[ao]s?|vecin[ao]s?|compa\w*|alguien|gente|conocid[ao]s?|cunad[ao]s?)\b.{0,15}\b(me )?(dijo|dice|conto|comento|cuenta) que\b",
     r"\b(he|hemos) (oido|escuchado|leido)\b", r"\b(lei|oi|escuche) (que|en)\b", r"\bes (cierto|verdad) que\b",
     r"\b(i|we) (heard|read)\b", r"\b(people|they|my friend|a friend|someone|everyone) (say|says|said|told me)\b",
+    # seen on social media: "vi en TikTok que a una niña le salió pus"
+    r"\b(vi|visto|vimos|sale|salio|aparece) en (tiktok|instagram|insta|youtube|facebook|internet|redes|un video|las noticias)\b",
+    r"\b(saw|seen|watched) (it )?(on|in) (tiktok|instagram|youtube|facebook|the internet|a video|the news)\b",
 )
 FEARED_TOPIC = Vocabulary(
     r"^\W*(no )?(sangrar|desmayar|marear|quedar|perder|ahogar|hinchar|infectar|paralizar|morir|no poder|poder|ver|sentir|tener)\w*\b"
@@ -558,9 +574,19 @@ OVER = Vocabulary(*RESOLVED_SAID)
 # Figurative, joking or enthusiastic uses.
 # Laughter: no one in an emergency laughs about it, so it calms even a message set in the present.
 LAUGHTER = Vocabulary(r"\bj[ae](j[ae])+\b", r"\bjsjs", r"\blol\b", r"\blmao\b", r"\bhaha", r"\bxd\b")
+# The sign is an animal's ("mi perro se quebró un diente", "my cat burned her paw"): not one of our clients.
+PET = Vocabulary(
+    r"\b(mi|el|la|nuestr[oa]|su|tu) (perr|gat|mascota|cachorr|michi|conej|loro|hamster)\w*\b.{0,30}\b(se|le|tiene|esta|anda)\b",
+    r"\bveterinari", r"\bvet\b", r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot)\b",
+)
 FIGURATIVE = Vocabulary(
     r"\b(precios?|presupuestos?|cotizacion|cotizaciones|prices?|bills?|quotes?)\b",
-    r"\b(me )?duele que\b", r"\bit hurts that\b", r"\bme muero (por|de (la risa|ganas|amor|emocion))", r"\bdying to\b", r"took my breath away", r"\bde la emocion\b",
+    r"\b(me )?duele que\b", r"\bit hurts that\b", r"\bme muero (por|de (la risa|ganas|amor|emocion))",
+    # "casi me desmayo de la rabia", "me quiero morir de la bronca": anger, shame or laughter
+    r"\b(casi )?me (desmayo|desmaye|muero|mori) de (la |el |tanta |tanto )?(rabia|bronca|risa|verguenza|coraje|emocion|"
+    r"felicidad|alegria|nervios|ternura|amor)\b",
+    r"\bme (quiero|queria|voy a) morir de (la |el |tanta |tanto )?(bronca|rabia|risa|verguenza|pena|ganas|sueno|hambre|"
+    r"aburrimiento|envidia|amor|emocion|nervios|cringe|coraje|calor|frio)\b", r"\bdying to\b", r"took my breath away", r"\bde la emocion\b",
     r"\blo bien que\b", r"\bsin respiracion lo\b",
     r"\bduele (el|mi|al) (bolsillo|alma|billetera|cartera|orgullo|ego)\b", r"\b(muy|tan|re|super|demasiado|bastante) car[oa]s?\b",
     r"\bun ojo de la cara\b", r"\b(my |the )?(wallet|bank account) (hurts|is crying)\b", r"\bde lo (brillante|lindo|bonito)",
@@ -747,7 +773,8 @@ def assess(text: str) -> EmergencyAssessment:
         red = [s for s in red if s not in SOFT_SIGNS]
     procedure = PROCEDURE.search(t, ft)
     # resolved, figurative or asked ahead: these speak for the whole message unless it says "now"
-    calm = bool(RESOLVED.search(t, ft) or FIGURATIVE.search(t, ft) or ASKING_AHEAD.search(t, ft)) and not now
+    calm = bool(RESOLVED.search(t, ft) or FIGURATIVE.search(t, ft) or ASKING_AHEAD.search(t, ft)) and not now \
+        or bool(PET.search(t, ft))
     # laughter calms the weaker signs always, and a red flag unless the writer says it is still going on
     laughing = bool(LAUGHTER.search(t, ft))
     link = "+procedure" if procedure else ""

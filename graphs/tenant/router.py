@@ -84,8 +84,8 @@ def route_message(text: str, *, continues_booking: bool = False,
     second = emergency_model.model() if second_opinion == "process" else second_opinion
     question = _QUESTION.search(text) is not None
     # The model is asked only where its answer can change the route: a question the rules flagged, or a
-    # message they neither flagged nor found reassuring (a calming cue keeps every model path shut).
-    consulted = question if emergency.is_emergency else not emergency.reassuring
+    # message they did not flag (behind a calming cue, only a certain model hands off).
+    consulted = question or not emergency.is_emergency
     probability = second.probability(text) if second is not None and consulted else None
     overruled = (emergency.is_emergency and question and probability is not None
                  and probability < emergency_model.ORDINARY)
@@ -94,8 +94,11 @@ def route_message(text: str, *, continues_booking: bool = False,
     # "si tuviera una reacción alérgica al relleno, ¿me lo pueden disolver?" (overruled): a question about a
     # danger sign that the model, trained on ~1,700 labelled emergency messages, finds ordinary
     reasons = ("emergency_rules_overruled",) if overruled else ()
-    if probability is not None and not overruled and not emergency.reassuring \
-            and probability >= (emergency_model.SURE_OF_A_QUESTION if question else emergency_model.SURE):
+    if probability is not None and not overruled and probability >= (
+            emergency_model.CERTAIN if emergency.reassuring
+            else emergency_model.SURE_OF_A_QUESTION if question else emergency_model.SURE):
+        # "mi señora se desmayó…, ya reaccionó pero está pálida y sudando frío": over, say the rules; the model
+        # is certain it is not
         return Route("emergency", probability, ("emergency_model",))
     if wants_human(text):
         return Route("human", 1.0, ("asked_for_a_person",))

@@ -19,6 +19,7 @@ nationalities and acronyms ("NIT", "DOB") are not names.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -101,6 +102,24 @@ def _name_dictionary_names() -> set[str]:
 
 BROAD_NAMES = KNOWN_NAMES | _name_dictionary_names()
 
+# How a given name is spelled otherwise: "stefany" / "Estefani", "yesica" / "jessica", "jhon" / "jon", "sofya" /
+# "sofia", "stephanie" / "stefanie", "jenny" / "jeny". Each rewrite goes both ways.
+# Double "rr", "ll", "cc" are Spanish letters of their own ("carro" is no "Caro"); other doubles may drop.
+_SPELLINGS = ((r"y", "i"), (r"i", "y"), (r"ph", "f"), (r"f", "ph"), (r"th", "t"), (r"^st", "est"), (r"^est", "st"),
+              (r"([bdfgkmnpstz])\1", r"\1"), (r"^jh", "j"), (r"^y", "j"), (r"^j", "y"), (r"ie$", "i"), (r"i$", "ie"))
+
+
+@functools.lru_cache(maxsize=4096)
+def known_spelling(word: str) -> bool:
+    """A known given name or pet form, or another spelling of one: "stefany" (Estefany), "yesica" (Jessica)."""
+    f = fold(word)
+    if f in KNOWN_NAMES:
+        return True
+    variants = {f}
+    for pattern, repl in _SPELLINGS:
+        variants |= {re.sub(pattern, repl, v) for v in variants}
+    return len(f) > 3 and any(v in KNOWN_NAMES for v in variants)
+
 # Capitalized words that are not names: greetings, courtesy, treatments, days, months, places we serve.
 NON_NAMES = set(fold(w) for w in """
 hola holaa holi buenas buenos dias tardes noches buen dia hi hello hey gracias graciass thanks thank
@@ -175,7 +194,9 @@ ORG_WORDS = {"hills", "heights", "park", "beach", "springs", "valley", "center",
              "street", "avenue", "ave", "road", "rd", "blvd", "boulevard", "drive", "parkway", "pkwy", "highway",
              "hwy", "bowl", "stadium", "arena", "square", "station", "tower", "towers", "museum",
              "airport", "cathedral", "memorial", "pier", "harbor", "harbour", "hotel", "resort", "theater",
-             "theatre", "gardens", "terminal", "monument", "zoo"}
+             "theatre", "gardens", "terminal", "monument", "zoo",
+             # the parts a neighbourhood is divided in: "Polanco II Sección", "Tercera Etapa", "Sector Oriente"
+             "seccion", "etapa", "sector", "fase", "ampliacion"}
 # Words that make a run a company even after "a nombre de" or "de parte de": "Inversiones Tequendama SAS",
 # "Grupo Dental Coyoacán", "Rinaldi Hnos. SA", "Distribuidora del Sur Ltda".
 COMPANY_WORDS = {"sa", "sas", "sl", "slu", "srl", "ltda", "inc", "llc", "ltd", "gmbh", "cia", "corp", "eirl", "spa",
@@ -204,12 +225,34 @@ NOT_A_PERSON_BEFORE = re.compile(
     r"\s+(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*\s+){0,2}$",          # "el paquete Reina Elena": the run's first word
     re.IGNORECASE)
 
+# A capitalized run right after a product noun is a brand or a product line, not a person: "el aceite Frida Relax",
+# "la crema Doña Flor", "un sérum Dolores Vital", "the balm Don Emilio", "la línea Carmen Natural".
+PRODUCT_BEFORE = re.compile(
+    r"\b(?:aceites?|cremas?|s[eé]rums?|b[aá]lsamos?|geles|gel|lociones|loci[oó]n|mascarillas?|champ[uú]s?|"
+    r"shampoos?|acondicionador(?:es)?|jab[oó]n|jabones|perfumes?|fragancias?|colonias?|t[oó]nicos?|exfoliantes?|"
+    r"protector(?:es)?|labial(?:es)?|esmaltes?|ampollas?|velas?|kits?|l[ií]neas?|colecci[oó]n|colecciones|marcas?|"
+    r"productos?|oils?|creams?|serums?|balms?|lotions?|masks?|conditioners?|soaps?|fragrances?|colognes?|candles?|"
+    r"toners?|scrubs?|lines?|collections?|brands?|products?)"
+    r"\s+(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*\s+){0,2}$", re.IGNORECASE)
+# ... unless the run is the subject of a verb after it: "the cream Mary recommended", "the oil Ana sold me".
+_SUBJECT_OF_VERB_AFTER = re.compile(r"[ \t]+(?:recommended|suggested|mentioned|gave|sold|sent|told|said|uses|used|"
+                                    r"likes|liked|loves|loved|bought|got|brought|showed|tried|applied|prescribed|"
+                                    r"put|left|me\s+\w+|te\s+\w+|le\s+\w+|dice|dijo|recomend[oó]|vend[eií]\w*|"
+                                    r"us[aoó]|compr[oó])(?![\w])", re.IGNORECASE)
+# A run that opens with a Roman numeral is a part of a place, not a person: "Polanco II Sección", "III Etapa";
+# and so is a run such a part follows: "Vicente Guerrero III Sección", "Lomas 2a Etapa".
+_ROMAN_START = re.compile(r"(?:X{0,3})(?:IX|IV|VI{0,3}|I{1,3})(?=[ \t])")
+_PLACE_PART_AFTER = re.compile(r"[ \t]+(?:(?-i:X{0,3}(?:IX|IV|VI{0,3}|I{1,3}))|\d{1,2}\s*[aª]|primera|segunda|tercera|"
+                               r"cuarta|quinta)[ \t]+(?:secci[oó]n|etapa|sector|fase|ampliaci[oó]n)(?![\w])",
+                               re.IGNORECASE)
+
 # ... or after them: "the Jefferson location", "Wilshire office".
 NOT_A_PERSON_AFTER = re.compile(r"[ \t]+(?:location|office|branch|store|clinic|campus|mall|station|street|avenue|"
                                 r"center|centre|site|spa|sucursal|"
                                 # a brand named after its founder: "Dr. Brandt skincare", "Paula's Choice serum"
                                 r"skin\s?care|products?|serums?|creams?|cosmetics|makeup|sunscreen|moisturi[sz]er|"
-                                r"cleanser|lotion|brand|collection)\b", re.IGNORECASE)
+                                r"cleanser|lotion|brand|collection|oil|balm|gel|mask|shampoo|soap|perfume|"
+                                r"fragrance|candle|toner|scrub|line|kit)s?\b", re.IGNORECASE)
 
 # Words that end a name (function words, frequent verbs); "de", "del", "la", "van" may sit inside a surname.
 _NAME_LINKERS = {"de", "del", "la", "las", "los", "y", "van", "von", "der", "den", "da", "di", "do", "dos", "das", "du"}
@@ -369,10 +412,10 @@ def _name_tokens(text: str, pos: int, strong: bool, lower_tail: bool = True,
             break
         if need_capital and not capital:
             break
-        if not words and not strong and not (capital or f in KNOWN_NAMES):
+        if not words and not strong and not (capital or known_spelling(f)):
             break
         if words and not strong and not capital and not (
-                lower_tail and fold(words[0].group()) in KNOWN_NAMES and (f in SURNAMES or f in KNOWN_NAMES)):
+                lower_tail and known_spelling(words[0].group()) and (f in SURNAMES or f in KNOWN_NAMES)):
             break                   # "soy ana torres": a known first name carries known names; not "kayla wants"
         words.append(m)
         expected = m.end()
@@ -575,7 +618,7 @@ _PERSON_VERB_CUES = re.compile(
     re.IGNORECASE)
 # Introductions: after them a lowercase run of a given name and surnames is a name ("soy blanca flores",
 # "this is brooke adams"), and so is a given name that is also a place or a word ("soy Rosario,").
-_INTRO_CUES = re.compile(r"(?<![\w])(?:soy|les\s+habla|le\s+habla|te\s+habla|habla|this\s+is|i\s+am|i['’]?m|"
+_INTRO_CUES = re.compile(r"(?<![\w])(?:soy|les\s+habla|le\s+habla|te\s+habla|habla|this\s+is|it['’]s|i\s+am|i['’]?m|"
                          r"les\s+escribe|le\s+escribe|te\s+escribe)[ \t]+", re.IGNORECASE)
 
 
@@ -596,8 +639,12 @@ def _intro_names(text: str) -> Iterator[tuple[int, int]]:
             # "soy Rosario, la que fue…": a given name that is also a city, alone before a pause
             if first in NAME_OR_WORD and re.match(r"[ \t]*(?:[,.!?;]|\r?\n|$)", text[words[0].end():]):
                 yield words[0].span()
+            # "it's Will again", "this is June from the front desk": a name that is also a word or a month
+            elif ((first in _STOP and first in BROAD_NAMES and _INTRO_TAIL.match(text, words[0].end()))
+                  or (first in _CALENDAR and _INTRO_TAIL_OF_A_MONTH.match(text, words[0].end()))):
+                yield words[0].span()
             continue
-        if first not in KNOWN_NAMES and first not in _BROAD_NAMES:
+        if not known_spelling(first) and first not in _BROAD_NAMES:
             continue
         k = 1                                    # "blanca flores", "santiago henao", "brooke adams"
         while (k < min(len(words), 4) and re.fullmatch(r"[ \t]+", text[words[k - 1].end():words[k].start()])
@@ -606,6 +653,92 @@ def _intro_names(text: str) -> Iterator[tuple[int, int]]:
             k += 1
         if k >= 2 and not _GLUED.match(text, words[k - 1].end()):
             yield words[0].start(), words[k - 1].end()
+
+
+# A preposition and an article before a lowercase word make it a common noun ("para el curro", "con la vela"):
+# only a pet form, never an everyday word, is a person there ("con la coni", "para el pipe"). After an
+# introduction the article is the colloquial one before a name: "soy la carla".
+_ARTICLE_END = re.compile(r"(?<![\w])(?:con|para|pa|por|de|a|sin)\s+(?:el|la|los|las|un|una)\s+$", re.IGNORECASE)
+
+
+def _lowercase_word_after_article(text: str, cue_end: int, start: int) -> bool:
+    first = _WORD_RE.match(text, start)
+    return bool(first and first.group()[0].islower() and _ARTICLE_END.search(text, max(0, cue_end - 14), cue_end)
+                and fold(first.group()) not in NICKNAMES)
+
+
+# A name joined to the writer: "para mí y Charly", "conmigo y con Maite", "me and Josh", "yo y la Vane".
+_BESIDE_ME = re.compile(r"(?<![\w])(?:m[ií]|yo|conmigo|nosotr[oa]s|me|myself)[ \t]+(?:y|e|and|&)[ \t]+"
+                        r"(?:(?:con|with)[ \t]+)?(?:(?:el|la)[ \t]+)?", re.IGNORECASE)
+
+
+def _names_beside_me(text: str) -> Iterator[tuple[int, int]]:
+    for cue_end in _cue_ends(_BESIDE_ME, text):
+        span = _name_tokens(text, cue_end, strong=False)
+        if span and _namelike(text[span[0]:span[1]].split()):
+            yield span
+
+
+# A relative's name may be a month, a weekday or an everyday word: "mi hija Abril", "my son Will", "su esposa
+# Mercedes", "my daughter June". After "mi hija" a capitalized word is that person, unless it is a title
+# ("mi papá Don Aurelio": the title's own cue finds the name) or a function word that is no name.
+_KIN_CUES = re.compile(r"(?<![\w])(?:(?:mi|su|tu|nuestr[oa])\s+(?:" + _RELATIONS_ES + r")|(?:my|his|her|our)\s+(?:"
+                       + _RELATIONS_EN + r"))[ \t]*,?[ \t]+(?=(?-i:[A-ZÁÉÍÓÚÑ]))", re.IGNORECASE)
+_TITLES = {fold(w) for w in "don doña dona sr sra srta dr dra señor señora señorita doctor doctora mr mrs ms miss "
+           "lic ing prof".split()}
+_CALENDAR = set("""lunes martes miercoles jueves viernes sabado domingo enero febrero marzo abril mayo junio julio agosto
+septiembre setiembre octubre noviembre diciembre january february march april may june july august september october
+november december""".split())
+
+
+def _kin_names(text: str) -> Iterator[tuple[int, int]]:
+    for cue_end in _cue_ends(_KIN_CUES, text):
+        first = _WORD_RE.match(text, cue_end)
+        if not first or not first.group()[0].isupper() or _GLUED.match(text, first.end()):
+            continue
+        f = fold(first.group())
+        if f in _TITLES or f in PLACE_WORDS or (f in _STOP and f not in BROAD_NAMES) or (
+                f in NON_NAMES and f not in _CALENDAR and f not in BROAD_NAMES):
+            continue
+        # "mi hija Abril Rojas": the capitalized surnames that follow
+        rest = re.match(r"[ \t]+", text[first.end():])
+        after = first.end() + rest.end() if rest else -1
+        tail = _name_tokens(text, after, strong=False, need_capital=True) if rest else None
+        yield first.start(), tail[1] if tail and tail[0] == after else first.end()
+
+
+# "it's Will from yesterday", "this is April from Dr. Lee's office", "soy Mayo desde Lima": after an introduction a
+# given name that is also a function word or a month is a name when it goes on as one introduces oneself.
+_INTRO_TAIL = re.compile(r"[ \t]+(?:from|here|calling|again|speaking|writing|desde|de\s+nuevo|otra\s+vez|"
+                         r"por\s+aqu[ií]|aqu[ií]|ac[aá])(?![\w])", re.IGNORECASE)
+# "it's May again" is the month: a month is a name only when it says where the writer is from or calls from.
+_INTRO_TAIL_OF_A_MONTH = re.compile(r"[ \t]+(?:from|calling|speaking|writing|desde|de\s+parte\s+de)(?![\w])",
+                                    re.IGNORECASE)
+
+
+# After a capitalized first word, an English verb, modal or adverb makes it a subject ("Grace called", "Will can",
+# "Hope is here"); any other lowercase word makes a phrase of it: "Grace period", "Amber alert", "Rose water".
+_EN_VERB_FORMS = {"put", "let", "cut", "hit", "set", "read", "quit", "won", "ran", "sat", "saw", "met", "got", "had",
+                  "did", "told", "said", "came", "went", "left", "took", "gave", "made", "bought", "sent", "paid",
+                  "brought", "thought", "felt", "kept", "lost", "spoke", "wrote", "found", "knew", "forgot", "heard",
+                  "broke", "fell", "hurt", "began", "became", "chose", "drove", "ate", "drank", "grew", "held", "led",
+                  "meant", "rode", "shook", "slept", "stood", "taught", "threw", "understood", "woke", "wore", "bit",
+                  "is", "was", "are", "were", "has", "does", "won't", "isn't", "wasn't", "please", "from", "at", "in",
+                  "needs", "can", "could", "will", "would", "should", "shall", "may", "might", "must", "never",
+                  "always", "just", "also", "still", "already", "again", "too", "here", "there", "and", "or"}
+_EN_VERB_ENDING = re.compile(r"\w+(?:s|ed|ing|ly|n['’]t)$")
+
+
+def _heads_a_noun_phrase(text: str, start: int, end: int) -> bool:
+    """A single capitalized word that opens a sentence and is followed by a lowercase word that is no verb."""
+    before = text[:start].rstrip(" \t")
+    if before and before[-1] not in ".!?¿¡:\n" or " " in text[start:end]:
+        return False
+    nxt = re.match(r"[ \t]+([a-z]+)(?![\w'’])", text[end:end + 30])
+    if not nxt:
+        return False
+    w = nxt.group(1)
+    return not (w in _EN_VERB_FORMS or fold(w) in _STOP or _EN_VERB_ENDING.fullmatch(w))
 
 
 # A run glued by a dash to the word before it is half of a compound, a place more than a person:
@@ -633,6 +766,8 @@ class PersonRecognizer(EntityRecognizer):
                 span = _name_tokens(text, cue_end, strong)
                 if span and not strong and _opening_not_signature(text, cue_end, span[1]):
                     continue
+                if span and not strong and _lowercase_word_after_article(text, cue_end, span[0]):
+                    continue                    # "lo necesito para el curro": a word; "con la coni": a pet form
                 while span:
                     out.append(self._result(*span, score))
                     # "somos Olga y Iván", "Ana, Luis y Marta": a list of names after one cue
@@ -648,6 +783,8 @@ class PersonRecognizer(EntityRecognizer):
         out += [self._result(*span, 0.7) for span in _positional_names(text)]
         out += [self._result(*span, 0.75) for span in _verb_cue_names(text)]
         out += [self._result(*span, 0.75) for span in _intro_names(text)]
+        out += [self._result(*span, 0.75) for span in _names_beside_me(text)]
+        out += [self._result(*span, 0.75) for span in _kin_names(text)]
         signature = _closing_signature(text)
         if signature:
             out.append(self._result(*signature, 0.7))
@@ -655,9 +792,14 @@ class PersonRecognizer(EntityRecognizer):
             if ent.label_ not in ("PER", "PERSON"):
                 continue
             span = self._ner_span(text, ent.start_char, ent.end_char)
+            if span and self.supported_language == "en" and _heads_a_noun_phrase(text, span[0], span[1]):
+                continue                        # "Grace period for late arrivals", "Rose water toner"
             if span:
                 out.append(self._result(*span[:2], span[2]))
         return [r for r in out if not NOT_A_PERSON_BEFORE.search(text[max(0, r.start - 50):r.start])
+                and not (PRODUCT_BEFORE.search(text[max(0, r.start - 50):r.start])
+                         and not _SUBJECT_OF_VERB_AFTER.match(text, r.end))
+                and not _ROMAN_START.match(text, r.start) and not _PLACE_PART_AFTER.match(text, r.end)
                 and not _GLUED_BEFORE.search(text, 0, r.start)
                 and not (NOT_A_PERSON_AFTER.match(text, r.end) and not _POSSESSIVE.search(text, r.start, r.end))
                 and not self._demonym(text[r.start:r.end])]

@@ -113,9 +113,10 @@ def ids_after_names(spans: list[PiiSpan], text: str) -> list[PiiSpan]:
 
 # A name-like word right after an address is its district or city: "casa 5, Belén", "Apt 506, Washington, DC",
 # "3º B, Alcalá de Henares". A name after a strong cue ("a nombre de", score 0.9) is kept.
-# A floor word the address pattern left out may sit between them: "Gral. Paz 2345, 1° piso, Lomas del Mirador".
-_ADDRESS_TAIL = re.compile(r"[\s,]*(?:(?:piso|planta|depto|dpto|dto|apto|of|oficina|local|bajo|interior|int)\.?[\s,]+)?",
-                           re.IGNORECASE)
+# A floor word the address pattern left out may sit between them: "Gral. Paz 2345, 1° piso, Lomas del Mirador";
+# and the district's article: "Los Castaños 2210, La Reina", "Av. Central 45, El Bosque".
+_ADDRESS_TAIL = re.compile(r"[\s,]*(?:(?:piso|planta|depto|dpto|dto|apto|of|oficina|local|bajo|interior|int)\.?[\s,]+)?"
+                           r"(?:(?:la|el|las|los)\s+)?", re.IGNORECASE)
 PLACE_SCORE_CEILING = 0.9
 
 

@@ -247,19 +247,35 @@ def es_nie_recognizer(language: str) -> RuleRecognizer:
 
 
 # -- payment data ------------------------------------------------------------------------------------
+# Card brands by their issuer prefix (IIN) and the lengths they issue: Visa 13/16/19, Mastercard 16, Amex 15
+# ("3782 822463 10005"), Diners 14 ("3056 930902 5904") or 16, Discover, JCB, UnionPay, Maestro, Mir 16-19.
+_CARD_BRANDS = (
+    (re.compile(r"4"), (13, 16, 19)),                                                     # Visa
+    (re.compile(r"5[1-5]|2(?:2[2-9]\d|[3-6]\d\d|7[01]\d|720)"), (16,)),                      # Mastercard
+    (re.compile(r"3[47]"), (15,)),                                                        # American Express
+    (re.compile(r"3(?:0[0-5]|09|[68])"), (14, 16)),                                         # Diners Club
+    (re.compile(r"6(?:011|4[4-9]|5)"), (16, 19)),                                         # Discover
+    (re.compile(r"35(?:2[89]|[3-8]\d)"), (16, 19)),                                        # JCB
+    (re.compile(r"62"), (16, 17, 18, 19)),                                                # UnionPay
+    (re.compile(r"5[06-8]|6[0-9]"), (16, 18, 19)),                                        # Maestro and local debit brands
+    (re.compile(r"220[0-4]"), (16, 17, 18, 19)),                                          # Mir
+)
+
+
 def _card_ok(value: str) -> bool:
     d = _digits(value)
-    if not 13 <= len(d) <= 19 or not luhn.is_valid(d):
-        return False
-    return (d[0] == "4" or 51 <= int(d[:2]) <= 55 or 2221 <= int(d[:4]) <= 2720 or d[:2] in ("34", "37")
-            or d[:4] == "6011" or d[:2] in ("65", "36", "38", "35"))
+    return luhn.is_valid(d) and any(prefix.match(d) and len(d) in lengths for prefix, lengths in _CARD_BRANDS)
 
 
 def credit_card_recognizer(language: str) -> RuleRecognizer:
-    ctx = _ctx(r"tarjeta", r"tdc", r"cr[eé]dito", r"d[eé]bito", r"visa", r"mastercard", r"master", r"amex",
-               r"card", r"credit", r"debit", r"pagar con", r"cobr\w*")
+    # Paying words are a card's context, and they outweigh a payment or deposit word nearby that would make a
+    # bare number an order or a transfer: "charge the deposit to 3782…", "cárguenlo a la 4509…", "cardholder".
+    ctx = _ctx(r"tarjeta", r"tdc", r"tc", r"cr[eé]dito", r"d[eé]bito", r"visa", r"mastercard", r"master", r"amex",
+               r"american express", r"diners", r"discover", r"maestro", r"card", r"credit", r"debit", r"pagar con",
+               r"pag\w* con", r"pay\w*(?: it| this| that)? (?:with|by|using)", r"cobr\w*", r"c[aá]rg\w*", r"charg\w*",
+               r"bill(?:\s+(?:it|this|that|the\s+\w+))?\s+to", r"cardholder", r"titular", r"pl[aá]stico")
     rules = [Rule(re.compile(_B + r"\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}" + _E), 0.9, 0.95, strong=True),  # 4-4-4-4
-             Rule(re.compile(_B + r"3[47]\d{2}[ -]\d{6}[ -]\d{5}" + _E), 0.9, 0.95, strong=True),     # Amex 4-6-5
+             Rule(re.compile(_B + r"3\d{3}[ -]\d{6}[ -]\d{4,5}" + _E), 0.9, 0.95, strong=True),    # Amex, Diners 4-6-5
              Rule(re.compile(_B + r"\d{13,19}" + _E), 0.7, 0.9)]
     return RuleRecognizer("CREDIT_CARD", language, rules, ctx, validate=_card_ok)
 
@@ -319,8 +335,10 @@ def ip_recognizer(language: str) -> RuleRecognizer:
 
 
 PHONE_REGIONS = ("CO", "CL", "MX", "AR", "ES", "US")
+# "dial" as a verb ("márcame al", "marque el"), not a name that starts the same way ("Marcela", "Marcos").
+_DIAL = r"m[aá]rc(?:a|ar|as|ame|ale|alo|ando|aron|ó|á)|m[aá]rqu(?:e|en|eme|enme|es)"
 PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno", r"m[oó]vil", r"whatsapp", r"cell?", r"tel[eé]fono", r"tel\.?", r"telf", r"fono", r"m[oó]vil",
-                     r"whatsapp", r"whats", r"wsp", r"wpp", r"wa", r"n[uú]mero", r"num", r"ll[aá]m\w*", r"marc\w*",
+                     r"whatsapp", r"whats", r"wsp", r"wpp", r"wa", r"n[uú]mero", r"num", r"ll[aá]m\w*", _DIAL,
                      r"contacto", r"fijo", r"phone", r"mobile", r"call", r"text", r"reach", r"number")
 
 
@@ -330,7 +348,29 @@ PHONE_CONTEXT = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno"
 # order or approval word nearby.
 PHONE_CONTEXT_SPECIFIC = _ctx(r"cel", r"celu", r"celular", r"cell?phone", r"tlf", r"tfno", r"m[oó]vil", r"whatsapp",
                               r"cell?", r"tel[eé]fono", r"tel\.?", r"telf", r"fono", r"whats", r"wsp", r"wpp", r"wa",
-                              r"ll[aá]m\w*", r"marc\w*", r"fijo", r"phone", r"mobile", r"call", r"text")
+                              r"ll[aá]m\w*", _DIAL, r"fijo", r"phone", r"mobile", r"call", r"text")
+# Words that name an identity document. The cue nearest a number decides what it is: in "se llama Aurelio
+# Pino, cc 1130875492" the "cc" after "llama" makes a cédula of a number that is also a valid phone.
+ID_CUES = _ctx(r"c[eé]dula", r"cc", r"c\.\s?c\.?", r"c[eé]d\.?", r"cdla", r"dni", r"d\.n\.i\.?", r"rut", r"run",
+               r"nie", r"nif", r"cuit", r"cuil", r"curp", r"rfc", r"documento", r"doc\.?", r"identificaci[oó]n",
+               r"pasaporte", r"passport", r"ssn")
+
+
+def _last(pattern: re.Pattern, text: str) -> re.Match | None:
+    matches = list(pattern.finditer(text))
+    return matches[-1] if matches else None
+
+
+def cue_nearest(text: str, start: int, cue: re.Pattern, width: int = CONTEXT_WINDOW) -> bool:
+    """A `cue` word stands before `start` with no identity-document word between it and the number."""
+    before = _before(text, start, width)
+    found = _last(cue, before)
+    if not found:
+        return False
+    document = _last(ID_CUES, before)
+    return document is None or document.start() < found.start()
+
+
 INTERNATIONAL = re.compile(r"(?<![\w+])\+\s?\d(?:[\s.()-]{0,2}\d){7,14}(?![\w])")
 LOCAL_AFTER_CUE = re.compile(r"(?<![\w.,/-])\(?\d{2,4}\)?(?:[\s.-]?\d){5,11}(?![\w]|[.,]\d)")
 IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -361,13 +401,13 @@ class PhoneRecognizer(EntityRecognizer):
         for region in PHONE_REGIONS:
             for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
                 start, end = m.start, m.end
-                context = bool(PHONE_CONTEXT.search(_before(text, start)))
-                if (not context or not PHONE_CONTEXT_SPECIFIC.search(_before(text, start))) and (
+                context = cue_nearest(text, start, PHONE_CONTEXT)
+                specific = cue_nearest(text, start, PHONE_CONTEXT_SPECIFIC)
+                if (not context or not specific) and (
                         is_money(text, start, end) or not_personal(text, start)):
                     continue                    # "el número de aprobación es 2837461"
                 international = m.raw_string.lstrip().startswith(("+", "00"))
-                if not international and NOT_PHONE_SHAPE.match(m.raw_string.strip()) and not (
-                        PHONE_CONTEXT_SPECIFIC.search(_before(text, start))):
+                if not international and NOT_PHONE_SHAPE.match(m.raw_string.strip()) and not specific:
                     continue
                 score = 0.9 if international else (0.85 if context else 0.6)
                 digits = _digits(m.raw_string)
@@ -377,11 +417,11 @@ class PhoneRecognizer(EntityRecognizer):
         for m in INTERNATIONAL.finditer(text):
             spans.setdefault((m.start(), m.end()), 0.75)
         for m in LOCAL_AFTER_CUE.finditer(text):
-            if (PHONE_CONTEXT.search(_before(text, m.start(), 25))
+            if (cue_nearest(text, m.start(), PHONE_CONTEXT, 25)
                     and 7 <= len(_digits(m.group())) <= (13 if m.group().lstrip("(").startswith("0") else 12)
                     and not not_personal(text, m.start()) and not (NOT_PHONE_SHAPE.match(m.group())
-                                                                   and not PHONE_CONTEXT_SPECIFIC.search(
-                                                                       _before(text, m.start(), 25)))):      # "my order number is 123456789"
+                                                                   and not cue_nearest(
+                                                                       text, m.start(), PHONE_CONTEXT_SPECIFIC, 25))):      # "my order number is 123456789"
                 spans.setdefault((m.start(), m.end()), 0.7)
         # a second number joined to a phone ("15 6789-0123 y el de mi marido Horacio 15 6789-0124") is one too
         for m in LOCAL_AFTER_CUE.finditer(text):
@@ -427,24 +467,32 @@ ADDRESS_ES = re.compile(
     r"\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste|bis))?|[A-ZÁÉÍÓÚÜÑa-záéíóúüñ][\wáéíóúüñÁÉÍÓÚÜÑ.'’]*(?:\s+(?:de\s+|del\s+|la\s+)?[A-ZÁÉÍÓÚÑ0-9][\wáéíóúüñ.'’]*){0,3})"
     + _NUMBER_PART + r"(?:\s*[°º]\s*(?:[A-Za-z](?![\w]))?)?" + _UNIT,
     re.IGNORECASE)
+# The unit after a US street: "Apt 4B", "Suite 300", "Floor 12", "12th Floor", "Rm 5".
+_UNIT_EN = (r"(?:\s*,?\s*(?:(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|Room|Rm|Level|#)\.?\s*\w+|"
+            r"\d{1,3}(?:st|nd|rd|th)\s+(?:Floor|Fl)\.?))?")
 ADDRESS_EN = re.compile(
     r"(?<![\w])\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|"
-    r"Ln|Lane|Way|Terrace|Ter|Ct|Court|Pl|Place|Pkwy|Parkway|Hwy|Highway|Cir|Circle)\.?(?:\s+(?:NE|NW|SE|SW))?"
-    r"(?:\s*,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*\w+)?(?![\w])")
+    r"Ln|Lane|Way|Terrace|Ter|Ct|Court|Pl|Place|Pkwy|Parkway|Hwy|Highway|Cir|Circle|Plaza|Plz|Square|Sq|Loop|Trail|"
+    r"Trl|Crescent|Alley)\.?(?:\s+(?:NE|NW|SE|SW))?" + _UNIT_EN + r"(?![\w])")
 
 
 # The same in lowercase ("i live at 45 elm st apt 2"): only after an address cue, as "one way", "2 dr" are words.
 ADDRESS_EN_LOWER = re.compile(
     r"(?<![\w])\d{1,6}\s+(?:[nsew]\.?\s+)?(?:(?:[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:st|street|ave|avenue|rd|road|"
-    r"blvd|boulevard|dr|drive|ln|lane|way|terrace|ct|court|pl|place|pkwy|parkway|hwy|highway|cir|circle)\.?"
-    r"(?:\s*,?\s*(?:apt|apartment|suite|ste|unit|#)\.?\s*\w+)?(?![\w])", re.IGNORECASE)
+    r"blvd|boulevard|dr|drive|ln|lane|way|terrace|ct|court|pl|place|pkwy|parkway|hwy|highway|cir|circle|plaza|"
+    r"square|sq|loop|trail)\.?" + _UNIT_EN + r"(?![\w])", re.IGNORECASE)
 
 
-# "domicilio fiscal Gorriti 4620", "mandenlo a Los Leones 456, of. 302": no street word, but a cue.
+# "domicilio fiscal Gorriti 4620", "mandenlo a Los Leones 456, of. 302", "me cambié de casa, ahora es Los Aromos
+# 332", "nos mudamos a Las Violetas 90": no street word, but a cue.
 ADDRESS_AFTER_CUE = re.compile(
     r"(?:(?:nueva\s+)?direcci[oó]n(?:\s+(?:comercial|fiscal|particular|postal|nueva|actual|"
     r"de\s+(?:env[ií]o|entrega|facturaci[oó]n|despacho|(?:la\s+)?casa|(?:la\s+)?oficina|(?:mi\s+)?trabajo)))?"
-    r"(?:\s+(?:es|a|ahora\s+es|queda\s+en))?|domicilio(?:\s+fiscal)?(?:\s+es)?|viv(?:o|e|es|imos|en|[ií]a)\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
+    r"(?:\s+(?:es|a|ahora\s+es|queda\s+en))?|domicilio(?:\s+fiscal)?(?:\s+es)?|"
+    # a move: "me mudé a", "nos cambiamos al", "me cambié de casa, ahora es"
+    r"(?:me|nos)\s+(?:mud|cambi)\w*\s+(?:a|al)|(?:mud|cambi)\w*\s+de\s+(?:casa|depto|departamento|direcci[oó]n|"
+    r"domicilio)[^.\n]{0,25}?\bahora\s+(?:es|(?:vivo|vivimos|estoy|estamos)\s+en)|"
+    r"viv(?:o|e|es|imos|en|[ií]a)\s+en|env[ií]\w*\s+a|m[aá]nd\w*\s+a|lleg\w*\s+a|"
     r"entreg\w*\s+en|despach\w*\s+a|address(?:\s+is)?|ship\w*\s+to|deliver\w*\s+to)\s*:?\s+"
     r"((?-i:(?:(?:Los|Las|La|El|los|las|la|el|de|del)\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÜÑ][\wáéíóúüñ.]*){0,3})"
     r"\s+\d{1,5}[A-Za-z]?" + _UNIT + ")", re.IGNORECASE)
@@ -476,8 +524,8 @@ ADDRESS_WITH_FLOOR_LOWER = re.compile(
     r"(?=\s*,?\s*(?:piso|depto|dpto|apto|departamento|interior)\.?\s*\w)" + _UNIT + ")", re.IGNORECASE)
 
 
-# "la Calle 93", "sobre la carrera 11": a numbered street with no house number is a place, not an address.
-STREET_ONLY = re.compile(r"^" + _STREET_ES + r"\.?\s+\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste))?$", re.IGNORECASE)
+# "la Calle 93", "sobre la carrera 11", "cómo llego a la Carrera 43A": a numbered street with no house number is a place, not an address.
+STREET_ONLY = re.compile(r"^(?:(?:la|el)\s+)?" + _STREET_ES + r"\.?\s+\d+[A-Za-z]?(?:\s?bis)?(?:\s+(?:sur|norte|este|oeste))?$", re.IGNORECASE)
 
 
 class AddressRecognizer(RuleRecognizer):

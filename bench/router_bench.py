@@ -142,8 +142,8 @@ def _score(rows: list[dict], second) -> str:
 
 def leave_one_out() -> None:
     """How the learned second opinion does on emergencies it never saw: for each tuned blind set, a model
-    trained on everything else (the held-out set never takes part). The rules were tuned on blind sets 1-3
-    (not 4), so only the model's side of those rows is unseen. The thresholds of
+    trained on everything else (the held-out set never takes part). The rules were tuned on every one of these
+    sets, so only the model's side of those rows is unseen. The thresholds of
     graphs/tenant/emergency_model.py were chosen on this table."""
     ordinary = emergency_model.ordinary_examples()
     for held in TUNED_BLIND_SETS:

@@ -459,3 +459,29 @@ def test_round5_blisters_and_clots(text, is_emergency):
 ])
 def test_round5_denials_animals_curiosity_hearsay_and_figures_of_speech_are_not_emergencies(text):
     assert not assess(text).is_emergency
+
+
+# Round 6 (categories from blind set 7, examples written new for these tests).
+@pytest.mark.parametrize("text, is_emergency", [
+    # pus in other words, and a hot face
+    ("me sacaron la muela del juicio el jueves y ahora me bota como una cosa verde por el hueco", True),
+    ("after my implant there's yellow stuff coming out of the gum and my face feels hot", True),
+    # a price asked beside a real sign is not a "painful price"
+    ("cuánto sale el blanqueamiento? y otra cosa, a mi mamá le sale pus de donde le pusieron el implante", True),
+    ("me duelen los precios jaja, ¿tienen promo de depilación?", False),
+    # pain or a bruise growing, "not small" is not mild
+    ("el morado del relleno no es pequeño, hoy está el doble y me duele mucho más que ayer", True),
+    ("me duele más que ayer el brazo del gimnasio jaja, ¿el masaje de espalda incluye brazos?", False),
+    # spreading to the neck, in English
+    ("the swelling from the extraction is moving down into my neck today", True),
+    # product names are procedures
+    ("tras el Radiesse la mejilla me duele cada hora más y el ibuprofeno no me hace nada", True),
+    # over, in a past year; fine now; figurative
+    ("tuve una reacción alérgica en 2018 con otra crema, ahora estoy bien. ¿puedo hacerme el peeling?", False),
+    ("salí del facial en las nubes, gracias chicas", False),
+])
+def test_round6_discharge_prices_growth_spread_products_and_past_years(text, is_emergency):
+    if is_emergency:
+        assert route_message(text).agent == "emergency"
+    else:
+        assert not assess(text).is_emergency

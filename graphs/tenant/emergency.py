@@ -243,7 +243,10 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"cold to the touch", r"mottled", r"bluish", r"\bpalido y\b",
     ),
     "infection": (
-        r"\bpus\b", r"supura", r"(sale|sal\w+|bota|drena)\w* (como )?(un )?(liquido|secrecion|pus)", r"huele (muy )?(feo|horrible)", r"infectad", r"infeccion", r"huele (muy )?mal", r"mal olor",
+        r"\bpus\b", r"supura", r"(sale|sal\w+|bota|drena)\w* (como )?(un )?(liquido|secrecion|pus)",
+        # "bota algo amarillo", "le sale como una cosa verde": pus in other words
+        r"\b(bota|botando|sale|saliendo|sal[ei]o|chorrea|drena|supura)\w* (algo|como|una cosa|un liquido|liquido|agua)?\s?"
+        r"(\w+ )?(amarill|verd)", r"huele (muy )?(feo|horrible)", r"infectad", r"infeccion", r"huele (muy )?mal", r"mal olor",
         r"infected", r"infection", r"\bdischarge\b", r"smells? (bad|awful|foul|off|rotten)", r"\bfoul\b", r"oozing", r"weeping",
     ),
     "bleeding": (
@@ -271,6 +274,8 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"se (me |le )?(esta )?(extendiendo|expandiendo|extiende) (la |el )?(rojez|hinchazon|inflamacion|rojo)",
         r"(hinchazon|inflamacion|hinchado|hinchada).{0,40}(me |le )?llega (al|hasta el) (ojo|cuello)",
         r"se (me|le) esta hinchando (toda |la )?(cara|cuello)",
+        r"(swelling|swollen|redness|rash)\b.{0,40}\b(going|moving|spreading|reaching|went|spread) (down |up )?(into|to|toward) "
+        r"(my|her|his|the) (neck|throat|eye|chest)",
         r"\b(me |le |se )?(llega|llego|llegando|llegó) (ya )?(al|hasta el|hasta la|hasta los|a la|a los) (ojo|cuello|parpado|oreja|pecho|garganta)",
         r"(reach\w*|gone|spre?a?d\w*) (up )?(to|into) (my|her|his|the) (eye|neck|throat|chest)",
         r"(redness|swelling|rash).{0,30}(spre?a?ding|growing|getting bigger)", r"spre?a?ding (up|down|across|to)", r"red streaks?", r"(moving|going|creeping|crawling|spreading) (up|down|toward)\w* (my|her|his|the) (arm|leg|neck|face|eye|cheek|chest|jaw)",
@@ -326,7 +331,7 @@ LINKED_SIGN_PATTERNS: dict[str, tuple[str, ...]] = {
     # fever alone ("mi hija tiene fiebre, ¿movemos la cita?") is not a clinic emergency; with a recent
     # procedure or a second sign (pus, a hot swelling) it is
     "fever": (
-        r"(bulto|zona|lump|bump|labio|area|mejilla|encia|herida|cachete).{0,25}(caliente|hot\b)", r"\bfiebre", r"\bcalentura",
+        r"(bulto|zona|lump|bump|labio|area|mejilla|encia|herida|cachete|cara)\b.{0,25}(caliente|calentit|calientit|hot\b)", r"\bfiebre", r"\bcalentura",
         r"escalofrio", r"temperatura (alta|de 3[89])", r"\b3[89]([.,]\d)? ?(de fiebre|grados|°)", r"\bfebril",
         r"\bfever", r"\bchills\b", r"\bhigh temp", r"hot to the touch",
     ),
@@ -364,6 +369,9 @@ LINKED_SIGN_PATTERNS: dict[str, tuple[str, ...]] = {
         r"nolotil|metamizol|diclofenaco|tramadol).{0,30}(no (me )?(hacen?|sirven?|calman?|funcionan?|quitan?)|nada|ni cosquillas)",
         r"\bni con (el |la |las |los )?(calmantes?|pastillas?|analgesicos?|ibuprofeno|paracetamol)",
         r"(dolor|duele).{0,60}\b(tome|tomado|probado) de todo\b",
+        # "me duele muchísimo más que ayer", "hurts more than yesterday"
+        r"\b(dolor|duele|duelen)\b.{0,20}\bmas que (ayer|antes|anoche|esta manana|el primer dia)\b",
+        r"\bhurts? (a lot |way |much )?more than (yesterday|before|this morning)\b",
         r"(pain|ache).{0,30}(worse|getting worse|worsening|won'?t go away)", r"(painkillers|pills|ibuprofen|tylenol|advil|paracetamol|meds)\b.{0,15}(don'?t|do not|aren'?t|isn'?t|not) (work|help|do)",
         r"\b(arde|quema|ardor|burns|burning)\b.{0,20}(cada vez|mas|worse)",
     ),
@@ -423,6 +431,9 @@ PROCEDURE = Vocabulary(
     r"i?n?yecc", r"inyect", r"injec", r"\bshot\b", r"anestesia", r"anesthe", r"sedacion", r"sedation", r"\blipo",
     r"mesoterapia", r"sueroterapia", r"\bsuero\b", r"\biv drip", r"\bdrip\b", r"bichectomia", r"rinomodelacion", r"\bhilos\b",
     r"blanqueamiento", r"limpieza", r"aplicacion", r"\bcamilla\b", r"after (the|my|her|his)",
+    r"\btras (el|la|mi|su) (sesion|aplicacion|tratamiento|procedimiento|relleno|botox|toxina|laser|peeling|implante|"
+    r"extraccion|cirugia|sculptra|radiesse|hifu|plasma|masaje)", r"\bsculptra\b", r"\bradiesse\b", r"bioestimulador",
+    r"\bprofhilo\b", r"\bhifu\b", r"\bprp\b", r"microneedling", r"dermapen", r"radiofrecuencia", r"criolipolisis",
 )
 
 # ---------------------------------------------------------------- cues that the message is ordinary
@@ -564,7 +575,7 @@ RESOLVED_SAID = (
 RESOLVED = Vocabulary(
     *RESOLVED_SAID,
     r"\bel ano pasado\b", r"\b(la ultima|la otra|la) vez (pasada|que)\b", r"\bla ultima vez\b", r"\blast time\b", r"\bhace (\w+ )?(anos|meses)\b", r"\buna vez\b", r"\ben otra clinica\b",
-    r"\byears ago\b",
+    r"\byears ago\b", r"\b(en|in|el|del) (19[5-9]\d|20[01]\d|202[0-4])\b",     # "tuve taquicardia en 2019"
     # English "once", not the Spanish eleven ("a las once", "once días")
     r"(?<!las )\bonce\b(?! (de|y|horas?|dias?|semanas?|meses|anos|am|pm|del|unidades)\b)", r"\bmonths ago\b", r"\blast year\b", r"\bfue solo (por|un|una)\b",
 )
@@ -580,14 +591,19 @@ PET = Vocabulary(
     r"\bveterinari", r"\bvet\b", r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot)\b",
 )
 FIGURATIVE = Vocabulary(
-    r"\b(precios?|presupuestos?|cotizacion|cotizaciones|prices?|bills?|quotes?)\b",
+    # a price that hurts ("me duelen los precios", "casi me desmayo con el presupuesto"); not a price asked
+    # beside a real sign ("quería preguntar el precio de los alineadores. y de paso, a mi hermano le sale pus…")
+    r"\b(duel\w*|dolor|infarto|desmay\w*|muer\w*|mori\w*|sangr\w*|respir\w*|hurts?|heart attack|faint\w*|die|dying|"
+    r"bleed\w*|breath\w*)\b[^.!?\n]{0,60}\b(precios?|presupuestos?|cotizacion|cotizaciones|prices?|bills?|quotes?)\b",
+    r"\b(precios?|presupuestos?|cotizacion|cotizaciones|prices?|bills?|quotes?)\b[^.!?\n]{0,60}\b(duel\w*|dolor|infarto|"
+    r"desmay\w*|muer\w*|mori\w*|sangr\w*|respir\w*|hurts?|heart attack|faint\w*|die|dying|bleed\w*|breath\w*)\b",
     r"\b(me )?duele que\b", r"\bit hurts that\b", r"\bme muero (por|de (la risa|ganas|amor|emocion))",
     # "casi me desmayo de la rabia", "me quiero morir de la bronca": anger, shame or laughter
     r"\b(casi )?me (desmayo|desmaye|muero|mori) de (la |el |tanta |tanto )?(rabia|bronca|risa|verguenza|coraje|emocion|"
     r"felicidad|alegria|nervios|ternura|amor)\b",
     r"\bme (quiero|queria|voy a) morir de (la |el |tanta |tanto )?(bronca|rabia|risa|verguenza|pena|ganas|sueno|hambre|"
     r"aburrimiento|envidia|amor|emocion|nervios|cringe|coraje|calor|frio)\b", r"\bdying to\b", r"took my breath away", r"\bde la emocion\b",
-    r"\blo bien que\b", r"\bsin respiracion lo\b",
+    r"\blo bien que\b", r"\bsin respiracion lo\b", r"\ben las nubes\b", r"\bon cloud nine\b",
     r"\bduele (el|mi|al) (bolsillo|alma|billetera|cartera|orgullo|ego)\b", r"\b(muy|tan|re|super|demasiado|bastante) car[oa]s?\b",
     r"\bun ojo de la cara\b", r"\b(my |the )?(wallet|bank account) (hurts|is crying)\b", r"\bde lo (brillante|lindo|bonito)",
 )
@@ -680,7 +696,9 @@ class EmergencyAssessment:
 # Sentences end at . ! ? or a line break ("..., ¿me puedo poner bótox?" stays one sentence).
 SENTENCE_BREAK = re.compile(r"[.!?\n]")
 # The event is still going on or came back: this outweighs a "se me pasó" in the same sentence.
-ONGOING = Vocabulary(r"\b(sigo|sigue|siguen|todavia|aun|otra vez|de nuevo|volvio|volvi|ahora|ahorita)\b",
+ONGOING = Vocabulary(r"\b(sigo|sigue|siguen|todavia|aun|otra vez|de nuevo|volvio|volvi)\b",
+                     # "ahora" says it goes on, unless it says one is fine now ("ahora estoy bien")
+                     r"\b(ahora|ahorita)\b(?! (ya )?(estoy|me siento|ando|esta|todo|estoy muy) (bien|perfect|genial|normal|mejor|ok)\b)",
                      r"\b(still|again|now|keeps|came back)\b",
                      # time elapsed while it goes on: "ya pasó una hora", "ya van dos días"
                      r"\bya (paso|pasaron|van|llevo|lleva) (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche)",
@@ -768,7 +786,9 @@ def assess(text: str) -> EmergencyAssessment:
     if "numbness" in linked and not NUMBNESS_PERSISTS.search(t, ft):
         linked.remove("numbness")
         expected_numbness = bool(ANAESTHETIC.search(t, ft))
-    mild = bool(MILD.search(t, ft)) or (IMPROVING.search(t, ft) and not RELAPSE.search(t, ft))
+    # "un moretón que no era chiquito" is not mild
+    mild = any(not _negated(text[:start]) for text, start in MILD.spans(t, ft)) \
+        or bool(IMPROVING.search(t, ft) and not RELAPSE.search(t, ft))
     if mild:
         red = [s for s in red if s not in SOFT_SIGNS]
     procedure = PROCEDURE.search(t, ft)

@@ -649,3 +649,77 @@ def test_round6_persons_are_kept(language, text, value):
 def test_the_phone_word_nearest_a_number_still_makes_it_a_phone():
     text = "cédula 1020456789, celular 1134567890"
     assert _typed(text, "es") == [("CO_CEDULA", "1020456789"), ("PHONE_NUMBER", "1134567890")]
+
+
+# Round 7: the categories behind blind set 6's errors, pinned with new examples of our own (CO, MX, AR, CL, ES, US).
+ROUND7_MASKED = [
+    # the identity-document word nearest a number decides its type, over a generic "documento" further back
+    ("es", "CO_CEDULA", "en recepción me pidieron el documento y les mostré la cédula: 12.907.331", "12.907.331"),
+    ("es", "CO_CEDULA", "olvidé el documento físico pero tengo foto de la cc 43.118.260", "43.118.260"),
+    ("es", "AR_DNI", "me pidieron el documento, les paso el DNI 27.455.018 de mi viejo", "27.455.018"),
+    # a phone word a few words before the number ("por si acaso" is no case file)
+    ("es", "PHONE_NUMBER", "voy en camino, les dejo mi número por si acaso 311 482 9067", "311 482 9067"),
+    ("en", "PHONE_NUMBER", "running late, my number just in case 312 555 0187", "312 555 0187"),
+    # a lowercase name opening a message, told by an apposition
+    ("es", "PERSON", "fran, mi hermana, también quiere hora para el lifting", "fran"),
+    ("en", "PERSON", "jen, my sister, wants the same facial on friday", "jen"),
+    # an article and a clipped given name, capitalized
+    ("es", "PERSON", "Si no contesto yo, abre la puerta la Vale, mi sobrina", "Vale"),
+    # a full name alone at the end of a message, after a sentence that ends in a place word
+    ("es", "PERSON", "Adjunto la orden médica que me dio la clínica. Marcela Ibáñez", "Marcela Ibáñez"),
+    # lowercase self-introductions with a pet form
+    ("es", "PERSON", "holi soy mili! quería saber si hay hora el lunes", "mili"),
+    ("en", "PERSON", "hey im nat, is the brow tint still on sale?", "nat"),
+    # lowercase chat sign-offs
+    ("en", "PERSON", "can you move me to 3pm? thx, kyle", "kyle"),
+    ("es", "PERSON", "ya transferí la seña, muchas gracias! pau", "pau"),
+]
+
+
+@pytest.mark.parametrize("language,entity_type,text,value", ROUND7_MASKED, ids=[m[3] for m in ROUND7_MASKED])
+def test_round7_category_is_masked(language, entity_type, text, value):
+    _assert_masked(language, entity_type, text, value)
+
+
+ROUND7_NOT_FLAGGED = [
+    # streets, stations and crossings named after people, with no street word
+    ("es", "¿El parqueadero de Alfonso López abre los domingos?"),
+    ("es", "Estoy en Insurgentes con Félix Cuevas, ¿para dónde camino?"),
+    ("es", "¿se entra por Santos Dumont o por Recoleta?"),
+    ("es", "Me bajo en el paradero de Pedro Aguirre Cerda, ¿cuántas cuadras son?"),
+    ("en", "Is the entrance on Grant Lee or do I go around back?"),
+    # saints, Virgins and feasts
+    ("es", "¿Abren el día de la Virgen del Carmen? Es feriado acá"),
+    ("es", "Vamos a la procesión de Nuestra Señora de Lourdes y después pasamos"),
+    ("en", "Are you open on the feast of Our Lady of Guadalupe?"),
+    # a fashion brand after a shop word
+    ("es", "¿Quedan al lado de la tienda de Carolina Herrera?"),
+    ("en", "Is the parking lot off Martin Luther King?"),
+    # look-alikes of the new cues
+    ("es", "Gracias por todo, vale, nos vemos"),
+    ("en", "hi im fine, thanks! just wanted to confirm tomorrow"),
+    ("es", "mi orden por si acaso es 44581290"),
+]
+
+
+@pytest.mark.parametrize("language,text", ROUND7_NOT_FLAGGED)
+def test_round7_look_alike_is_not_flagged(language, text):
+    assert _typed(text, language) == []
+
+
+ROUND7_KEPT = [
+    # people and phones next to the new place and ID rules stay caught
+    ("es", "PERSON", "Hoy viene Antonio Varas a la cita de las 5, es mi papá", "Antonio Varas"),
+    ("es", "PERSON", "Fui con Ana a la tienda del centro", "Ana"),
+    ("es", "PERSON", "vengo con la Vale y con Jorge", "Vale"),
+    ("es", "CO_CEDULA", "cédula 1020456789, celular 3134567890", "1020456789"),
+    ("es", "PHONE_NUMBER", "Mi número, por si no me ubican en recepción: 81 2345 6789", "81 2345 6789"),
+    ("es", "AR_DNI", "la cédula no la tengo a mano, pero mi DNI es 27.455.018", "27.455.018"),
+    ("es", "PHONE_NUMBER", "cédula 1020456789, celular 3134567890", "3134567890"),
+    ("es", "AR_DNI", "documento nacional de identidad 30.456.789", "30.456.789"),
+]
+
+
+@pytest.mark.parametrize("language,entity_type,text,value", ROUND7_KEPT, ids=[k[3] for k in ROUND7_KEPT])
+def test_round7_people_and_numbers_are_kept(language, entity_type, text, value):
+    assert (entity_type, value) in _typed(text, language)

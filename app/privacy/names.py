@@ -31,6 +31,7 @@ from app.knowledge.lexical import STOPWORDS
 from app.privacy.recognizers import result
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", word.lower()) if unicodedata.category(c) != "Mn")
 
@@ -185,7 +186,8 @@ front desk reception staff team billing admissions frontdesk
 PLACE_WORDS = {"santa", "san", "santo", "sta", "sto", "hospital", "clinica", "fundacion", "colegio", "calle",
                "avenida", "av", "barrio", "parque", "plaza", "centro", "edificio", "universidad", "iglesia",
                "avda", "carrera", "cra", "diagonal", "transversal", "pasaje", "paseo", "colonia", "col",
-               "boulevard", "bulevar", "metro", "estacion", "esquina", "rua", "carrer", "avinguda"}
+               "boulevard", "bulevar", "metro", "estacion", "esquina", "rua", "carrer", "avinguda", "saint", "st",
+               "virgen", "nuestra"}
 # Words that make a capitalized run a place or an institution, not a person: "Beverly Hills", "Swiss Medical".
 ORG_WORDS = {"hills", "heights", "park", "beach", "springs", "valley", "center", "centre", "mall", "medical",
              "clinic", "dental", "hospital", "university", "college", "county", "city", "village", "bay", "lake",
@@ -220,7 +222,24 @@ NOT_A_PERSON_BEFORE = re.compile(
     r"cerca\s+del?|frente\s+al?|enfrente\s+del?|al\s+lado\s+del?|junto\s+al?|detr[aá]s\s+del?|"
     r"a\s+(?:\w+\s+)?(?:cuadras?|pasos|metros|minutos)\s+del?|near(?:\s+the)?|close\s+to(?:\s+the)?|"
     r"across\s+(?:from|the\s+street\s+from)(?:\s+the)?|next\s+to(?:\s+the)?|opposite(?:\s+the)?|"
-    r"behind\s+the|in\s+front\s+of(?:\s+the)?|by\s+the|walking\s+distance\s+(?:from|to)(?:\s+the)?)|"
+    r"behind\s+the|in\s+front\s+of(?:\s+the)?|by\s+the|walking\s+distance\s+(?:from|to)(?:\s+the)?|"
+    # a way in, a car park or a stop is a place's: "el estacionamiento de Manuel Montt", "la entrada es por
+    # Anatole France", "the entrance is on Grant", "parking off Emerson", "el paradero de Pedro de Valdivia"
+    r"(?:estacionamiento|parqueadero|parking|aparcamiento|garaje|entrada|salida|acceso|ingreso|port[oó]n|"
+    r"paradero|parada|estaci[oó]n)(?:\s+(?:es|est[aá]|queda))?\s+(?:de|del|por|sobre|en)|"
+    r"(?:entr(?:a|as|o|an|amos|ar|e|en|ando)|dobl(?:a|as|o|an|ar|e|en|ando)|gir(?:a|as|o|an|ar|e|en|ando))"
+    r"\s+(?:por|sobre|en)|"
+    r"(?:entrance|exit|parking(?:\s+lot)?|garage|stop)(?:\s+is)?\s+(?:on|off|at)|(?:turn|exit|pull)\s+(?:on|onto|off)|"
+    r"corner\s+of|intersection\s+of|"
+    # a street crossing: "es en Providencia con Antonio Varas", "queda en Insurgentes con Félix Cuevas"
+    r"(?:\ben|queda|quedan|ubicad[oa]s?|sobre)\s+(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*(?:\s+[A-ZÁÉÍÓÚÑ][\wáéíóúñ.]*){0,2})"
+    r"\s+(?:con|esq\.?)|"
+    # a saint, a Virgin or a feast: "día de la Virgen de Guadalupe", "Nuestra Señora del Rosario", "Our Lady of Lourdes"
+    r"virgen(?:\s+(?:de\s+la|de|del))?|nuestra\s+se[ñn]ora(?:\s+(?:de\s+la|de|del))?|lady\s+of|saint|"
+    r"(?:santuario|bas[ií]lica|parroquia|capilla|iglesia|templo|catedral|fiesta|festividad|feast|church|chapel)"
+    r"\s+(?:de\s+la|de|del|of)|d[ií]a\s+de\s+(?:la|las|los)|"
+    # a shop of a brand: "la tienda de Louis Vuitton", "la boutique de Carolina Herrera"
+    r"(?:tienda|boutique|outlet|showroom|franquicia)\s+(?:de|del))|"
     r"\b(?:calle|av|avda|avenida|carrera|cra|paseo|pasaje|c/)\.?\s+[\w.áéíóúñÁÉÍÓÚÑ ]{2,30}?\s+(?:con|y|esquina))"
     r"\s+(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*\s+){0,2}$",          # "el paquete Reina Elena": the run's first word
     re.IGNORECASE)
@@ -248,7 +267,7 @@ _PLACE_PART_AFTER = re.compile(r"[ \t]+(?:(?-i:X{0,3}(?:IX|IV|VI{0,3}|I{1,3}))|\
 
 # ... or after them: "the Jefferson location", "Wilshire office".
 NOT_A_PERSON_AFTER = re.compile(r"[ \t]+(?:location|office|branch|store|clinic|campus|mall|station|street|avenue|"
-                                r"center|centre|site|spa|sucursal|"
+                                r"center|centre|site|spa|sucursal|shop|boutique|outlet|flagship|"
                                 # a brand named after its founder: "Dr. Brandt skincare", "Paula's Choice serum"
                                 r"skin\s?care|products?|serums?|creams?|cosmetics|makeup|sunscreen|moisturi[sz]er|"
                                 r"cleanser|lotion|brand|collection|oil|balm|gel|mask|shampoo|soap|perfume|"
@@ -324,11 +343,14 @@ WEAK_CUES = re.compile(
     # closings and signatures
     r"saludos?,?|att[en]?\.?[,:]?|atentamente,?|cordialmente,?|regards,?|thanks,?|gracias,?|besos,?|abrazos?,?|"
     r"cheers,?|sincerely,?|warmly,?|best,|thank\s+you,?|xoxo,?|firma(?:do)?:?|"
+    # chat closings: "thx, kyle", "ty!! - meg", "grax, pau"
+    r"thx,?|thnx,?|thanx,?|tks,?|tnx,?|tysm,?|ty,|grax,?|graciass+,?|"
     r"-|—|–)(?:\s+|(?<=[-—–:,.])(?=[A-ZÁÉÍÓÚÑ]))", re.IGNORECASE)
 # A pet form after an article is a person even in lowercase: "el pipe", "la coni" (Chile, Argentina, Spain).
 ARTICLE_NICKNAME = re.compile(r"(?<![\w])(?:el|la)\s+([A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+)(?![\w])", re.IGNORECASE)
 # A message that ends with a closing and a name on its own line: "Besos!!\nRo", "Thanks!\n- Jordan Reyes".
-CLOSING = re.compile(r"\b(?:gracias|saludos?|besos|beso|abrazos?|bendiciones|cari[ñn]os|atte|atentamente|"
+CLOSING = re.compile(r"\b(?:gracias|thx|thnx|thanx|tks|tysm|grax|saludos?|besos|beso|abrazos?|bendiciones|cari[ñn]os|"
+                     r"atte|atentamente|"
                      r"cordialmente|thanks|thank\s+you|cheers|regards|best|sincerely|love|xoxo|bye|chao|chau)\b",
                      re.IGNORECASE)
 
@@ -482,6 +504,21 @@ def ner_could_name_someone(text: str) -> bool:
     return False
 
 
+# A closing and a lowercase name that ends the message: "thx, kyle", "saludos, mili", "gracias!! pau 🙂". The name
+# is read against the broad name dictionary, never a term of endearment ("gracias, linda", "thanks, hun").
+_SIGNED_OFF = re.compile(r"(?:" + CLOSING.pattern + r"|\bty)[ \t]*[,!.:\-–—]+[ \t]*(" + _WORD + r")[ \t]*"
+                         r"(?:[^\w\s]+[ \t]*)*$", re.IGNORECASE)
+
+
+def _signed_off_names(text: str) -> Iterator[tuple[int, int]]:
+    m = _SIGNED_OFF.search(text, max(0, len(text) - 60))
+    if m:
+        f = fold(m.group(1))
+        if (m.group(1)[0].islower() and f in _BROAD_NAMES and f not in _PREDICATE_WORDS and f not in NON_NAMES
+                and f not in _STOP):
+            yield m.span(1)
+
+
 # A closing alone on its line, which may head a signature block: "Best regards,", "Saludos cordiales,".
 CLOSING_LINE = re.compile(r"\s*(?:(?:muchas|mil|many)\s+)?(?:un\s+)?" + CLOSING.pattern
                           + r"(?:\s+(?:cordiales|regards|wishes|gracias|you|so\s+much|de\s+antemano))?[\s,.!]*",
@@ -552,6 +589,10 @@ _SELF_INTRO_AFTER = re.compile(r"[ \t]+(?:ac[aá]|aqu[ií]|al\s+habla|por\s+(?:a
 # Where such a name may stand: the start of a line or clause, after a greeting.
 _CLAUSE_START = re.compile(r"(?:^|(?<=[\n.!?¡¿,;]))[ \t]*(?:(?:hola|holi|buenas|buen\s+d[ií]a|buenos\s+d[ií]as|"
                            r"buenas\s+(?:tardes|noches)|hi|hello|hey|ey|oye)[ \t]*[,!.]*[ \t]*)?", re.IGNORECASE)
+# A name that opens a clause and is told by an apposition after it: "pipe, mi esposo, quiere…", "caro, mi
+# hermana, también viene", "jen, my sister, wants the same".
+_APPOSITION_AFTER = re.compile(r"[ \t]*,[ \t]*(?:(?:mi|su|tu|nuestr[oa])[ \t]+(?:" + _RELATIONS_ES + r")|"
+                               r"(?:my|his|her|our)[ \t]+(?:" + _RELATIONS_EN + r"))[ \t]*(?:,|$)", re.IGNORECASE)
 # Said of a name on a form or a list: "me registraron como <name>", "aparezco como", "I'm listed as".
 _AS_CUES = re.compile(r"(?<![\w])(?:registrad[oa]s?|registr[oó]|registraron|registr[eé]|anotad[oa]s?|anot[oó]|"
                       r"anotaron|inscrit[oa]s?|inscribieron|apuntad[oa]s?|apuntaron|guardad[oa]s?|agendad[oa]s?|"
@@ -593,7 +634,8 @@ def _positional_names(text: str) -> Iterator[tuple[int, int]]:
             yield words[0].span()                   # "Maite y yo vamos", "Kira and I will come"
         for k in range(len(words), 0, -1):
             end = words[k - 1].end()
-            if ((_SELF_INTRO_AFTER.match(text, end) or (line_start and _CONTACT_AFTER.match(text, end)))
+            if ((_SELF_INTRO_AFTER.match(text, end) or (line_start and _CONTACT_AFTER.match(text, end))
+                 or _APPOSITION_AFTER.match(text, end))
                     and _namelike([w.group() for w in words[:k]])):
                 yield span[0], end
                 break
@@ -629,6 +671,17 @@ def _verb_cue_names(text: str) -> Iterator[tuple[int, int]]:
             yield span
 
 
+# Words after "soy" / "I'm" that the broad name dictionary holds but that say how one is: "im fine, thanks",
+# "soy solo yo", "i'm free." — and the terms of endearment a closing may end with: "gracias, linda".
+_PREDICATE_WORDS = {fold(w) for w in """fine free done just solo sola linda lindo bella bello dulce feliz sure ready
+good well back here new late early single amor nena nene hun hon dear darling sweetie babe love doc reina rey
+cielo corazon mami papi mija mijo preciosa precioso hermosa guapa guapo querida querido chula chulo flaca flaco
+gorda gordo crack jefa jefe sis bro dude girl guys all everyone todos todas chicas chicos equipo""".split()}
+_SELF_INTRO_CUE = re.compile(r"(?:soy|i\s+am|i['’]?m)[ \t]+$", re.IGNORECASE)
+# A pause after a name: punctuation, an emoji, the end of a line or of the message.
+_INTRO_PAUSE = re.compile(r"[ \t]*(?:[^\w\s'’-]|\r?\n|$)")
+
+
 def _intro_names(text: str) -> Iterator[tuple[int, int]]:
     for cue_end in _cue_ends(_INTRO_CUES, text):
         words = list(_WORD_RE.finditer(text, cue_end, cue_end + 60))
@@ -653,6 +706,12 @@ def _intro_names(text: str) -> Iterator[tuple[int, int]]:
             k += 1
         if k >= 2 and not _GLUED.match(text, words[k - 1].end()):
             yield words[0].start(), words[k - 1].end()
+        # "hola soy mili, …", "hi, im nat 🙂": a lowercase given name or pet form alone before a pause, after
+        # "soy" / "I'm" (not "it's", "this is", which also introduce things)
+        elif (k == 1 and first in _BROAD_NAMES and first not in _PREDICATE_WORDS and first not in DEMONYMS
+              and _INTRO_PAUSE.match(text, words[0].end())
+              and _SELF_INTRO_CUE.search(text, max(0, cue_end - 8), cue_end)):
+            yield words[0].span()
 
 
 # A preposition and an article before a lowercase word make it a common noun ("para el curro", "con la vela"):
@@ -665,6 +724,26 @@ def _lowercase_word_after_article(text: str, cue_end: int, start: int) -> bool:
     first = _WORD_RE.match(text, start)
     return bool(first and first.group()[0].islower() and _ARTICLE_END.search(text, max(0, cue_end - 14), cue_end)
                 and fold(first.group()) not in NICKNAMES)
+
+
+# A clipped given name, as friends shorten one ("Vale", "Cata", "Javi", "Gabi"): the first four or five letters of
+# a known given name. Read only after a lowercase article, where Chilean, Argentine and Spanish writers put a name:
+# "Recibe Jorge o la Vale", "se lo dejo a la Cata". A name that is also an interjection ("Vale", "Dale") cannot
+# be one after an article; places, brands and treatments stay out ("cerca de la Roma", "la Visa").
+_CLIPPED_NAMES = {n[:k] for n in FIRST_NAMES for k in (4, 5) if len(n) > k + 1}
+_INTERJECTIONS = {"vale", "dale", "ok", "okay", "listo", "genial", "perfecto", "claro", "bueno", "buena", "super"}
+ARTICLE_NAME = re.compile(r"(?<![\w])(?-i:la|el)[ \t]+((?-i:[A-ZÁÉÍÓÚÑ][a-záéíóúñ]{2,}))(?![\w'’-])(?![ \t]+(?-i:[A-ZÁÉÍÓÚÑ]))")
+_PLACE_PREPOSITION_END = re.compile(r"(?<![\w])(?:en|desde|hasta|hacia|cerca\s+de|frente\s+a|junto\s+a)[ \t]+$",
+                                    re.IGNORECASE)
+
+
+def _article_names(text: str) -> Iterator[tuple[int, int]]:
+    for m in ARTICLE_NAME.finditer(text):
+        f = fold(m.group(1))
+        if ((f in KNOWN_NAMES or f in _CLIPPED_NAMES) and (f not in NON_NAMES or f in _INTERJECTIONS)
+                and f not in _NOT_A_SURNAME - _INTERJECTIONS and f not in _CALENDAR and f not in TITLE_WORDS
+                and f not in DEMONYMS and not _PLACE_PREPOSITION_END.search(text, max(0, m.start() - 12), m.start())):
+            yield m.span(1)
 
 
 # A name joined to the writer: "para mí y Charly", "conmigo y con Maite", "me and Josh", "yo y la Vane".
@@ -741,6 +820,16 @@ def _heads_a_noun_phrase(text: str, start: int, end: int) -> bool:
     return not (w in _EN_VERB_FORMS or fold(w) in _STOP or _EN_VERB_ENDING.fullmatch(w))
 
 
+def _place_word_before(before: list[str]) -> bool:
+    """The word before a name is a place word ("Santa Cristina", "Av. Juárez", "Hospital San Ignacio"). A dot
+    after a full word ends a sentence: in "… para la historia clínica. Lucía Fernández" the name stands alone."""
+    if not before:
+        return False
+    last = before[-1]
+    word = last.rstrip(".")
+    return word in PLACE_WORDS and (last == word or len(word) <= 4)
+
+
 # A run glued by a dash to the word before it is half of a compound, a place more than a person:
 # "Serrano–Velázquez", "Sarmiento-Belgrano" (corners, stations, routes).
 _GLUED_BEFORE = re.compile(r"\w[-–—]$")
@@ -785,6 +874,8 @@ class PersonRecognizer(EntityRecognizer):
         out += [self._result(*span, 0.75) for span in _intro_names(text)]
         out += [self._result(*span, 0.75) for span in _names_beside_me(text)]
         out += [self._result(*span, 0.75) for span in _kin_names(text)]
+        out += [self._result(*span, 0.7) for span in _article_names(text)]
+        out += [self._result(*span, 0.7) for span in _signed_off_names(text)]
         signature = _closing_signature(text)
         if signature:
             out.append(self._result(*signature, 0.7))
@@ -824,7 +915,7 @@ class PersonRecognizer(EntityRecognizer):
         for m in re.finditer(r"(?<![\w])" + _WORD, text):
             w = m.group()
             before = fold(text[max(0, m.start() - 12):m.start()]).split()
-            if before and before[-1].rstrip(".") in PLACE_WORDS:
+            if _place_word_before(before):
                 continue                              # "Santa Cristina", "Hospital San Ignacio"
             if not (w[0].isupper() and (fold(w) in KNOWN_NAMES or fold(w) in NAME_OR_WORD)
                     and (fold(w) not in NON_NAMES or fold(w) in NAME_OR_WORD)):
@@ -846,7 +937,7 @@ class PersonRecognizer(EntityRecognizer):
         words = list(re.finditer(_WORD, text[start:end]))
         # Trim non-names at the edges: "Hola María" -> "María", "Laura Botox" -> "Laura".
         before = fold(text[max(0, start - 12):start]).split()
-        if (words and fold(words[0].group()) in PLACE_WORDS) or (before and before[-1].rstrip(".") in PLACE_WORDS):
+        if (words and fold(words[0].group()) in PLACE_WORDS) or _place_word_before(before):
             return None                                # "Av. Corrientes", "Clínica Santa María"
         while words and (fold(words[0].group()) in NON_NAMES or fold(words[0].group()) in _STOP):
             words.pop(0)

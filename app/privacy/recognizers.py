@@ -26,8 +26,9 @@ LANGUAGES = ("es", "en")
 CONTEXT_WINDOW = 40          # characters before a candidate that count as its context
 
 # Words before a number that say it is *not* personal: orders, invoices, tickets, tracking, codes.
+# A whole word only: "por si acaso" is no "caso", a "prepago" phone no "pago"; "just in case" is no case file.
 NOT_PERSONAL = re.compile(
-    r"(pedido|orden|order|factura|invoice|ticket|gu[ií]a|tracking|env[ií]o|seguimiento|referencia|\bref\b|"
+    r"(?<![a-záéíóúüñ])(?<!\bin\s)(?<!\bjust\sin\s)(pedido|orden|order|factura|invoice|ticket|gu[ií]a|tracking|env[ií]o|seguimiento|referencia|\bref\b|"
     r"c[oó]digo|code|sku|folio|radicado|nit|transacci[oó]n|comprobante|recibo|receipt|reserva|booking|"
     r"confirmaci[oó]n|cup[oó]n|promo|lote|serial|modelo|aprobaci[oó]n|autorizaci[oó]n|operaci[oó]n|reclamo|"
     r"reclamaci[oó]n|incidencia|expediente|solicitud|tr[aá]mite|p[oó]liza|caso|queja|approval|authori[sz]ation|"
@@ -86,8 +87,11 @@ class RuleRecognizer(EntityRecognizer):
 
     def __init__(self, entity: str, language: str, rules: Iterable[Rule], context: re.Pattern | None = None,
                  validate: Callable[[str], bool] | None = None, numeric: bool = True, name: str | None = None,
-                 trim_groups: bool = False):
+                 trim_groups: bool = False, by_nearest_id_cue: bool = False):
         self.rules = list(rules)
+        # an ID whose shape several countries share: only the identity-document word nearest the number is its
+        # context ("sin documento, tengo la cédula en foto: 8.354.902" is a cédula, not a DNI)
+        self.by_nearest_id_cue = by_nearest_id_cue
         self.trim_groups = trim_groups
         self.context_re = context
         self.validate = validate
@@ -113,6 +117,8 @@ class RuleRecognizer(EntityRecognizer):
         return None
 
     def has_context(self, text: str, start: int) -> bool:
+        if self.by_nearest_id_cue and self.context_re is not None:
+            return cue_nearest(text, start, self.context_re, tie_is_ours=True)
         return bool(self.context_re and self.context_re.search(_before(text, start)))
 
     # A second value in a list takes the context of the first: "cédula 21.456.903 y la mía 1001234567",
@@ -179,7 +185,7 @@ def co_cedula(language: str) -> RuleRecognizer:
              Rule(re.compile(_B + r"\d{6,10}" + _E), 0.3, 0.8, needs_context=True),
              Rule(LOOSE_DIGITS, 0.3, 0.75, needs_context=True)]
     # a 10-digit cédula starts with 1 (issued since 2004, "1.020.…"); ten digits from 3 are a mobile number
-    return RuleRecognizer("CO_CEDULA", language, rules, ctx,
+    return RuleRecognizer("CO_CEDULA", language, rules, ctx, by_nearest_id_cue=True,
                           validate=lambda v: 6 <= len(_digits(v)) <= 9 or _digits(v)[:1] == "1" and len(_digits(v)) == 10)
 
 
@@ -190,7 +196,7 @@ def ar_dni(language: str) -> RuleRecognizer:
              Rule(re.compile(_B + r"\d{1,2} \d{3} \d{3}" + _E), 0.3, 0.8, needs_context=True),
              Rule(re.compile(_B + r"\d{7,8}" + _E), 0.3, 0.8, needs_context=True),
              Rule(LOOSE_DIGITS, 0.3, 0.75, needs_context=True)]
-    return RuleRecognizer("AR_DNI", language, rules, ctx, validate=lambda v: 7 <= len(_digits(v)) <= 8)
+    return RuleRecognizer("AR_DNI", language, rules, ctx, by_nearest_id_cue=True, validate=lambda v: 7 <= len(_digits(v)) <= 8)
 
 
 def ar_cuit_recognizer(language: str) -> RuleRecognizer:
@@ -207,7 +213,7 @@ def cl_rut_recognizer(language: str) -> RuleRecognizer:
              Rule(re.compile(_B + r"\d{7,8}\s?[-‐]\s?[\dkK]" + r"(?![\w])"), 0.85, 0.95, strong=True),
              Rule(re.compile(_B + r"\d{7,8}[kK]" + r"(?![\w])"), 0.8, 0.95),
              Rule(re.compile(_B + r"\d{8,9}" + _E), 0.3, 0.85, needs_context=True)]
-    return RuleRecognizer("CL_RUT", language, rules, ctx,
+    return RuleRecognizer("CL_RUT", language, rules, ctx, by_nearest_id_cue=True,
                           validate=lambda v: cl_rut.is_valid(re.sub(r"[^\dkK]", "", v)))
 
 
@@ -361,14 +367,27 @@ def _last(pattern: re.Pattern, text: str) -> re.Match | None:
     return matches[-1] if matches else None
 
 
-def cue_nearest(text: str, start: int, cue: re.Pattern, width: int = CONTEXT_WINDOW) -> bool:
-    """A `cue` word stands before `start` with no identity-document word between it and the number."""
+def cue_nearest(text: str, start: int, cue: re.Pattern, width: int = CONTEXT_WINDOW, tie_is_ours: bool = False) -> bool:
+    """A `cue` word stands before `start` with no identity-document word between it and the number.
+    `tie_is_ours`: the cue may be that document word itself ("cédula" for a cédula)."""
     before = _before(text, start, width)
     found = _last(cue, before)
     if not found:
         return False
     document = _last(ID_CUES, before)
-    return document is None or document.start() < found.start()
+    # "número de identificación" is one cue of ours that holds the document word "identificación"
+    return document is None or document.start() < found.start() or (tie_is_ours and document.end() <= found.end())
+
+
+# A phone word a few words before the number, with no other number and no sentence end between them:
+# "Mi número por si acaso 667 145 3398", "my cell in case you need it 312 555 0199".
+_PHONE_CUE_GAP = re.compile(r"[^\d\n.!?]*$")
+
+
+def phone_cue_a_few_words_before(text: str, start: int) -> bool:
+    before = _before(text, start, CONTEXT_WINDOW)
+    found = _last(PHONE_CONTEXT, before)
+    return bool(found and _PHONE_CUE_GAP.match(before, found.end()) and cue_nearest(text, start, PHONE_CONTEXT))
 
 
 INTERNATIONAL = re.compile(r"(?<![\w+])\+\s?\d(?:[\s.()-]{0,2}\d){7,14}(?![\w])")
@@ -417,7 +436,7 @@ class PhoneRecognizer(EntityRecognizer):
         for m in INTERNATIONAL.finditer(text):
             spans.setdefault((m.start(), m.end()), 0.75)
         for m in LOCAL_AFTER_CUE.finditer(text):
-            if (cue_nearest(text, m.start(), PHONE_CONTEXT, 25)
+            if ((cue_nearest(text, m.start(), PHONE_CONTEXT, 25) or phone_cue_a_few_words_before(text, m.start()))
                     and 7 <= len(_digits(m.group())) <= (13 if m.group().lstrip("(").startswith("0") else 12)
                     and not not_personal(text, m.start()) and not (NOT_PHONE_SHAPE.match(m.group())
                                                                    and not cue_nearest(

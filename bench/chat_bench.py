@@ -4,9 +4,9 @@
 
 Seeds the four tenants into fresh embedded stores (Redis via REDIS_URL if set, else embedded), then:
 - answer correctness: for every question of the tuning set (retrieval_questions.yaml), the old held-out
-  set (retrieval_questions_holdout.yaml) and the blind held-out set (retrieval_blind5.yaml, only when it
+  set (retrieval_questions_holdout.yaml) and the blind held-out set (retrieval_blind6.yaml, only when it
   exists and --skip-blind is not given), is the expected fact (`answer_contains`) in the bot's answer?
-  Each question is a new conversation. --misses lists the misses of the tuning set and blind sets 1 to 4
+  Each question is a new conversation. --misses lists the misses of the tuning set and blind sets 1 to 5
   (tuned on since), never of the held-out set (bench/data/README.md).
 - latency: p50/p95 of a turn, sequentially, and turns/s with 8 concurrent clients.
 """
@@ -30,11 +30,12 @@ import yaml  # noqa: E402
 from app.factory import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
-# (label, file): tuning, old held-out, blind 1 to 4 (tuned on since), blind held-out (bench/data/README.md)
+# (label, file): tuning, old held-out, blind 1 to 5 (tuned on since), blind held-out (bench/data/README.md)
 SETS = (("tuning", "retrieval_questions.yaml"), ("old held-out", "retrieval_questions_holdout.yaml"),
         ("blind 1 (tuned)", "retrieval_blind1.yaml"), ("blind 2 (tuned)", "retrieval_blind2.yaml"),
         ("blind 3 (tuned)", "retrieval_blind3.yaml"), ("blind 4 (tuned)", "retrieval_blind4.yaml"),
-        ("blind held-out", "retrieval_blind5.yaml"))
+        ("blind 5 (tuned)", "retrieval_blind5.yaml"),
+        ("blind held-out", "retrieval_blind6.yaml"))
 ADMIN = "bench-admin-token-0123456789"
 
 

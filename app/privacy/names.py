@@ -664,8 +664,9 @@ _INTRO_CUES = re.compile(r"(?<![\w])(?:soy|les\s+habla|le\s+habla|te\s+habla|hab
                          r"les\s+escribe|le\s+escribe|te\s+escribe)[ \t]+", re.IGNORECASE)
 
 
-def _verb_cue_names(text: str) -> Iterator[tuple[int, int]]:
-    for cue_end in _cue_ends(_PERSON_VERB_CUES, text):
+def _names_after(cues: re.Pattern, text: str) -> Iterator[tuple[int, int]]:
+    """Name-like runs right after a weak cue: a verb that names a person, or "para mí y" (_BESIDE_ME)."""
+    for cue_end in _cue_ends(cues, text):
         span = _name_tokens(text, cue_end, strong=False)
         if span and _namelike(text[span[0]:span[1]].split()):
             yield span
@@ -749,13 +750,6 @@ def _article_names(text: str) -> Iterator[tuple[int, int]]:
 # A name joined to the writer: "para mí y Charly", "conmigo y con Maite", "me and Josh", "yo y la Vane".
 _BESIDE_ME = re.compile(r"(?<![\w])(?:m[ií]|yo|conmigo|nosotr[oa]s|me|myself)[ \t]+(?:y|e|and|&)[ \t]+"
                         r"(?:(?:con|with)[ \t]+)?(?:(?:el|la)[ \t]+)?", re.IGNORECASE)
-
-
-def _names_beside_me(text: str) -> Iterator[tuple[int, int]]:
-    for cue_end in _cue_ends(_BESIDE_ME, text):
-        span = _name_tokens(text, cue_end, strong=False)
-        if span and _namelike(text[span[0]:span[1]].split()):
-            yield span
 
 
 # A relative's name may be a month, a weekday or an everyday word: "mi hija Abril", "my son Will", "su esposa
@@ -870,9 +864,9 @@ class PersonRecognizer(EntityRecognizer):
         out += self._known_names(text)
         out += [self._result(*span, 0.75) for span in _lowercase_form_name(text)]
         out += [self._result(*span, 0.7) for span in _positional_names(text)]
-        out += [self._result(*span, 0.75) for span in _verb_cue_names(text)]
+        out += [self._result(*span, 0.75) for span in _names_after(_PERSON_VERB_CUES, text)]
         out += [self._result(*span, 0.75) for span in _intro_names(text)]
-        out += [self._result(*span, 0.75) for span in _names_beside_me(text)]
+        out += [self._result(*span, 0.75) for span in _names_after(_BESIDE_ME, text)]
         out += [self._result(*span, 0.75) for span in _kin_names(text)]
         out += [self._result(*span, 0.7) for span in _article_names(text)]
         out += [self._result(*span, 0.7) for span in _signed_off_names(text)]

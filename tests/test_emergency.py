@@ -485,3 +485,18 @@ def test_round6_discharge_prices_growth_spread_products_and_past_years(text, is_
         assert route_message(text).agent == "emergency"
     else:
         assert not assess(text).is_emergency
+
+
+@pytest.mark.parametrize("text", [      # review: calming cues that must not silence a sign set in the present
+    "my dog bit my lip after the filler and it won't stop bleeding",
+    "me hice la rinomodelación en 2023 y hoy tengo la punta de la nariz morada y fría",
+    "me puse relleno ayer y ahora estoy bien hinchada de la cara y los labios, me cuesta respirar",
+])
+def test_animals_past_years_and_ahora_estoy_bien_do_not_silence_a_present_sign(text):
+    assert assess(text).is_emergency
+
+
+@pytest.mark.parametrize("text", ["cuanto sale la verdad no tengo idea del precio del botox",
+                                  "la sesión de láser me salió verdaderamente cara"])
+def test_verdad_is_not_a_green_discharge(text):
+    assert not assess(text).is_emergency

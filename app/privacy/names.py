@@ -506,8 +506,9 @@ def ner_could_name_someone(text: str) -> bool:
 
 # A closing and a lowercase name that ends the message: "thx, kyle", "saludos, mili", "gracias!! pau 🙂". The name
 # is read against the broad name dictionary, never a term of endearment ("gracias, linda", "thanks, hun").
-_SIGNED_OFF = re.compile(r"(?:" + CLOSING.pattern + r"|\bty)[ \t]*[,!.:\-–—]+[ \t]*(" + _WORD + r")[ \t]*"
-                         r"(?:[^\w\s]+[ \t]*)*$", re.IGNORECASE)
+# The tail has one way to match ("!!! 🙂 "): a nested repeat there backtracked exponentially on "gracias, ana!!!…x".
+_SIGNED_OFF = re.compile(r"(?:" + CLOSING.pattern + r"|\bty)[ \t]*[,!.:\-–—]+[ \t]*(" + _WORD + r")"
+                         r"(?:[^\w\s]|[ \t])*$", re.IGNORECASE)
 
 
 def _signed_off_names(text: str) -> Iterator[tuple[int, int]]:

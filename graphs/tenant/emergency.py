@@ -246,7 +246,7 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bpus\b", r"supura", r"(sale|sal\w+|bota|drena)\w* (como )?(un )?(liquido|secrecion|pus)",
         # "bota algo amarillo", "le sale como una cosa verde": pus in other words
         r"\b(bota|botando|sale|saliendo|sal[ei]o|chorrea|drena|supura)\w* (algo|como|una cosa|un liquido|liquido|agua)?\s?"
-        r"(\w+ )?(amarill|verd)", r"huele (muy )?(feo|horrible)", r"infectad", r"infeccion", r"huele (muy )?mal", r"mal olor",
+        r"(\w+ ){0,2}(amarill\w*|verdes?|verdos\w*)\b", r"huele (muy )?(feo|horrible)", r"infectad", r"infeccion", r"huele (muy )?mal", r"mal olor",
         r"infected", r"infection", r"\bdischarge\b", r"smells? (bad|awful|foul|off|rotten)", r"\bfoul\b", r"oozing", r"weeping",
     ),
     "bleeding": (
@@ -575,7 +575,10 @@ RESOLVED_SAID = (
 RESOLVED = Vocabulary(
     *RESOLVED_SAID,
     r"\bel ano pasado\b", r"\b(la ultima|la otra|la) vez (pasada|que)\b", r"\bla ultima vez\b", r"\blast time\b", r"\bhace (\w+ )?(anos|meses)\b", r"\buna vez\b", r"\ben otra clinica\b",
-    r"\byears ago\b", r"\b(en|in|el|del) (19[5-9]\d|20[01]\d|202[0-4])\b",     # "tuve taquicardia en 2019"
+    r"\byears ago\b",
+    # a past year, unless its sentence goes on to today: "tuve taquicardia en 2019", not "me la hice en 2023 y hoy…"
+    r"\b(en|in|el|del) (19[5-9]\d|20[01]\d|202[0-4])\b(?![^.!?\n]*\b(hoy|today|anoche|desde|esta manana|this morning|"
+    r"tonight|last night|now|ahora mismo)\b)",
     # English "once", not the Spanish eleven ("a las once", "once días")
     r"(?<!las )\bonce\b(?! (de|y|horas?|dias?|semanas?|meses|anos|am|pm|del|unidades)\b)", r"\bmonths ago\b", r"\blast year\b", r"\bfue solo (por|un|una)\b",
 )
@@ -586,9 +589,12 @@ OVER = Vocabulary(*RESOLVED_SAID)
 # Laughter: no one in an emergency laughs about it, so it calms even a message set in the present.
 LAUGHTER = Vocabulary(r"\bj[ae](j[ae])+\b", r"\bjsjs", r"\blol\b", r"\blmao\b", r"\bhaha", r"\bxd\b")
 # The sign is an animal's ("mi perro se quebró un diente", "my cat burned her paw"): not one of our clients.
+# Only the animal as the subject of the sign, and only when the message says nothing of "now": "my dog bit my lip
+# after the filler and it won't stop bleeding" is the writer's emergency.
 PET = Vocabulary(
     r"\b(mi|el|la|nuestr[oa]|su|tu) (perr|gat|mascota|cachorr|michi|conej|loro|hamster)\w*\b.{0,30}\b(se|le|tiene|esta|anda)\b",
-    r"\bveterinari", r"\bvet\b", r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot)\b",
+    r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot)('s)? (has|is|got|broke|burned|burnt|cut|hurt|paw|"
+    r"tooth|leg|ear|eye)\b",
 )
 FIGURATIVE = Vocabulary(
     # a price that hurts ("me duelen los precios", "casi me desmayo con el presupuesto"); not a price asked
@@ -698,7 +704,7 @@ SENTENCE_BREAK = re.compile(r"[.!?\n]")
 # The event is still going on or came back: this outweighs a "se me pasó" in the same sentence.
 ONGOING = Vocabulary(r"\b(sigo|sigue|siguen|todavia|aun|otra vez|de nuevo|volvio|volvi)\b",
                      # "ahora" says it goes on, unless it says one is fine now ("ahora estoy bien")
-                     r"\b(ahora|ahorita)\b(?! (ya )?(estoy|me siento|ando|esta|todo|estoy muy) (bien|perfect|genial|normal|mejor|ok)\b)",
+                     r"\b(ahora|ahorita)\b(?! (ya )?(estoy|me siento|ando|esta|todo|estoy muy) (bien|perfect\w*|genial|normal|mejor|ok)\s*([.,;!?)]|$|y\b|gracias\b))",
                      r"\b(still|again|now|keeps|came back)\b",
                      # time elapsed while it goes on: "ya pasó una hora", "ya van dos días"
                      r"\bya (paso|pasaron|van|llevo|lleva) (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche)",
@@ -793,8 +799,8 @@ def assess(text: str) -> EmergencyAssessment:
         red = [s for s in red if s not in SOFT_SIGNS]
     procedure = PROCEDURE.search(t, ft)
     # resolved, figurative or asked ahead: these speak for the whole message unless it says "now"
-    calm = bool(RESOLVED.search(t, ft) or FIGURATIVE.search(t, ft) or ASKING_AHEAD.search(t, ft)) and not now \
-        or bool(PET.search(t, ft))
+    calm = bool(RESOLVED.search(t, ft) or FIGURATIVE.search(t, ft) or ASKING_AHEAD.search(t, ft)
+                or PET.search(t, ft)) and not now
     # laughter calms the weaker signs always, and a red flag unless the writer says it is still going on
     laughing = bool(LAUGHTER.search(t, ft))
     link = "+procedure" if procedure else ""

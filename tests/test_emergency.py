@@ -500,3 +500,67 @@ def test_animals_past_years_and_ahora_estoy_bien_do_not_silence_a_present_sign(t
                                   "la sesión de láser me salió verdaderamente cara"])
 def test_verdad_is_not_a_green_discharge(text):
     assert not assess(text).is_emergency
+
+
+@pytest.mark.parametrize("text, is_emergency", [
+    # a loose or fallen implant
+    ("doctora, el implante de abajo se me está moviendo cuando mastico", True),
+    ("se le aflojó el implante a mi papá y le sangra la encía", True),
+    ("my implant feels loose since this morning", True),
+    # redness or swelling reaching the forehead or the neck, said with "al" / "hasta la"
+    ("la rojez del peeling ya me sube hasta la frente y arde", True),
+    ("la hinchazón de la muela me está bajando al cuello", True),
+    # swelling and itching of lips or eyelids: an allergy in other words
+    ("el tratamiento de labios me dejó los labios re inflamados y me pica la cara", True),
+    # numbness far longer than an anaesthetic lasts
+    ("le pusieron anestesia para la calza y ya van como 12 horas con la cara dormida", True),
+    # pain that nothing eases is not a habit ("no se me pasa con nada")
+    ("tengo un dolor en la encía del implante que no se me pasa con nada", True),
+    # growing against yesterday, beside a present sign
+    ("la zona del relleno está más roja que ayer y caliente, me dan escalofríos", True),
+])
+def test_round7_implants_reach_allergy_long_numbness_and_pain_nothing_eases(text, is_emergency):
+    assert route_message(text).agent == "emergency" if is_emergency else route_message(text).agent != "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    # a swelling that grew and now goes down, as announced
+    "la inflamación del labio creció el primer día y ahora ya va bajando, ¿puedo tomar sol?",
+    "the swelling has gone down a lot since yesterday, can I wear makeup?",
+    # a horse or a vet: an animal's injury
+    "mi yegua tiene una herida infectada y el veterinario viene hoy, así que muevo mi cita",
+    # "si me sangra mucho": a condition, not a present sign
+    "¿qué hago si me sangra mucho cuando me saquen la muela el viernes?",
+    # over: stopped with the gauze, healed, antibiotic finished, fine again
+    "el mes pasado me sangró harto la encía tras la limpieza pero paró con la gasa y ahora está cicatrizado",
+    "tuve un absceso en diciembre, ya terminé el antibiótico y no me duele nada; quiero agendar la limpieza",
+    "me mareé un poco en la camilla pero a los dos minutos ya estaba genial",
+    # a request now, after an episode that is over
+    "tuve una infección con fiebre hace tiempo y se me pasó todo, ahora quiero hacerme el blanqueamiento",
+    # a fear in a message set in the present frames what follows it
+    "desde que me operaron del corazón tomo anticoagulantes y me da miedo que sangre mucho en la extracción",
+    # a history, not a present sign
+    "antecedentes: alergia a la penicilina (me da urticaria), nada más. quiero mi primera cita",
+    # "ninguna" denies
+    "no me salió ninguna roncha después del peeling, todo bien",
+    # worse in the past, better now
+    "la hinchazón estaba peor el martes y hoy ya casi no se nota",
+])
+def test_round7_over_improving_conditions_fears_and_histories_are_not_emergencies(text):
+    assert route_message(text).agent != "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "¿es normal que se me nuble la vista desde que me pusieron el relleno en la frente?",
+    "is it normal that my lips went numb and my heart is racing after the filler?",
+    "me salió pus y tengo escalofríos después del microneedling jajaja seguro exagero",
+])
+def test_asking_if_it_is_normal_or_laughing_does_not_silence_a_danger_sign(text):
+    found = assess(text)
+    assert found.is_emergency or found.weakly
+    assert route_message(text).agent == "emergency"
+
+
+def test_a_weak_calm_is_marked_only_when_the_rules_see_a_sign_without_it():
+    assert not assess("¿es normal que el precio suba en diciembre? jaja").weakly
+    assert assess("es normal que vea manchas negras después de los hilos?").weakly

@@ -167,8 +167,9 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bveo\b.{0,20}\b(niebla|neblina|bruma|empanad|opac|chispas|chispitas|estrellitas|una nube|una mancha)",
         r"\bse (me|le) (esta|estan) (yendo|nublando|oscureciendo|apagando|poniendo borrosa) la vista",
         r"\bla vista se (me|le) (va|fue|esta yendo|nubla|nublo|oscurece|oscurecio|apaga|apago)",
+        r"\bse (me|le) (nubla|nuble|nublo|oscurece|oscurezca|vaya|va|apague|apaga) la vista",
         r"\bveo\b.{0,20}\b(puntos|puntitos|manchas|manchitas|destellos|luces|sombras|borroso|doble|nublado)",
-        r"\b(viendo|ver|ve|ven|veia|vi) (puros |unos |como |todo |medio |re |muy |con )*(destellos|borroso|doble|manchas negras|luces|sombras|nublado|"
+        r"\b(viendo|ver|ve|ven|veia|vi|vea|vean) (puros |unos |como |todo |medio |re |muy |con )*(destellos|borroso|doble|manchas negras|luces|sombras|nublado|"
         r"oscuro|negro|niebla|neblina|empanado|lucecitas|chispas|estrellitas)", r"vista.{0,20}(borrosa|nublada|doble|oscura|negra)",
         r"vision (borrosa|doble|nublada)", r"(perdi|perdido|perdiendo|perdio|pierdo) (parte de |un poco de |algo de )?(la )?(vista|vision)",
         r"(sombra|cortina|telilla|tela|nube|velo|mancha)\w* (negra |oscura )?(que )?(me |le )?(tapa|cubre)",
@@ -221,7 +222,9 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"se (me|le) (esta |estan |ha |han )?(hinchando|hincho|hincharon|hinchado|inflamo|inflamaron|inflamado|inflamando) (toda |todo )?(la |el |los |las )?"
         r"(cara|lengua|garganta|boca|labios|parpados|ojos)",
         r"(pica|picor|comezon).{0,10}garganta", r"garganta.{0,10}(pica|picor)", r"itchy throat",
-        r"lengua (hinchada|inflamada)", r"(pica|picor|comezon|ronchas|granos|sarpullido).{0,20}todo el cuerpo",
+        r"lengua (hinchada|inflamada)",
+        # lips, eyelids or face swollen and itching: "me dejó la boca y los párpados bien hinchados y me pica todo"
+        r"\b(boca|labios|parpados|ojos|lengua|cara)\b.{0,30}\b(hinchad|inflamad)\w*.{0,30}\b(pica|picor|comezon|ronchas|rasquina)", r"(pica|picor|comezon|ronchas|granos|sarpullido).{0,20}todo el cuerpo",
         r"(rash|itch\w*|welts|bumps) all over", r"allergic reaction", r"\bhives\b", r"(tongue|throat|face) (is )?(swelling|swollen)", r"(eyes?|eyelids?|lids) (are |is )?(swelling|swollen|puffing) (up |almost )?shut",
     ),
     "skin_colour": (
@@ -269,8 +272,8 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"(rojez|rojo|roja|enrojecimiento|hinchazon|inflamacion|hinchad\w*|mancha|cara|mejilla|cachete).{0,40}"
         r"(extendiendo|expandiendo|extiende|crece|creciendo|avanza|avanzando|aument|sigue (inflando|hinchando))",
         r"se (me |le )?(sigue|esta|va) (inflando|hinchando)", r"en vez de (bajar|desinflamar|deshinchar|mejorar)",
-        r"(va|baja|bajando|sube|subiendo|pasa|pasando|corre|extiende)\w* (hacia|hasta|para) (el |la |los |mi )?"
-        r"(ojo|cuello|oreja|pecho|parpado|garganta)",
+        r"\b(va|baja|bajando|sube|subiendo|pasa|pasando|corre|extiende)\w* (hacia|hasta|para|al|a la|a los) (el |la |los |mi )?"
+        r"(ojo|cuello|oreja|pecho|parpado|garganta|frente|mandibula|hombro)",
         r"se (me |le )?(esta )?(extendiendo|expandiendo|extiende) (la |el )?(rojez|hinchazon|inflamacion|rojo)",
         r"(hinchazon|inflamacion|hinchado|hinchada).{0,40}(me |le )?llega (al|hasta el) (ojo|cuello)",
         r"se (me|le) esta hinchando (toda |la )?(cara|cuello)",
@@ -281,9 +284,18 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"(redness|swelling|rash).{0,30}(spre?a?ding|growing|getting bigger)", r"spre?a?ding (up|down|across|to)", r"red streaks?", r"(moving|going|creeping|crawling|spreading) (up|down|toward)\w* (my|her|his|the) (arm|leg|neck|face|eye|cheek|chest|jaw)",
         r"(bigger|worse) (and (bigger|worse)|every (hour|day))",
     ),
+    # bigger than it was: "está más grande que ayer", "bigger than this morning" (a soft sign: "algo más hinchada que
+    # ayer… el papel decía que pasa hasta el día 3" is the announced course)
+    "growing": (
+        r"\b(mas (grande|hinchad\w*|inflamad\w*|roj\w*|extendid\w*)|creci\w*) (que|desde) (ayer|anoche|antes|esta manana|el primer dia)\b",
+        r"\b(bigger|bigger and redder|more swollen|redder|wider) than (yesterday|last night|before|this morning)\b",
+    ),
     "dental_trauma": (
         r"se (me|le) (cayo|salio|partio|quebro|rompio) (todito |completo )?(un |el |la |una )?(diente|muela|paleta)",
         r"\bse (me |le )?(partio|quebro|rompio|cayo) (un |el |la |una )?(diente|muela|paleta)",
+        # a loose or fallen implant: "el implante se me mueve", "se le salió el implante"
+        r"\bimplante\b.{0,15}\bse (me |le )?(mueve|movio|esta moviendo|salio|cayo|afloj\w*)\b",
+        r"\bse (me |le )?(mueve|movio|salio|cayo|aflojo) (el |mi |su )implante\b", r"\bimplant (is |feels )?(loose|wobbl\w*|came out|fell out)\b",
         r"(diente|muela) (partid|quebrad|rot)\w*.{0,40}(sangr|duele|dolor)", r"absceso", r"flemon",
         r"knocked .{0,20}tooth", r"tooth .{0,10}\bout\b", r"severe (tooth|pain|ache)", r"knocked out",
         r"tooth (fell|came) out", r"broke (a|my) tooth", r"abscess",
@@ -409,7 +421,9 @@ LINKED_SIGN_PATTERNS: dict[str, tuple[str, ...]] = {
 # anaesthetic it is expected.
 NUMBNESS_PERSISTS = Vocabulary(
     r"\b(\d+|dos|tres|cuatro|cinco|seis|siete|varios|unos|muchos|several|few) (dias|days)", r"\bsemana", r"\bweek",
-    r"ya van", r"\bllevo\b", r"\b(ahora|now) (me |it )?(arde|quema|duele|burns|hurts)", r"\bcon ardor", r"\bpica y arde",
+    r"ya van", r"\bllevo\b",
+    # far longer than a dental anaesthetic lasts: "ya son como 14 horas"
+    r"\b([89]|1\d|2[0-4]|ocho|nueve|diez|once|doce|catorce|quince|veinte) (horas|hours)\b", r"\b(ahora|now) (me |it )?(arde|quema|duele|burns|hurts)", r"\bcon ardor", r"\bpica y arde",
     r"(duele|arde|burns|hurts|getting) (mas|more|worse)", r"\bme quema\b",
     # a weekday named means days ago, not the anaesthetic of this morning
     r"\b(ayer|anteayer|antier|yesterday)\b", r"\b(el|desde el|on|since) (lunes|martes|miercoles|jueves|viernes|sabado|domingo|monday|tuesday|wednesday|thursday|"
@@ -441,7 +455,7 @@ PROCEDURE = Vocabulary(
 # The negator reaches over auxiliaries, pronouns and quantifiers only, so "no" negates its own phrase
 # ("sin fiebre ni mucho dolor", "nada muy fuerte") and not a later clause ("no sé por qué veo borroso").
 NEGATION_BEFORE = re.compile(
-    r"(?:\b(?:no|ni|sin|nunca|nada|cero|ya no|not|never|without|no longer|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|nothing|zero)\s+"
+    r"(?:\b(?:no|ni|sin|nunca|nada|cero|ningun|ninguna|ningunos|ningunas|ya no|not|never|without|no longer|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|nothing|zero)\s+"
     r"(?:(?:tengo|hay|tiene|siento|me|le|he|ha|have|has|had|any|a|feel|felt|see|mas|more|tuve|tuvo|dio|es|esta|"
     r"muy|mucho|mucha|tan|tanto|tanta|demasiado|so|too|that|very|much|really|el|la|los|las|un|una|the)\s+){0,3})$")
 # The same on the phonetic fold, where a hit found in the folded text is looked at ("don't habe any").
@@ -510,10 +524,12 @@ HABITUAL = Vocabulary(
     r"\bde nacimiento\b", r"\bdesde (siempre|nin[ao]|chiquit[ao]|pequen[ao])\b", r"\b(con|por) la edad\b", r"\bhereditari",
     r"\bcronic[ao]\b", r"\b(with|due to) (age|aging)\b", r"\bsince (birth|i was (a kid|little|young))\b", r"\b(always|naturally) (had|have)\b",
     r"\bgenetic", r"\bchronic\b",
+    # a medical history: "antecedentes: alergia al ibuprofeno (me da urticaria)"
+    r"\bantecedentes\b", r"\b(medical )?history of\b",
     r"\b(tendinitis|tendonitis|artritis|artrosis|arthritis|tunel carpiano|carpal tunnel|fibromialgia|fibromyalgia|demencia|dementia|"
     r"alzheimer)\b",
     r"\bcon facilidad\b", r"\bfacilmente\b", r"\bsiempre que\b", r"\bcada vez que\b", r"\bsuelo\b", r"\btiendo a\b",
-    r"\bme pasa (siempre|seguido|a menudo|con)\b", r"\bsoy (muy |re |super )?(propens|aprensiv|impresionable|de las que|de los que)",
+    r"(?<!\bse )\bme pasa (siempre|seguido|a menudo|con (frecuencia|facilidad))\b", r"\bsoy (muy |re |super )?(propens|aprensiv|impresionable|de las que|de los que)",
     r"\b(fobia|phobia)\b", r"\bme impresiona(n)? (la sangre|las agujas|ver)", r"\bcuando (me |le )?(sacan|saca|ve|veo|ven|pinchan|pican) (sangre|agujas?|la aguja|una aguja)",
     r"\b(se|me|le) \w+ (facil|facilito|rapido)\b",
     # a general question about a kind of patient
@@ -548,6 +564,8 @@ CONTRAST = re.compile(r"\b(?:pero|but|sin embargo|aunque|y ahora|and now|ahora|n
                       r"|[,;:] (?:y |ya |e )?(?:me |le |se me |se le )?(?:sale|salen|duele|duelen|arde|cuesta|falta|pica|sangra|tengo|"
                       r"tiene|estoy|esta|veo|ve|siento|noto)\b")
 CONTRAST_FOLDED = re.compile(phonetic(CONTRAST.pattern))
+CLAUSE_BREAK = re.compile(CONTRAST.pattern + r"|[,;:]")
+CLAUSE_BREAK_FOLDED = re.compile(phonetic(CLAUSE_BREAK.pattern))
 # Worry before a procedure.
 PRE_PROCEDURE = Vocabulary(
     r"\bcuando me (saquen|pongan|hagan|pinchen|inyecten|apliquen)\b", r"\bnervios[ao] (por|con|antes)\b",
@@ -562,7 +580,10 @@ PRE_PROCEDURE = Vocabulary(
     r"\btomorrow\b", r"\bnext week\b", r"\basking before\b", r"\bthinking (of|about) getting\b", r"\bwhen i get\b",
 )
 RESOLVED_SAID = (
-    r"\bya (estoy|me siento|esta|quedo) (bien|perfect)", r"\bya (paso\b(?! (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche))|se (me |le )?(bajo|quito|paso|fue|curo))", r"\bya curad",
+    r"\bya (estoy|me siento|esta|quedo|estaba|me sentia|quede) (bien|perfect|barbar|genial|joya|como nuev|normal)",
+    r"\bse (me|le) (paso|quito|fue) todo\b",
+    r"\bpero (ya )?(paro|se detuvo|se corto|dejo de sangrar)\b", r"\b(ya |ahora )?(esta|estoy|quedo) (cicatrizad|curad|sanad)\w*",
+    r"\bya (me )?(termine|acabe|complete) (el |los |la |mi )?(antibiotic|tratamiento)\w*", r"\bya me (trataron|curaron)\b", r"\bya (paso\b(?! (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche))|se (me |le )?(bajo|quito|paso|fue|curo))", r"\bya curad",
     r"\bya (me )?(recupere|cure|mejore|alivie|compuse|recuperad|sanad)", r"\bya (estoy|me siento|esta) (mejor|recuperad|sana|san[oa] y salv)",
     r"\b(i'?ve|i have|she'?s|he'?s|she has|he has) (fully |completely )?recovered\b", r"\ball better\b",
     r"\bfine now\b", r"\b(but |and )(i'?m |i am |i feel |i felt |felt |feeling |was |she'?s |he'?s )?(fine|ok|okay|good|better) (now|after|again|since)\b", r"\b(went|has gone|gone) down\b", r"\bgone now\b",
@@ -592,10 +613,13 @@ LAUGHTER = Vocabulary(r"\bj[ae](j[ae])+\b", r"\bjsjs", r"\blol\b", r"\blmao\b", 
 # Only the animal as the subject of the sign, and only when the message says nothing of "now": "my dog bit my lip
 # after the filler and it won't stop bleeding" is the writer's emergency.
 PET = Vocabulary(
-    r"\b(mi|el|la|nuestr[oa]|su|tu) (perr|gat|mascota|cachorr|michi|conej|loro|hamster)\w*\b.{0,30}\b(se|le|tiene|esta|anda)\b",
-    r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot)('s)? (has|is|got|broke|burned|burnt|cut|hurt|paw|"
-    r"tooth|leg|ear|eye)\b",
+    r"\b(mi|el|la|nuestr[oa]|su|tu) (perr|gat|mascota|cachorr|michi|conej|loro|hamster|caball|yegua)\w*\b.{0,30}\b(se|le|tiene|esta|anda)\b",
+    r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot|horse|mare|pony)('s)? (has|is|got|broke|burned|burnt|cut|hurt|paw|"
+    r"tooth|leg|ear|eye|hoof)\b",
 )
+# A vet looks after it: the animal's sign even in a message set in the present ("mi yegua tiene una herida infectada y
+# el veterinario viene hoy")
+VET = Vocabulary(r"\b(veterinari[oa]s?|vet|vets|veterinarian)\b")
 FIGURATIVE = Vocabulary(
     # a price that hurts ("me duelen los precios", "casi me desmayo con el presupuesto"); not a price asked
     # beside a real sign ("quería preguntar el precio de los alineadores. y de paso, a mi hermano le sale pus…")
@@ -634,23 +658,26 @@ IMPROVING = Vocabulary(
     r"\b(va|van|esta|estan|ha|han|ya) (bajando|mejorando|disminuyendo|cediendo|desinflamando|deshinchando|bajado|mejorado|"
     r"disminuido|cedido|desinflamado|deshinchado)\b",
     r"\b(much|way|a lot|so much|far|lot) (better|less)\b", r"\b(getting|feeling|feels|looks|looking) better\b",
-    r"\b(improving|subsiding|easing|fading)\b",
+    r"\b(improving|subsiding|easing|fading)\b", r"\bya casi no se (nota|ve|siente)\b", r"\bya casi nada\b",
     r"\bcada (vez|dia|hora) (mas )?(clar|chic|pequen|suave|tenue|leve|desinflamad|deshinchad|bajit|menos|mejor)",
     r"\b(smaller|lighter|fainter|better|less) (each|every) day\b", r"\b(is |are |it'?s )?(going|coming) down\b",
+    r"\b(has|have|had|'s|'ve) (gone|come) down\b",
 )
-RELAPSE = Vocabulary(r"\b(empeor|peor|otra vez|de nuevo|volvio|volvi)", r"\b(pero|but) (hoy|ahora|de repente|now|today|suddenly)\b",
+EXPECTED_BEFORE = re.compile(r"\b(?:supposed to|should|deberia|tendria que|tenia que|se supone que|se suponia que)\b"
+                             r"(?: (?:be|estar|ir|ya|haber))?\s*$")
+RELAPSE = Vocabulary(r"(?<!estaba )(?<!estuvo )\b(empeor|peor|otra vez|de nuevo|volvio|volvi|al reves|mas grande que)", r"\b(pero|but) (hoy|ahora|de repente|now|today|suddenly)\b",
                      r"\b(worse|again|came back)\b")
 # A comparison, not the sign itself: "como con una quemadura solar", "like a sunburn".
 SIMILE_BEFORE = re.compile(r"\b(?:como|tipo|like|as if)\s+(?:(?:con|si|una?|a|de|tuviera|had)\s+){0,3}$")
 # Signs that are expected, in mild form, after some procedures (swelling, a burn-like redness after a
 # laser): a mild or announced-course cue outweighs them, unlike breathing or vision.
-SOFT_SIGNS = ("facial_swelling", "burn")
+SOFT_SIGNS = ("facial_swelling", "burn", "growing")
 # The problem is happening now: these override the calming cues above.
 STRONG_CURRENT = Vocabulary(
-    r"\bdesde (que|el|la|ayer|anoche|hace|esta|hoy|el \w+)\b", r"\bayer\b", r"\bya (paso|pasaron|lleva) (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche)", r"\banoche\b", r"\bhoy\b", r"\bahora\b",
+    r"\bdesde (que|el|la|ayer|anoche|hace|esta|hoy|el \w+)\b", r"\bayer\b", r"\bya (paso|pasaron|lleva) (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche)", r"\banoche\b", r"\bhoy\b", r"\bahora\b(?! (?:ya )?(?:quiero|queremos|quisiera|quisieramos|me gustaria|nos gustaria) (?!saber\b))",
     r"\bahorita\b", r"\bacabo de\b", r"\bacaban de\b", r"\brecien\b", r"\bsigo\b", r"\bsigue\b", r"\bllevo\b", r"\bya van\b",
     r"\bhace (\d+|un|una|unos|unas|dos|tres|cuatro|cinco|pocos?) (hora|dia|rato|minut|semana)",
-    r"\besta (manana|tarde|noche)\b", r"\bme (duele|arde|sangra) (mucho|muchisimo)", r"\bauxilio\b",
+    r"\besta (manana|tarde|noche)\b", r"(?<!\bsi )\bme (duele|arde|sangra) (mucho|muchisimo)", r"\bauxilio\b",
     # a cry for help, not "¿el masaje ayuda?" / "will ice help?"
     r"(^|[.!?¡¿,] ?)(ayuda|help)\b(?! (a|con|para|en|with|to|for)\b)", r"\b(ayuda|help)( (me|please|por favor|urgente|urgent|pronto|rapido))?\s*!",
     r"\b(necesito|necesitamos|i need|we need|please|por favor|pls) (ayuda|help)\b", r"\b(help me|help us|ayudenme|ayudame|ayudeme)\b",
@@ -674,7 +701,7 @@ SYMPTOM = Vocabulary(r"\bdu?ele\b", r"\bduel[ea]n?\b", r"dolor", r"\bhinchad", r
                      r"\bitch", r"\bbulto\b", r"\blump\b", r"\benrojecid", r"\brojo\b", r"\bred\b")
 SEVERE = Vocabulary(r"\bmuy\b", r"\bmucho\b", r"muchisim", r"demasiad", r"horrible", r"insoportable", r"terrible",
                     r"\bfuerte\b", r"\bfortisim", r"\bbrutal\b", r"\bre (hinchad|inflamad|dolor)", r"\bsuper\b", r"\bcada (vez|dia|hora|noche) (mas|peor)\b", r"\bva a peor\b",
-                    r"\bempeora", r"\bpeor\b", r"\bno (se me )?(baja|pasa|quita|para)\b", r"\bsevere", r"\bso much\b",
+                    r"\bempeora", r"(?<!estaba )(?<!estuvo )\bpeor\b", r"\bno (se me )?(baja|pasa|quita|para)\b", r"\bsevere", r"\bso much\b",
                     r"unbearable", r"\breally bad", r"\bworse\b", r"worsening", r"\ba lot\b", r"\bextrem", r"\bcant take\b",
                     r"\bhuge\b", r"\blike (crazy|hell)\b", r"\bso bad\b", r"\benorme\b", r"\bgigante\b", r"\bdesde hace (\d+|dos|tres|cuatro) dias\b",
                     r"\burgente\b", r"\bemergencia\b", r"\burgencia\b", r"\bayuda\b", r"\bhelp\b", r"\burgent")
@@ -697,6 +724,9 @@ class EmergencyAssessment:
     uncertain: bool = False
     # a calming cue (question, worry before, resolved, figurative, mild) and no danger sign
     reassuring: bool = False
+    # reassuring only because the writer asks whether it is normal or laughs: without those words the rules
+    # see an emergency ("¿es normal que vea manchas negras después de los hilos?", "pus… jaja exagero?")
+    weakly: bool = False
 
 
 # Sentences end at . ! ? or a line break ("..., ¿me puedo poner bótox?" stays one sentence).
@@ -704,7 +734,9 @@ SENTENCE_BREAK = re.compile(r"[.!?\n]")
 # The event is still going on or came back: this outweighs a "se me pasó" in the same sentence.
 ONGOING = Vocabulary(r"\b(sigo|sigue|siguen|todavia|aun|otra vez|de nuevo|volvio|volvi)\b",
                      # "ahora" says it goes on, unless it says one is fine now ("ahora estoy bien")
-                     r"\b(ahora|ahorita)\b(?! (ya )?(estoy|me siento|ando|esta|todo|estoy muy) (bien|perfect\w*|genial|normal|mejor|ok)\s*([.,;!?)]|$|y\b|gracias\b))",
+                     r"\b(ahora|ahorita)\b(?! (ya )?(estoy|me siento|ando|esta|todo|estoy muy) (bien|perfect\w*|genial|normal|mejor|ok|cicatrizad\w*|curad\w*|sanad\w*)\s*([.,;!?)]|$|y\b|gracias\b))"
+                     # "ahora quiero hacerme la endodoncia": a request, not a sign going on
+                     r"(?! (?:ya )?(?:quiero|queremos|quisiera|quisieramos|me gustaria|nos gustaria) (?!saber\b))",
                      r"\b(still|again|now|keeps|came back)\b",
                      # time elapsed while it goes on: "ya pasó una hora", "ya van dos días"
                      r"\bya (paso|pasaron|van|llevo|lleva) (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche)",
@@ -721,11 +753,13 @@ def _sentence(text: str, start: int) -> tuple[str, int]:
     return text[left:right.end() if right else len(text)], start - left
 
 
-def _leads(cue: Vocabulary, s: str, at: int | None) -> bool:
-    """`cue` occurs in `s` before position `at` with no contrast in between (anywhere, when `at` is None)."""
+def _leads(cue: Vocabulary, s: str, at: int | None, clause: bool = False) -> bool:
+    """`cue` occurs in `s` before position `at` with no contrast in between (anywhere, when `at` is None); with
+    `clause`, not even a comma."""
     fs = phonetic(s)
-    for text, pattern, contrast, limit in ((s, cue.plain, CONTRAST, at),
-                                           (fs, cue.folded, CONTRAST_FOLDED, None if at is None else len(phonetic(s[:at])))):
+    plain, folded = (CLAUSE_BREAK, CLAUSE_BREAK_FOLDED) if clause else (CONTRAST, CONTRAST_FOLDED)
+    for text, pattern, contrast, limit in ((s, cue.plain, plain, at),
+                                           (fs, cue.folded, folded, None if at is None else len(phonetic(s[:at])))):
         for m in pattern.finditer(text):
             if limit is None or (m.start() < limit and not contrast.search(text, m.end(), max(limit, m.end()))):
                 return True
@@ -739,7 +773,11 @@ def _framed(sentence: str, now: bool, at: int | None = None) -> bool:
     over ("se mareó al ver la aguja, pero se le pasó enseguida") and nothing in it is still going on."""
     s, fs = sentence, phonetic(sentence)
     if not now and (HYPOTHETICAL.search(s, fs) or PRE_PROCEDURE.search(s, fs) or HABITUAL.search(s, fs)
-                    or FEARED_TOPIC.search(s.lstrip(" ,;¿¡"), fs.lstrip(" ,;¿¡")) or _leads(WORRY_OR_HEARSAY, s, at)):
+                    or FEARED_TOPIC.search(s.lstrip(" ,;¿¡"), fs.lstrip(" ,;¿¡"))):
+        return True
+    # a fear or hearsay frames what follows it; in a message set in the present, only within its own clause ("desde
+    # que le pusieron un stent… nos da miedo que sangre mucho", not "me preocupa que se quede así, no puedo cerrar el ojo")
+    if not now and _leads(WORRY_OR_HEARSAY, s, at) or now and at is not None and _leads(WORRY_OR_HEARSAY, s, at, clause=True):
         return True
     return bool(RESOLVED.search(s, fs)) and not ONGOING.search(s, fs)
 
@@ -757,6 +795,12 @@ def _counts(name: str, text: str, start: int, now: bool) -> bool:
 def _denied(t: str, ft: str) -> bool:
     """Some sign or symptom is named only to deny it ("no me sangra, no tengo fiebre")."""
     return any(_negated(text[:start]) for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM) for text, start in vocab.spans(t, ft))
+
+
+def _feared(t: str, ft: str) -> bool:
+    """Some sign or symptom is named only as something feared or heard of ("me da miedo que sangre mucho")."""
+    return any(_leads(WORRY_OR_HEARSAY, *_sentence(text, start), clause=True)
+               for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM) for text, start in vocab.spans(t, ft))
 
 
 def _present_signs(groups: dict[str, Vocabulary], t: str, ft: str, now: bool) -> list[str]:
@@ -781,8 +825,23 @@ def expand_shorthand(t: str) -> str:
     return _DROPPED_G.sub(r"\1ing", _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1)], t))
 
 
+# Asking whether it is normal, or laughing it off ("jaja ya no sé si estoy exagerando"): calming words that
+# people in trouble use too. `assess` marks a message that only these calm as `weakly` reassuring.
+WEAK_CALM = re.compile(r"\b(?:es|sera|seria|esta) normal(?: que)?\b|\bis (?:it|this|that) normal(?: that| to| for)?\b"
+                       r"|\bnormal\?|\b(?:ya )?no se si (?:estoy |me estoy |soy )?(?:exager\w*|paranoic\w*|dramatic\w*)"
+                       r"|\bj[ae](?:j[ae])+\b|\bjsjs\w*|\blol\b|\blmao\b|\bhaha\w*|\bxd\b")
+
+
 def assess(text: str) -> EmergencyAssessment:
     t = expand_shorthand(normalize(text))
+    found = _assess(t)
+    if not found.is_emergency and WEAK_CALM.search(t) and _assess(WEAK_CALM.sub(" ", t)).is_emergency:
+        return EmergencyAssessment(False, (), uncertain=found.uncertain, reassuring=found.reassuring, weakly=True)
+    return found
+
+
+def _assess(t: str) -> EmergencyAssessment:
+    """`assess` on normalized text with its shorthand written out."""
     ft = phonetic(t)
     now = bool(STRONG_CURRENT.search(t, ft))
     red = _present_signs(RED_FLAGS, t, ft, now)
@@ -797,10 +856,18 @@ def assess(text: str) -> EmergencyAssessment:
         or bool(IMPROVING.search(t, ft) and not RELAPSE.search(t, ft))
     if mild:
         red = [s for s in red if s not in SOFT_SIGNS]
+    # a swelling that grew and is now going down ("aumentó al segundo día… hoy ya va bajando"): the last word is
+    # the improvement, unless it got worse again
+    if "spreading" in red and not RELAPSE.search(t, ft):
+        grew = [m.end() for m in RED_FLAGS["spreading"].plain.finditer(t)]
+        # not what was expected of it: "it was supposed to be going down by now"
+        better = [m.start() for m in IMPROVING.plain.finditer(t) if not EXPECTED_BEFORE.search(t, 0, m.start())]
+        if grew and better and max(better) > max(grew):
+            red.remove("spreading")
     procedure = PROCEDURE.search(t, ft)
     # resolved, figurative or asked ahead: these speak for the whole message unless it says "now"
     calm = bool(RESOLVED.search(t, ft) or FIGURATIVE.search(t, ft) or ASKING_AHEAD.search(t, ft)
-                or PET.search(t, ft)) and not now
+                or PET.search(t, ft)) and not now or bool(VET.search(t, ft) and PET.search(t, ft))
     # laughter calms the weaker signs always, and a red flag unless the writer says it is still going on
     laughing = bool(LAUGHTER.search(t, ft))
     link = "+procedure" if procedure else ""
@@ -817,5 +884,6 @@ def assess(text: str) -> EmergencyAssessment:
         return EmergencyAssessment(True, (f"emergency:severe_symptom{link}",))
     signs = bool(red or linked)
     uncertain = signs and bool(procedure) and not weak_calm
-    reassuring = not signs and (weak_calm or mild or expected_numbness or _framed(t, now) or _denied(t, ft))
+    reassuring = not signs and (weak_calm or mild or expected_numbness or _framed(t, now) or _denied(t, ft)
+                                or _feared(t, ft))
     return EmergencyAssessment(False, (), uncertain=uncertain, reassuring=reassuring)

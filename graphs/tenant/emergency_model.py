@@ -33,20 +33,21 @@ from graphs.tenant.ngram_model import NgramModel
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 TRAINING_FILES = tuple(DATA / f"emergency_{name}.yaml"
                        for name in ("tuning", "training_extra", "training_pairs", "blind1", "blind2", "blind3", "blind4",
-                                    "blind5", "blind6", "blind7"))
+                                    "blind5", "blind6", "blind7", "blind8"))
 log = logging.getLogger("misybot.router")
 ORDINARY_FILES = tuple(DATA / name for name in (
     "pii_messages.yaml", "pii_tuning_extra.yaml", "pii_messages_heldout.yaml", "pii_blind1.yaml", "pii_blind2.yaml",
-    "pii_blind3.yaml", "pii_blind4.yaml", "pii_blind5.yaml", "pii_blind6.yaml", "retrieval_questions.yaml",
+    "pii_blind3.yaml", "pii_blind4.yaml", "pii_blind5.yaml", "pii_blind6.yaml", "pii_blind7.yaml", "retrieval_questions.yaml",
     "retrieval_questions_holdout.yaml", "retrieval_blind1.yaml", "retrieval_blind2.yaml", "retrieval_blind3.yaml",
-    "retrieval_blind4.yaml", "retrieval_blind5.yaml"))
+    "retrieval_blind4.yaml", "retrieval_blind5.yaml", "retrieval_blind6.yaml"))
 # Thresholds on the probability of an emergency, chosen leave-one-set-out (`bench/router_bench.py
 # --leave-one-out`: the model trained without the set it is scored on, for each blind set 1-4, and without
 # the ordinary messages of blind set 3). Over those 461 true emergencies the lowest probability of one the
 # rules caught was 0.59, of one the intent classifier alone caught 0.90; the highest of a question the rules
 # flagged by mistake, 0.30. A lower SURE caught one more emergency there but flagged ordinary chat ("mi
-# pedido no llega desde el lunes").
-SURE = 0.7          # the router hands off what the rules missed (no calming cue seen) ...
+# pedido no llega desde el lunes"). Round 7 (blind 8 trained on): 0.7 let that message through at 0.707; 0.72
+# gives the same leave-one-out over blinds 1-8 (938/941, 4/932), 0.75 loses two emergencies (936/941, 3/932).
+SURE = 0.72         # the router hands off what the rules missed (no calming cue seen) ...
 SURE_OF_A_QUESTION = 0.8   # ... asked as a question ("¿el hielo ayuda si se me hincha mucho el labio?")
 CERTAIN = 0.99      # ... even past a calming cue the rules saw ("ya reaccionó pero está pálida y sudando frío")
 AGREES = 0.6        # below this, an emergency guessed by the intent classifier alone is not handed off

@@ -95,10 +95,11 @@ def route_message(text: str, *, continues_booking: bool = False,
     # danger sign that the model, trained on ~1,700 labelled emergency messages, finds ordinary
     reasons = ("emergency_rules_overruled",) if overruled else ()
     if probability is not None and not overruled and probability >= (
-            emergency_model.CERTAIN if emergency.reassuring
+            emergency_model.CERTAIN if emergency.reassuring and not emergency.weakly
             else emergency_model.SURE_OF_A_QUESTION if question else emergency_model.SURE):
         # "mi señora se desmayó…, ya reaccionó pero está pálida y sudando frío": over, say the rules; the model
-        # is certain it is not
+        # is certain it is not. Calmed only by "¿es normal que…?" or a laugh, the model needs to be as sure as of
+        # any question ("¿es normal que vea manchas negras después de los hilos?")
         return Route("emergency", probability, ("emergency_model",))
     if wants_human(text):
         return Route("human", 1.0, ("asked_for_a_person",))

@@ -77,3 +77,57 @@ def test_a_question_the_documents_cannot_answer_gets_no_apology_in_front_of_the_
     out = chat(text, user="leo")
     assert out["agent"] == "availability"
     assert out["bot_response"].startswith("No tengo acceso a la agenda")
+
+
+POLICY = ("## Cancelaciones\n"
+          "Puedes cancelar o cambiar tu cita sin costo avisando con al menos 6 horas de anticipación; "
+          "con menos aviso se cobra el 50 % del servicio.\n")
+
+
+@pytest.fixture
+def agenda_chat(make_settings, redis_client):
+    """The same company with its own agenda (a service and a professional), so the booking agents offer free times."""
+    app = create_app(make_settings())
+    c = app.test_client()
+    key = c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
+    h = {"X-API-Key": key}
+    for title, content in (("Horarios y visitas", HOURS), ("Políticas", POLICY)):
+        assert c.post("/documents", json={"content": content, "title": title}, headers=h).status_code in (200, 201, 202)
+    assert c.post("/catalog/services", headers=h, json={
+        "id": "limpieza", "name": "limpieza facial", "duration_minutes": 60, "price": 180000,
+        "currency": "COP"}).status_code == 201
+    assert c.post("/catalog/professionals", headers=h, json={
+        "id": "dra-gomez", "name": "Dra. Laura Gómez", "service_ids": ["limpieza"],
+        "weekly_hours": {d: ["08:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")}}).status_code == 201
+
+    def say(text: str, user: str) -> dict:
+        r = c.post(f"/conversations/{user}/test", json={"message": text, "channel": "web"}, headers=h)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    yield say
+    app.extensions["misybot"].vectors.close()
+
+
+def test_a_question_answered_with_free_times_gets_the_documents_answer_first(agenda_chat):
+    out = agenda_chat("¿qué horarios tienen el sábado para limpieza facial? salgo tarde del trabajo", "sol")
+    assert out["agent"] in ("schedule", "availability")
+    assert out["booking"]["status"] == "offering"          # the agenda offers free times ...
+    assert "9:00 a 13:00" in out["bot_response"]           # ... after the Saturday hours the customer asked about
+
+
+def test_a_policy_question_with_no_booking_to_change_gets_the_policy(agenda_chat):
+    out = agenda_chat("¿puedo cancelar mi cita 3 horas antes sin que me cobren?", "ines")
+    assert out["agent"] in ("schedule", "availability")
+    assert out["booking"]["status"] == "none"              # nothing to cancel in this chat ...
+    assert "6 horas de anticipación" in out["bot_response"]  # ... but the rule is answered
+
+
+def test_a_booking_made_this_turn_gets_no_lead_in(agenda_chat):
+    agenda_chat("quiero una limpieza facial el lunes a las 10", "rafa")
+    out = agenda_chat("la primera", "rafa")
+    for step in ("me llamo Rafael Soto", "300 765 4321"):
+        if out["booking"].get("status") not in ("confirmed", "pending"):
+            out = agenda_chat(step, "rafa")
+    assert out["booking"]["status"] in ("confirmed", "pending")
+    assert "anticipación" not in out["bot_response"] and "Sábados" not in out["bot_response"]

@@ -44,9 +44,13 @@ def router(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
         or extract_service(message, list(ctx.tenant.service_durations), ctx.tenant.language)
         or continues(draft, message))
     # "quiero cancelar mi cita" / "can I move my appointment?" is the schedule agent's, whatever the classifier says
-    continues_booking = continues_booking or booking_change(message) is not None
-    route = route_message(message, continues_booking=continues_booking)
+    change = not continues_booking and booking_change(message) is not None
+    route = route_message(message, continues_booking=continues_booking or change)
     agent, reasons = route.agent, list(route.reasons)
+    if change and "booking_in_progress" in reasons:
+        # a change asked afresh, not a step of a booking under way: a question about the rules for it ("¿puedo cancelar
+        # 3 horas antes sin que me cobren?") is answered from the documents too (grounded.with_facts_first)
+        reasons[reasons.index("booking_in_progress")] = "booking_change"
     if ctx.router_llm is not None and agent != "emergency" and route.confidence < LLM_REFINE_BELOW:
         # When the classifier is unsure, an LLM may refine the choice: it can raise an emergency, and
         # it is never asked once the rules found one.

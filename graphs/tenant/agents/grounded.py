@@ -65,23 +65,29 @@ _QUESTION = re.compile(
 
 def asks_about_the_business(state: TurnState) -> bool:
     """A question that opens a conversation with a booking agent ("¿atienden el sábado en la tarde?",
-    "cuántas veces puedo cambiar la cita?") rather than a step of a booking already under way or a request
-    to cancel or move one (the router's `booking_in_progress`)."""
+    "cuántas veces puedo cambiar la cita?", "¿puedo cancelar 3 horas antes sin que me cobren?") rather than a step
+    of a booking already under way (the router's `booking_in_progress`)."""
     if "booking_in_progress" in state.get("route_reasons", []):
         return False
     return bool(_QUESTION.search(lexical.fold(state["message"])))
+
+
+# A booking was made, changed or refused this turn: its answer stands alone. Collecting details, offering free times
+# ("quiero brackets saliendo a las 6, ¿se puede?") or finding no booking to change ("¿puedo cancelar 3 horas antes sin
+# que me cobren?") still answer the question first.
+ACTED = frozenset({"confirmed", "pending", "cancelled", "refused", "moved", "rescheduled"})
 
 
 def with_facts_first(agent: Agent, name: str) -> Agent:
     """The booking agents answer a question about the business before they book: a customer who asks
     "¿atienden el sábado en la tarde?" or "is there a minimum age for botox?" gets the hours or the rule
     from the tenant's own documents, then the booking's next step (the agenda's free times, or what it
-    still needs). Only when the documents hold an answer, and never once a booking was made this turn."""
+    still needs). Only when the documents hold an answer, and never once a booking was made, changed or refused
+    this turn."""
     def node(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
         out = agent(state, runtime)
         booking = out.get("booking") or {}
-        if out.get("handoff") or booking.get("status") not in (None, "collecting") \
-                or not asks_about_the_business(state):
+        if out.get("handoff") or booking.get("status") in ACTED or not asks_about_the_business(state):
             return out
         facts, grounded = _answer(state, runtime, name)
         if not grounded:

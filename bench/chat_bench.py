@@ -4,9 +4,9 @@
 
 Seeds the four tenants into fresh embedded stores (Redis via REDIS_URL if set, else embedded), then:
 - answer correctness: for every question of the tuning set (retrieval_questions.yaml), the old held-out
-  set (retrieval_questions_holdout.yaml) and the blind held-out set (retrieval_blind6.yaml, only when it
+  set (retrieval_questions_holdout.yaml) and the blind held-out set (retrieval_blind7.yaml, only when it
   exists and --skip-blind is not given), is the expected fact (`answer_contains`) in the bot's answer?
-  Each question is a new conversation. --misses lists the misses of the tuning set and blind sets 1 to 5
+  Each question is a new conversation. --misses lists the misses of the tuning set and blind sets 1 to 6
   (tuned on since), never of the held-out set (bench/data/README.md).
 - latency: p50/p95 of a turn, sequentially, and turns/s with 8 concurrent clients.
 """
@@ -35,7 +35,8 @@ SETS = (("tuning", "retrieval_questions.yaml"), ("old held-out", "retrieval_ques
         ("blind 1 (tuned)", "retrieval_blind1.yaml"), ("blind 2 (tuned)", "retrieval_blind2.yaml"),
         ("blind 3 (tuned)", "retrieval_blind3.yaml"), ("blind 4 (tuned)", "retrieval_blind4.yaml"),
         ("blind 5 (tuned)", "retrieval_blind5.yaml"),
-        ("blind held-out", "retrieval_blind6.yaml"))
+        ("blind 6 (tuned)", "retrieval_blind6.yaml"),
+        ("blind held-out", "retrieval_blind7.yaml"))
 ADMIN = "bench-admin-token-0123456789"
 
 

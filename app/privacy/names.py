@@ -803,7 +803,7 @@ _EN_VERB_FORMS = {"put", "let", "cut", "hit", "set", "read", "quit", "won", "ran
 _EN_VERB_ENDING = re.compile(r"\w+(?:s|ed|ing|ly|n['’]t)$")
 
 
-def _heads_a_noun_phrase(text: str, start: int, end: int) -> bool:
+def heads_a_noun_phrase(text: str, start: int, end: int) -> bool:
     """A single capitalized word that opens a sentence and is followed by a lowercase word that is no verb."""
     before = text[:start].rstrip(" \t")
     if before and before[-1] not in ".!?¿¡:\n" or " " in text[start:end]:
@@ -830,6 +830,28 @@ def _place_word_before(before: list[str]) -> bool:
 _GLUED_BEFORE = re.compile(r"\w[-–—]$")
 
 
+# Which rule found a span ("ner", "strong_cue", "known_name", …), kept in the result's metadata for the learned
+# name model (app/privacy/name_model.py), which weighs the rules by what they are.
+NAME_SOURCES_KEY = "name_sources"
+
+
+def _merge_sources(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """One result per span, with the highest score and the sources of every rule that found it (Presidio would
+    keep one of two equal spans, and one source)."""
+    by_span: dict[tuple[int, int], RecognizerResult] = {}
+    for r in results:
+        kept = by_span.get((r.start, r.end))
+        if kept is None:
+            by_span[(r.start, r.end)] = r
+            continue
+        sources = tuple(sorted(set(kept.recognition_metadata[NAME_SOURCES_KEY])
+                               | set(r.recognition_metadata[NAME_SOURCES_KEY])))
+        if r.score > kept.score:
+            by_span[(r.start, r.end)] = kept = r
+        kept.recognition_metadata[NAME_SOURCES_KEY] = sources
+    return list(by_span.values())
+
+
 class PersonRecognizer(EntityRecognizer):
     def __init__(self, language: str):
         super().__init__(supported_entities=["PERSON"], supported_language=language,
@@ -838,8 +860,10 @@ class PersonRecognizer(EntityRecognizer):
     def load(self) -> None:
         pass
 
-    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return result(self, "PERSON", start, end, score)
+    def _result(self, start: int, end: int, score: float, source: str) -> RecognizerResult:
+        r = result(self, "PERSON", start, end, score)
+        r.recognition_metadata[NAME_SOURCES_KEY] = (source,)
+        return r
 
     def analyze(self, text, entities, nlp_artifacts=None):
         if entities and "PERSON" not in entities:
@@ -853,7 +877,7 @@ class PersonRecognizer(EntityRecognizer):
                 if span and not strong and _lowercase_word_after_article(text, cue_end, span[0]):
                     continue                    # "lo necesito para el curro": a word; "con la coni": a pet form
                 while span:
-                    out.append(self._result(*span, score))
+                    out.append(self._result(*span, score, "strong_cue" if strong else "weak_cue"))
                     # "somos Olga y Iván", "Ana, Luis y Marta": a list of names after one cue
                     more = re.match(r"\s*(?:,|\by\b|\be\b|\band\b)\s*", text[span[1]:])
                     # a list keeps its writing: after "María Jaramillo y", "nació" is no name
@@ -861,34 +885,38 @@ class PersonRecognizer(EntityRecognizer):
                                         need_capital=text[span[0]].isupper()) if more else None
         for m in ARTICLE_NICKNAME.finditer(text):
             if fold(m.group(1)) in NICKNAMES:
-                out.append(self._result(*m.span(1), 0.7))
+                out.append(self._result(*m.span(1), 0.7, "article_nickname"))
         out += self._known_names(text)
-        out += [self._result(*span, 0.75) for span in _lowercase_form_name(text)]
-        out += [self._result(*span, 0.7) for span in _positional_names(text)]
-        out += [self._result(*span, 0.75) for span in _names_after(_PERSON_VERB_CUES, text)]
-        out += [self._result(*span, 0.75) for span in _intro_names(text)]
-        out += [self._result(*span, 0.75) for span in _names_after(_BESIDE_ME, text)]
-        out += [self._result(*span, 0.75) for span in _kin_names(text)]
-        out += [self._result(*span, 0.7) for span in _article_names(text)]
-        out += [self._result(*span, 0.7) for span in _signed_off_names(text)]
+        out += [self._result(*span, 0.75, "form_line") for span in _lowercase_form_name(text)]
+        out += [self._result(*span, 0.7, "positional") for span in _positional_names(text)]
+        out += [self._result(*span, 0.75, "verb_cue") for span in _names_after(_PERSON_VERB_CUES, text)]
+        out += [self._result(*span, 0.75, "intro") for span in _intro_names(text)]
+        out += [self._result(*span, 0.75, "beside_me") for span in _names_after(_BESIDE_ME, text)]
+        out += [self._result(*span, 0.75, "kin") for span in _kin_names(text)]
+        out += [self._result(*span, 0.7, "article_name") for span in _article_names(text)]
+        out += [self._result(*span, 0.7, "signed_off") for span in _signed_off_names(text)]
         signature = _closing_signature(text)
         if signature:
-            out.append(self._result(*signature, 0.7))
+            out.append(self._result(*signature, 0.7, "signature"))
         for ent in getattr(nlp_artifacts, "entities", None) or []:
             if ent.label_ not in ("PER", "PERSON"):
                 continue
             span = self._ner_span(text, ent.start_char, ent.end_char)
-            if span and self.supported_language == "en" and _heads_a_noun_phrase(text, span[0], span[1]):
+            if span and self.supported_language == "en" and heads_a_noun_phrase(text, span[0], span[1]):
                 continue                        # "Grace period for late arrivals", "Rose water toner"
             if span:
-                out.append(self._result(*span[:2], span[2]))
-        return [r for r in out if not NOT_A_PERSON_BEFORE.search(text[max(0, r.start - 50):r.start])
-                and not (PRODUCT_BEFORE.search(text[max(0, r.start - 50):r.start])
-                         and not _SUBJECT_OF_VERB_AFTER.match(text, r.end))
-                and not _ROMAN_START.match(text, r.start) and not _PLACE_PART_AFTER.match(text, r.end)
-                and not _GLUED_BEFORE.search(text, 0, r.start)
-                and not (NOT_A_PERSON_AFTER.match(text, r.end) and not _POSSESSIVE.search(text, r.start, r.end))
-                and not self._demonym(text[r.start:r.end])]
+                out.append(self._result(*span[:2], span[2], "ner"))
+        return _merge_sources([r for r in out if self.may_be_a_person(text, r.start, r.end)])
+
+    def may_be_a_person(self, text: str, start: int, end: int) -> bool:
+        """What stands around a span does not make it a place, a product, a brand or a nationality."""
+        return not (NOT_A_PERSON_BEFORE.search(text[max(0, start - 50):start])
+                    or (PRODUCT_BEFORE.search(text[max(0, start - 50):start])
+                        and not _SUBJECT_OF_VERB_AFTER.match(text, end))
+                    or _ROMAN_START.match(text, start) or _PLACE_PART_AFTER.match(text, end)
+                    or _GLUED_BEFORE.search(text, 0, start)
+                    or (NOT_A_PERSON_AFTER.match(text, end) and not _POSSESSIVE.search(text, start, end))
+                    or self._demonym(text[start:end]))
 
     @staticmethod
     def _before_another_name(text: str, end: int) -> bool:
@@ -924,7 +952,7 @@ class PersonRecognizer(EntityRecognizer):
             apart = bool(_signature_line(text, *span) or re.match(r"\s*(?:\(|[.!]*\s*$)", text[span[1]:])
                          or _CONTACT_AFTER.match(text, span[1]) or self._before_another_name(text, span[1]))
             if not (single and sentence_start) or apart:
-                out.append(self._result(*span, 0.6 if single else 0.75))
+                out.append(self._result(*span, 0.6 if single else 0.75, "known_name"))
         return out
 
     @staticmethod

